@@ -1,0 +1,76 @@
+"""The `flowengine` command: argument parsing and printing only; the work is in the API.
+
+Start-up stays light: each command module imports its heavy dependencies inside its handler.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from flowengine.cliutil import UsageError
+
+# command modules, each with register(subparsers); imported when the parser is built
+COMMAND_MODULES = (
+    "flowengine.commands.flows",      # validate, run, schema
+    "flowengine.commands.actions",    # actions list|search|show|docs
+    "flowengine.org.cli",             # org init|load|show|export
+    "flowengine.render.cli",          # render
+    "flowengine.commands.lint",       # lint
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowengine",
+        description="Check, run, draw and test Salesforce-style flows written as YAML, "
+                    "against a local org store.",
+        epilog="Run 'flowengine COMMAND --help' for the options of one command. "
+               "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks
+        from flowengine.errors import FlowError
+        if args.debug:
+            raise
+        if isinstance(exc, FlowError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
