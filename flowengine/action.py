@@ -85,3 +85,6 @@ class Plugin:
     actions: Sequence[Action] = ()
     apex_classes: Sequence[ApexClass] = ()
     objects: Sequence[ObjectSchemaLike] = field(default_factory=tuple)
+    # checks the org store runs before committing a fixture load (and tests after every write):
+    # each returns a list of human-readable violations, empty when all holds
+    invariants: Sequence[Callable[[OrgTransaction], list[str]]] = ()
