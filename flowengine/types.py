@@ -244,10 +244,15 @@ def _item_assignable(s: FlowType, t: FlowType) -> bool:
     return s.kind == t.kind
 
 
+_QUANTUM = [Decimal(1).scaleb(-s) for s in range(19)]
+
+
 def round_to_scale(value: Decimal, scale: int | None) -> Decimal:
+    """Round half-up to `scale` decimal places (Salesforce's rounding); None leaves it alone."""
     if scale is None:
         return value
-    return value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return value.quantize(_QUANTUM[scale] if scale < 19 else Decimal(1).scaleb(-scale),
+                          rounding=ROUND_HALF_UP)
 
 
 def text_of(value: Any) -> str:

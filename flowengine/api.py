@@ -1,0 +1,101 @@
+"""The façade: load → check → compile → run, in that order."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from flowengine.errors import FlowError, Problem
+
+if TYPE_CHECKING:
+    from flowengine.checker import CheckedFlow
+    from flowengine.org.base import OrgStore
+    from flowengine.runtime import CompiledFlow, InterviewResult
+
+
+class Flow:
+    """A flow file that loaded and passed every check; compiled on first run."""
+
+    def __init__(self, checked: CheckedFlow, path: str | None = None) -> None:
+        self.checked = checked
+        self.path = path
+        self._compiled: CompiledFlow | None = None
+
+    @property
+    def name(self) -> str:
+        return self.checked.name
+
+    @property
+    def model(self) -> Any:
+        return self.checked.model
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.checked.warnings if p.severity != "error"]
+
+    @property
+    def compiled(self) -> CompiledFlow:
+        if self._compiled is None:
+            from flowengine.runtime import CompiledFlow
+            self._compiled = CompiledFlow(self.checked)
+        return self._compiled
+
+    @property
+    def input_types(self) -> dict[str, Any]:
+        return dict(self.compiled.inputs)
+
+    def run(self, inputs: Mapping[str, Any] | None = None, *, org: OrgStore | str | None = None,
+            trace: bool = False, max_elements: int | None = None,
+            rollback: bool = False) -> InterviewResult:
+        """Run one interview. `org` is an open org store or the path of one; without it, actions
+        that need records fault with ORG_REQUIRED. Raises InputError for bad inputs; a flow that
+        faults returns a result with status "Failed" rather than raising."""
+        store = org
+        opened = False
+        if isinstance(org, (str, os.PathLike)):
+            from flowengine.org import open_org
+            store = open_org(org)
+            opened = True
+        try:
+            return self.compiled.run(inputs, store, trace, max_elements, rollback)  # type: ignore[arg-type]
+        finally:
+            if opened:
+                store.close()  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        return f"Flow({self.name!r}, path={self.path!r})"
+
+
+def load_flow(path: str | os.PathLike[str], registry: Callable[[], Any] | None = None) -> Flow:
+    """Read, parse and check a flow file. Raises LoadError or ValidationError (with every
+    problem, each with file, line and column)."""
+    from flowengine.checker import check_flow
+    from flowengine.loader import load_document
+
+    doc = load_document(path)
+    return Flow(check_flow(doc, registry), os.fspath(path))
+
+
+def load_flow_text(text: str, file: str | None = None,
+                   registry: Callable[[], Any] | None = None) -> Flow:
+    """Like load_flow, from YAML text."""
+    from flowengine.checker import check_flow
+    from flowengine.loader import parse_yaml
+
+    return Flow(check_flow(parse_yaml(text, file), registry), file)
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
+    """Every problem in a flow file (errors and warnings), without raising."""
+    try:
+        flow = load_flow(path)
+    except FlowError as exc:
+        return list(getattr(exc, "problems", [])) or [Problem("error", "load", str(exc), os.fspath(path))]
+    return flow.warnings
+
+
+def run_flow(flow: Flow | str | os.PathLike[str], inputs: Mapping[str, Any] | None = None,
+             **options: Any) -> InterviewResult:
+    """Load (when given a path) and run a flow; options as for Flow.run."""
+    if not isinstance(flow, Flow):
+        flow = load_flow(flow)
+    return flow.run(inputs, **options)

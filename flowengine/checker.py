@@ -1,0 +1,642 @@
+"""Static checks (spec 3–4): names, references, types, operators, actions, connectors.
+
+Every problem is collected with its place and raised once, so a user fixes a file in one pass.
+Nothing that can be known before running is left to run time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flowengine.errors import Problem, ProblemList, ValidationError
+from flowengine.loader import Document
+from flowengine.model import (
+    ActionElement, AssignmentElement, DecisionElement, FlowModel, LoopElement, TypedDecl,
+    check_api_name, element_connectors,
+)
+from flowengine.references import (
+    LiteralValue, ListValue, MapValue, PathSyntaxError, RefValue, TemplateValue, ValueSpec,
+    check_path, parse_value, refs_in,
+)
+from flowengine.schema_errors import display_path, problems_from_pydantic
+from flowengine.symbols import ResolvedPath, ResolveError, Symbol, SymbolTable, did_you_mean
+from flowengine.types import (
+    NUMERIC, SCALAR_KINDS, TEXT_LIKE, ApexClass, ApexField, FlowType, TypeRegistry, ValueTypeError,
+    assignable, canonical_kind, convert_literal,
+)
+
+if TYPE_CHECKING:
+    import networkx
+
+    from flowengine.action import Action
+    from flowengine.formula import CompiledFormula
+
+ORDERING_KINDS = NUMERIC | {"Date", "DateTime", "Time"}
+COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
+                       "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon"}
+OP_ALIASES = {"Equals": "Assign", "EqualsCount": "AssignCount"}
+
+
+@dataclass
+class CheckedFlow:
+    """A flow that passed every static check: the model plus what the checks learned."""
+
+    model: FlowModel
+    file: str | None
+    symbols: SymbolTable
+    types: TypeRegistry
+    actions: dict[str, Action]                       # element name → action
+    formulas: dict[str, CompiledFormula]
+    graph: networkx.MultiDiGraph
+    warnings: list[Problem] = field(default_factory=list)
+    logic: dict[tuple[str, str], Any] = field(default_factory=dict)   # (decision, rule) → logic AST
+    getter_of: Callable[[Symbol], Callable[[Any], Any]] | None = None  # resource → run-time getter
+
+    @property
+    def name(self) -> str:
+        return self.model.flow
+
+
+def build_model(doc: Document) -> FlowModel:
+    """Structural validation (keys, element types, operators) with YAML-line errors."""
+    from pydantic import ValidationError as PydanticError
+
+    if not isinstance(doc.data, dict):
+        found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
+        raise ValidationError([Problem("error", "schema.root", "a flow file must be a YAML mapping "
+                                       f"with at least a 'flow' key; found {found}", doc.file, 1, 1)])
+    try:
+        return FlowModel.model_validate(doc.data)
+    except PydanticError as exc:
+        raise ValidationError(problems_from_pydantic(exc, doc)) from None
+
+
+class Checker:
+    def __init__(self, model: FlowModel, doc: Document | None,
+                 registry: Callable[[], Any] | None = None) -> None:
+        self.model = model
+        self.doc = doc
+        self.problems = ProblemList(doc.file if doc else None)
+        self._registry_factory = registry
+        self._registry: Any = None
+        self.types = TypeRegistry()
+        self.table = SymbolTable(self.types)
+        self.actions: dict[str, Action] = {}
+        self.formulas: dict[str, CompiledFormula] = {}
+        self.logic: dict[tuple[str, str], Any] = {}
+        self._formula_state: dict[str, str] = {}
+        self.templates: dict[str, Callable[[Any], Any]] = {}   # filled once every check passed
+
+    # -- reporting ---------------------------------------------------------------------------
+    def error(self, path: tuple[Any, ...], message: str, code: str, key: bool = False,
+              severity: str = "error") -> None:
+        mark = self.doc.locate(path, key=key) if self.doc else None
+        self.problems.add(severity, code, message, mark[0] if mark else None,  # type: ignore[arg-type]
+                          mark[1] if mark else None, display_path(path))
+
+    # -- plug-ins, loaded only when the flow needs them ----------------------------------------
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            if self._registry_factory is None:
+                from flowengine.registry import get_registry
+                self._registry_factory = get_registry
+            self._registry = self._registry_factory()
+            for cls in self._registry.types.classes.values():
+                if self.types.apex_class(cls.name) is None:
+                    self.types.add_class(cls)
+            for obj in self._registry.types.objects.values():
+                self.types.add_object(obj)
+        return self._registry
+
+    def _needs_plugins(self) -> bool:
+        m = self.model
+        if m.elements and any(isinstance(e, ActionElement) for e in m.elements.values()):
+            return True
+        own = {name.replace("__", ".").lower() for name in m.types}
+        decls: list[TypedDecl] = [*m.variables.values()]
+        decls += [f for t in m.types.values() for f in t.fields.values()]
+        return any((d.type == "Apex" and (d.apexClass or "").replace("__", ".").lower() not in own)
+                   or d.type == "Record" for d in decls)
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> CheckedFlow:
+        if self._needs_plugins():
+            try:
+                self.registry
+            except Exception as exc:  # noqa: BLE001 - a broken plug-in set is reported, not raised
+                self.error((), f"cannot load action plug-ins: {exc}", "plugins")
+        self.declare_types()
+        self.declare_names()
+        self.check_resources()
+        for name, element in self.model.elements.items():
+            self.check_element(name, element)
+        graph = self.check_graph()
+        if self.problems.has_errors:
+            raise ValidationError(self.problems.items)
+        checked = CheckedFlow(self.model, self.problems.file, self.table, self.types, self.actions,
+                              self.formulas, graph, [p for p in self.problems.items], self.logic,
+                              self.getter_of)
+        from flowengine.compiler import ValueCompiler
+        values = ValueCompiler(checked)
+        for name, template in self.model.templates.items():
+            self.templates[name] = values.compile(template.text, FlowType("Text"))
+        return checked
+
+    # -- types and names ---------------------------------------------------------------------
+    def decl_type(self, decl: TypedDecl, path: tuple[Any, ...]) -> FlowType | None:
+        kind = canonical_kind(decl.type)
+        if kind is None:
+            return None
+        if kind == "Apex":
+            if not decl.apexClass:
+                self.error(path + ("type",), "type Apex needs apexClass: the Apex-defined class name",
+                           "type.apex-class")
+                return None
+            cls = self.types.apex_class(decl.apexClass)
+            if cls is None:
+                self.error(path + ("apexClass",), f"unknown Apex class {decl.apexClass!r}"
+                           f"{did_you_mean(decl.apexClass, self.types.class_names())}", "type.unknown-class")
+                return None
+            return FlowType("Apex", apex_class=cls.name, collection=decl.collection)
+        if decl.apexClass:
+            self.error(path + ("apexClass",), f"apexClass is only for type Apex, not {kind}", "type.apex-class")
+        if kind == "Record":
+            if not decl.object:
+                self.error(path + ("type",), "type Record needs object: the object's API name",
+                           "type.object")
+                return None
+            schema = self.types.object_schema(decl.object)
+            if schema is None:
+                self.error(path + ("object",), f"unknown object {decl.object!r}"
+                           f"{did_you_mean(decl.object, self.types.object_names())}", "type.unknown-object")
+                return None
+            return FlowType("Record", object=schema.name, collection=decl.collection)
+        if decl.object:
+            self.error(path + ("object",), f"object is only for type Record, not {kind}", "type.object")
+        if decl.scale is not None and kind not in NUMERIC:
+            self.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}", "type.scale")
+        return FlowType(kind, scale=decl.scale if kind in NUMERIC else None, collection=decl.collection)
+
+    def declare_types(self) -> None:
+        for name in self.model.types:
+            self.types.add_class(ApexClass(name.replace("__", "."), {}))
+        for name, decl in self.model.types.items():
+            fields: dict[str, ApexField] = {}
+            for fname, fdecl in decl.fields.items():
+                ftype = self.decl_type(fdecl, ("types", name, "fields", fname))
+                if ftype is not None:
+                    fields[fname] = ApexField(ftype, description=fdecl.description or "")
+            self.types.add_class(ApexClass(name.replace("__", "."), fields, decl.description or ""))
+
+    def declare_names(self) -> None:
+        m = self.model
+        entries: list[tuple[str, tuple[Any, ...], Symbol]] = []
+        for name, var in m.variables.items():
+            entries.append((name, ("variables", name),
+                            Symbol(name, "variable", self.decl_type(var, ("variables", name)), var)))
+        for name, const in m.constants.items():
+            ctype = canonical_kind(const.type)
+            entries.append((name, ("constants", name),
+                            Symbol(name, "constant", FlowType(ctype) if ctype else None, const)))
+        for name, formula in m.formulas.items():
+            ftype = canonical_kind(formula.type)
+            t = FlowType(ftype, scale=formula.scale) if ftype else None
+            entries.append((name, ("formulas", name), Symbol(name, "formula", t, formula)))
+        for name, template in m.templates.items():
+            entries.append((name, ("templates", name), Symbol(name, "template", FlowType("Text"), template)))
+        for name, element in m.elements.items():
+            entries.append((name, ("elements", name), Symbol(name, "element", None, element, element.type)))
+            if isinstance(element, DecisionElement):
+                for i, rule in enumerate(element.rules):
+                    entries.append((rule.name, ("elements", name, "rules", i, "name"),
+                                    Symbol(rule.name, "outcome", FlowType("Boolean"), rule)))
+        where: dict[str, tuple[Any, ...]] = {}
+        for name, path, symbol in entries:
+            problem = check_api_name(name)
+            if problem:
+                self.error(path, problem, "name.invalid", key=True)
+            existing = self.table.add(symbol)
+            if existing is not None:
+                first = where[existing.name.lower()]
+                mark = self.doc.locate(first, key=True) if self.doc else None
+                line = f" on line {mark[0]}" if mark else ""
+                self.error(path, f"duplicate name {name!r}: already used by the {existing.what} "
+                           f"{existing.name!r}{line} (names are unique across variables, constants, "
+                           "formulas, templates, elements and outcomes, ignoring case)",
+                           "name.duplicate", key=True)
+            else:
+                where[name.lower()] = path
+        for name, element in m.elements.items():
+            symbol = self.table.get(name)
+            if symbol is None or symbol.decl is not element:
+                continue
+            if isinstance(element, LoopElement) and not element.item:
+                symbol.type = self._loop_item_type(name, element, report=False)
+            if isinstance(element, ActionElement):
+                symbol.action = self._find_action(name, element)
+
+    def _find_action(self, name: str, element: ActionElement) -> Action | None:
+        try:
+            registry = self.registry
+        except Exception:  # noqa: BLE001 - reported in run()
+            return None
+        action = registry.action(element.action)
+        if action is None:
+            self.error(("elements", name, "action"), f"unknown action {element.action!r}"
+                       f"{did_you_mean(element.action, registry.actions)} (see 'flowengine actions "
+                       "list')", "action.unknown")
+            return None
+        self.actions[name] = action
+        return action
+
+    # -- resources ----------------------------------------------------------------------------
+    def check_resources(self) -> None:
+        m = self.model
+        for name, var in m.variables.items():
+            symbol = self.table.get(name)
+            if symbol and symbol.decl is var and symbol.type is not None and var.default is not None:
+                self.check_value(var.default, symbol.type, ("variables", name, "default"))
+        for name, const in m.constants.items():
+            symbol = self.table.get(name)
+            if symbol and symbol.decl is const and symbol.type is not None:
+                if const.type in ("Apex", "Record"):
+                    self.error(("constants", name, "type"), "a constant must have a scalar type, "
+                               f"not {const.type}", "type.constant")
+                else:
+                    self.check_literal(const.value, symbol.type, ("constants", name, "value"))
+        for name in m.formulas:
+            self.compile_formula(name)
+        for name, template in m.templates.items():
+            self.check_value(template.text, FlowType("Text"), ("templates", name, "text"))
+        self._check_resource_cycles()
+
+    def compile_formula(self, name: str) -> None:
+        from flowengine.formula import FormulaError, compile_formula
+        from flowengine.references import field_getter, global_getter
+
+        if name in self.formulas or self._formula_state.get(name) == "failed":
+            return
+        decl = self.model.formulas[name]
+        symbol = self.table.get(name)
+        path = ("formulas", name, "expression")
+        if symbol is None or symbol.decl is not decl or symbol.type is None:
+            return
+        if decl.type in ("Apex", "Record"):
+            self.error(("formulas", name, "type"), f"a formula computes a scalar, not {decl.type}",
+                       "formula.type")
+            return
+
+        def resolve(text: str) -> tuple[FlowType, Callable[[Any], Any]]:
+            try:
+                rp = self.table.resolve(check_path(text))
+            except (ResolveError, PathSyntaxError) as exc:
+                raise KeyError(str(exc)) from None
+            if rp.symbol is None:
+                return rp.type, global_getter(rp.text)
+            return rp.type, field_getter(self.getter_of(rp.symbol), rp.fields, rp.text)
+
+        self._formula_state[name] = "compiling"
+        try:
+            self.formulas[name] = compile_formula(decl.expression, symbol.type, resolve, name)
+        except FormulaError as exc:
+            self._formula_state[name] = "failed"
+            mark = self.doc.locate(path) if self.doc else None
+            line, column = (mark if mark else (None, None))
+            if mark and "\n" not in decl.expression[: exc.offset]:
+                column = mark[1] + exc.offset
+            self.problems.add("error", "formula", f"formula {name}: {exc.message}", line, column,
+                              display_path(path))
+
+    def getter_of(self, symbol: Symbol) -> Callable[[Any], Any]:
+        """The run-time getter of a resource; formulas and templates compute when read."""
+        name = symbol.name
+        if symbol.kind == "formula":
+            holder = self.formulas
+
+            def formula_value(st: Any) -> Any:
+                return holder[name].evaluate(st)
+            return formula_value
+        if symbol.kind == "template":
+            renderers = self.templates
+
+            def template_value(st: Any) -> Any:
+                return renderers[name](st)
+            return template_value
+
+        def value(st: Any) -> Any:
+            return st.values.get(name)
+        return value
+
+    def _check_resource_cycles(self) -> None:
+        """Formulas and templates that refer to each other in a circle would never finish."""
+        graph: dict[str, list[str]] = {}
+        for name, f in self.formulas.items():
+            graph[name.lower()] = [r.split(".")[0].lower() for r in f.references]
+        for name, template in self.model.templates.items():
+            try:
+                spec = parse_value(template.text)
+            except PathSyntaxError:
+                continue
+            graph[name.lower()] = [r.path.split(".")[0].lower() for r in refs_in(spec)]
+        state: dict[str, int] = {}
+        for start in graph:
+            stack = [(start, iter(graph[start]))]
+            trail = [start]
+            state[start] = 1
+            while stack:
+                node, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    state[node] = 2
+                    stack.pop()
+                    trail.pop()
+                    continue
+                if child not in graph or state.get(child) == 2:
+                    continue
+                if state.get(child) == 1:
+                    cycle = trail[trail.index(child):] + [child]
+                    sym = self.table.get(start)
+                    kind = "formulas" if sym and sym.kind == "formula" else "templates"
+                    self.error((kind, sym.name if sym else start),
+                               "resources refer to each other in a circle: " + " → ".join(
+                                   (self.table.get(c).name if self.table.get(c) else c) for c in cycle),
+                               "resource.cycle")
+                    return
+                state[child] = 1
+                trail.append(child)
+                stack.append((child, iter(graph[child])))
+
+    # -- values -------------------------------------------------------------------------------
+    def resolve(self, text: Any, path: tuple[Any, ...], what: str = "reference") -> ResolvedPath | None:
+        try:
+            return self.table.resolve(check_path(text))
+        except (ResolveError, PathSyntaxError) as exc:
+            self.error(path, f"{what}: {exc}" if what != "reference" else str(exc), "reference.unknown")
+            return None
+
+    def value_types(self, raw: Any, path: tuple[Any, ...]) -> tuple[ValueSpec | None, FlowType | None]:
+        """Parse a value; the static type of a reference or template (None for a literal)."""
+        try:
+            spec = parse_value(raw)
+        except PathSyntaxError as exc:
+            self.error(path, str(exc), "reference.syntax")
+            return None, None
+        if isinstance(spec, RefValue):
+            rp = self.resolve(spec.path, path)
+            return spec, rp.type if rp else None
+        if isinstance(spec, TemplateValue):
+            for ref in refs_in(spec):
+                self.resolve(ref.path, path)
+            return spec, FlowType("Text")
+        return spec, None
+
+    def check_literal(self, raw: Any, target: FlowType, path: tuple[Any, ...]) -> bool:
+        try:
+            convert_literal(raw, target, self.types)
+            return True
+        except ValueTypeError as exc:
+            self.error(path, f"{exc}", "value.type")
+            return False
+
+    def check_value(self, raw: Any, target: FlowType, path: tuple[Any, ...],
+                    alternatives: tuple[FlowType, ...] = ()) -> FlowType | None:
+        """Check that a value fits `target` (or one of `alternatives`); returns the type it fits."""
+        options = (target,) + alternatives
+        try:
+            spec = parse_value(raw)
+        except PathSyntaxError as exc:
+            self.error(path, str(exc), "reference.syntax")
+            return None
+        return self._check_spec(spec, options, path)
+
+    def _check_spec(self, spec: ValueSpec, options: tuple[FlowType, ...],
+                    path: tuple[Any, ...]) -> FlowType | None:
+        wanted = " or ".join(str(t) for t in options)
+        if isinstance(spec, LiteralValue):
+            errors = []
+            for t in options:
+                try:
+                    convert_literal(spec.value, t, self.types)
+                    return t
+                except ValueTypeError as exc:
+                    errors.append(str(exc))
+            self.error(path, errors[0] if len(options) == 1 else
+                       f"{errors[0]} (expected {wanted})", "value.type")
+            return None
+        if isinstance(spec, RefValue):
+            rp = self.resolve(spec.path, path)
+            if rp is None:
+                return None
+            for t in options:
+                if assignable(rp.type, t):
+                    return t
+            self.error(path, f"{{!{spec.path}}} is {rp.type}, which does not fit {wanted}",
+                       "value.type")
+            return None
+        if isinstance(spec, TemplateValue):
+            for ref in refs_in(spec):
+                rp = self.resolve(ref.path, path)
+                if rp is not None and rp.type.collection:
+                    pass  # a collection reads as its items joined by ", "
+                elif rp is not None and rp.type.is_object:
+                    self.error(path, f"{{!{ref.path}}} is {rp.type} and cannot be written into text",
+                               "value.type")
+            for t in options:
+                if not t.collection and t.kind in TEXT_LIKE:
+                    return t
+            self.error(path, f"text with merge fields does not fit {wanted}", "value.type")
+            return None
+        if isinstance(spec, ListValue):
+            for t in options:
+                if t.collection:
+                    for i, item in enumerate(spec.items):
+                        self._check_spec(item, (t.item,), path + (i,))
+                    return t
+            self.error(path, f"a list does not fit {wanted}", "value.type")
+            return None
+        for t in options:  # MapValue
+            if not t.collection and t.is_object:
+                for fname, fspec in spec.fields:
+                    ftype = self.types.field_type(t, fname)
+                    if ftype is None:
+                        self.error(path + (fname,), f"{t} has no field {fname!r}"
+                                   f"{did_you_mean(fname, self.types.field_names(t))}", "value.field")
+                    else:
+                        self._check_spec(fspec, (ftype,), path + (fname,))
+                return t
+        self.error(path, f"a mapping does not fit {wanted}", "value.type")
+        return None
+
+    # -- elements -----------------------------------------------------------------------------
+    def check_element(self, name: str, element: Any) -> None:
+        base = ("elements", name)
+        for label, target in element_connectors(element):
+            self._check_connector(base, label, target, element)
+        if isinstance(element, AssignmentElement):
+            for i, item in enumerate(element.assignments):
+                self.check_assignment(base + ("assignments", i), item.ref, item.op, item.value)
+        elif isinstance(element, DecisionElement):
+            from flowengine.conditions import check_decision
+            check_decision(self, name, element)
+        elif isinstance(element, LoopElement):
+            self.check_loop(name, element)
+        elif isinstance(element, ActionElement):
+            self.check_action(name, element)
+
+    def _check_connector(self, base: tuple[Any, ...], label: str, target: str, element: Any) -> None:
+        if target in self.model.elements:
+            return
+        key = {"each": "each", "after": "after", "fault": "fault", "next": "next",
+               "default": "default"}.get(label)
+        if key is None and isinstance(element, DecisionElement):
+            index = next(i for i, r in enumerate(element.rules) if r.name == label)
+            path = base + ("rules", index, "next")
+        else:
+            path = base + (key,)
+        self.error(path, f"connector {label!r} goes to {target!r}, which is not an element"
+                   f"{did_you_mean(target, self.model.elements)}", "connector.unknown")
+
+    def writable_target(self, ref: Any, path: tuple[Any, ...]) -> ResolvedPath | None:
+        rp = self.resolve(ref, path)
+        if rp is None:
+            return None
+        if rp.symbol is None:
+            self.error(path, f"cannot write to the global {rp.text}; globals are read-only", "write.readonly")
+            return None
+        if not rp.symbol.writable:
+            self.error(path, f"cannot write to {rp.symbol.name!r}: it is a {rp.symbol.what}, which is "
+                       "read-only (only variables can be written)", "write.readonly")
+            return None
+        return rp
+
+    def check_assignment(self, path: tuple[Any, ...], ref: str, op: str, value: Any) -> None:
+        target = self.writable_target(ref, path + ("ref",))
+        if target is None:
+            return
+        t = target.type
+        op = OP_ALIASES.get(op, op)
+        vpath = path + ("value",)
+        bad = f"operator {op} does not apply to {ref!r}, which is {t}"
+        if t.collection:
+            if op in ("Subtract", "AddItem", "AssignCount"):
+                self.error(path + ("op",), bad + " (a collection)", "operator.type")
+            elif op == "RemovePosition":
+                self.check_value(value, FlowType("Number"), vpath)
+            elif op in ("Assign", "Add", "AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
+                        "RemoveBeforeFirst", "RemoveUncommon"):
+                self.check_value(value, t, vpath, (t.item,))
+            return
+        if op in COLLECTION_ONLY_OPS:
+            self.error(path + ("op",), f"{op} is a collection operator, but {ref!r} is a single "
+                       f"value ({t}); use it on a collection variable", "operator.collection")
+            return
+        if op == "Assign":
+            self.check_value(value, t, vpath)
+        elif op == "Add":
+            if t.kind in TEXT_LIKE:
+                self.check_value(value, FlowType("Text"), vpath)
+            elif t.kind in NUMERIC or t.kind in ("Date", "DateTime"):
+                self.check_value(value, FlowType("Number"), vpath)
+            else:
+                self.error(path + ("op",), bad, "operator.type")
+        elif op == "Subtract":
+            if t.kind in NUMERIC or t.kind in ("Date", "DateTime"):
+                self.check_value(value, FlowType("Number"), vpath)
+            else:
+                self.error(path + ("op",), bad, "operator.type")
+        elif op == "AddItem":
+            if t.kind == "Multipicklist":
+                self.check_value(value, FlowType("Text"), vpath)
+            else:
+                self.error(path + ("op",), bad + " (AddItem is for Multipicklist)", "operator.type")
+        elif op == "AssignCount":
+            if t.kind not in NUMERIC:
+                self.error(path + ("op",), bad + " (AssignCount needs a Number target)", "operator.type")
+                return
+            spec, vtype = self.value_types(value, vpath)
+            if spec is not None and (not isinstance(spec, RefValue) or (vtype and not vtype.collection)):
+                if not isinstance(spec, RefValue) or vtype is not None:
+                    self.error(vpath, "AssignCount counts the items of a collection: the value must "
+                               "be a merge field of a collection, e.g. \"{!lineItems}\"", "value.type")
+
+    def _loop_item_type(self, name: str, element: LoopElement, report: bool = True) -> FlowType | None:
+        try:
+            rp = self.table.resolve(check_path(element.collection))
+        except (ResolveError, PathSyntaxError) as exc:
+            if report:
+                self.error(("elements", name, "collection"), str(exc), "reference.unknown")
+            return None
+        if not rp.type.collection:
+            if report:
+                self.error(("elements", name, "collection"), f"a Loop needs a collection, but "
+                           f"{element.collection!r} is a single value ({rp.type})", "loop.collection")
+            return None
+        return rp.type.item
+
+    def check_loop(self, name: str, element: LoopElement) -> None:
+        item_type = self._loop_item_type(name, element)
+        if element.item:
+            target = self.writable_target(element.item, ("elements", name, "item"))
+            if target is not None and item_type is not None:
+                if target.type.collection or not assignable(item_type, target.type):
+                    self.error(("elements", name, "item"), f"loop variable {element.item!r} is "
+                               f"{target.type}, but the items of {element.collection!r} are {item_type}",
+                               "loop.item")
+
+    def check_action(self, name: str, element: ActionElement) -> None:
+        action = self.actions.get(name)
+        if action is None:
+            return
+        base = ("elements", name)
+        for pname, raw in element.inputs.items():
+            param = action.input(pname)
+            if param is None:
+                self.error(base + ("inputs", pname), f"action {action.name} has no input {pname!r}"
+                           f"{did_you_mean(pname, [p.name for p in action.inputs])} (inputs: "
+                           f"{', '.join(p.name for p in action.inputs)})", "action.input", key=True)
+                continue
+            self.check_value(raw, param.type, base + ("inputs", pname))
+        for param in action.inputs:
+            if param.required and param.name not in element.inputs:
+                self.error(base + ("inputs",) if element.inputs else base + ("action",),
+                           f"element {name} does not set the required input {param.name!r} "
+                           f"({param.type}) of action {action.name}", "action.required")
+        for oname, target_path in element.outputs.items():
+            param = action.output(oname)
+            if param is None:
+                self.error(base + ("outputs", oname), f"action {action.name} has no output {oname!r}"
+                           f"{did_you_mean(oname, [p.name for p in action.outputs])}", "action.output",
+                           key=True)
+                continue
+            target = self.writable_target(target_path, base + ("outputs", oname))
+            if target is not None and not assignable(param.type, target.type):
+                self.error(base + ("outputs", oname), f"output {oname} is {param.type}, which does "
+                           f"not fit {target_path!r} ({target.type})", "action.output-type")
+
+    # -- graph ----------------------------------------------------------------------------------
+    def check_graph(self) -> Any:
+        from flowengine.graph import build_graph, unreachable
+
+        m = self.model
+        if m.elements and not m.start:
+            self.error((), "missing required key 'start': the name of the first element", "start.missing")
+        elif m.start and m.start not in m.elements:
+            self.error(("start",), f"start names {m.start!r}, which is not an element"
+                       f"{did_you_mean(m.start, m.elements)}", "start.unknown")
+        graph = build_graph(m)
+        if m.start in m.elements:
+            for name in unreachable(graph, m.start):
+                self.error(("elements", name), f"element {name!r} cannot be reached from start "
+                           f"{m.start!r}", "graph.unreachable", key=True, severity="warning")
+        return graph
+
+
+def check_flow(doc: Document, registry: Callable[[], Any] | None = None) -> CheckedFlow:
+    """Build and check a flow from a parsed document. Raises ValidationError with every problem."""
+    model = build_model(doc)
+    return Checker(model, doc, registry).run()
+
+
+def is_scalar(t: FlowType) -> bool:
+    return not t.collection and t.kind in SCALAR_KINDS

@@ -1,0 +1,357 @@
+"""Decision conditions (spec 4.2): custom logic, static checks, and compiled tests."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from flowengine.symbols import ResolvedPath
+from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
+
+if TYPE_CHECKING:
+    from flowengine.checker import Checker
+    from flowengine.compiler import ValueCompiler
+    from flowengine.model import Condition, DecisionElement
+
+ORDERING = {"GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo"}
+ORDERING_KINDS = NUMERIC | {"Date", "DateTime", "Time"}
+BOOLEAN_TESTS = {"IsNull", "IsBlank", "IsEmpty", "WasSet", "WasVisited", "HasError"}
+ELEMENT_TESTS = {"WasVisited", "HasError"}
+_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom logic: "1 AND (2 OR NOT 3)"
+
+class LogicError(ValueError):
+    pass
+
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)\b|(\()|(\))|(\S))", re.IGNORECASE)
+
+
+def parse_logic(text: str, count: int) -> Any:
+    """Parse custom logic over condition indexes 1..count. Mixing AND and OR without
+    parentheses is refused, as in Flow Builder. Every condition must be used exactly as numbered."""
+    if len(text) > 10_000:
+        raise LogicError("custom logic is longer than 10,000 characters")
+    tokens: list[tuple[str, str]] = []
+    for match in _TOKEN.finditer(text):
+        num, word, lp, rp, other = match.groups()
+        if other:
+            raise LogicError(f"unexpected {other!r} in custom logic {text!r} (expected condition "
+                             "numbers, AND, OR, NOT and parentheses)")
+        if num:
+            tokens.append(("num", num))
+        elif word:
+            tokens.append((word.upper(), word))
+        elif lp:
+            tokens.append(("(", lp))
+        elif rp:
+            tokens.append((")", rp))
+    pos = 0
+    depth = 0
+
+    def peek() -> str | None:
+        return tokens[pos][0] if pos < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise LogicError(f"custom logic {text!r} ends too early")
+        pos += 1
+        return tokens[pos - 1]
+
+    def expr() -> Any:
+        nonlocal depth
+        depth += 1
+        if depth > 100:
+            raise LogicError("custom logic nests deeper than 100 levels")
+        items = [unary()]
+        joiner = None
+        while peek() in ("AND", "OR"):
+            op = take()[0]
+            if joiner and op != joiner:
+                raise LogicError(f"custom logic {text!r} mixes AND and OR without parentheses; "
+                                 "add parentheses to say which goes first")
+            joiner = op
+            items.append(unary())
+        depth -= 1
+        return items[0] if joiner is None else (joiner.lower(), items)
+
+    def unary() -> Any:
+        kind, value = take()
+        if kind == "NOT":
+            return ("not", unary())
+        if kind == "(":
+            inner = expr()
+            if take()[0] != ")":
+                raise LogicError(f"missing ')' in custom logic {text!r}")
+            return inner
+        if kind == "num":
+            index = int(value)
+            if not 1 <= index <= count:
+                raise LogicError(f"custom logic names condition {index}, but there "
+                                 f"{'is' if count == 1 else 'are'} only {count} (numbered from 1)")
+            return ("cond", index - 1)
+        raise LogicError(f"unexpected {value!r} in custom logic {text!r}")
+
+    if not tokens:
+        raise LogicError("custom logic is empty")
+    tree = expr()
+    if pos != len(tokens):
+        raise LogicError(f"unexpected {tokens[pos][1]!r} in custom logic {text!r}")
+    used = _used(tree)
+    unused = sorted(set(range(count)) - used)
+    if unused:
+        raise LogicError(f"custom logic {text!r} does not use condition"
+                         f"{'s' if len(unused) > 1 else ''} {', '.join(str(i + 1) for i in unused)}")
+    return tree
+
+
+def _used(tree: Any) -> set[int]:
+    kind = tree[0]
+    if kind == "cond":
+        return {tree[1]}
+    if kind == "not":
+        return _used(tree[1])
+    return set().union(*(_used(t) for t in tree[1]))
+
+
+def compile_logic(tree: Any, conds: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    kind = tree[0]
+    if kind == "cond":
+        return conds[tree[1]]
+    if kind == "not":
+        inner = compile_logic(tree[1], conds)
+        return lambda st: not inner(st)
+    parts = [compile_logic(t, conds) for t in tree[1]]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return (lambda st: a(st) and b(st)) if kind == "and" else (lambda st: a(st) or b(st))
+    if kind == "and":
+        return lambda st: all(p(st) for p in parts)
+    return lambda st: any(p(st) for p in parts)
+
+
+def logic_tree(logic: str, count: int) -> Any:
+    mode = logic.strip().lower()
+    if mode == "and":
+        return ("and", [("cond", i) for i in range(count)])
+    if mode == "or":
+        return ("or", [("cond", i) for i in range(count)])
+    if mode == "custom":
+        raise LogicError("logic 'custom' needs the expression itself, e.g. logic: \"1 AND (2 OR 3)\"")
+    return parse_logic(logic, count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Static checks
+
+def check_decision(checker: Checker, name: str, element: DecisionElement) -> None:
+    for r, rule in enumerate(element.rules):
+        base = ("elements", name, "rules", r)
+        try:
+            checker.logic[(name, rule.name)] = logic_tree(rule.logic, len(rule.conditions))
+        except LogicError as exc:
+            checker.error(base + ("logic",), str(exc), "logic")
+        for c, cond in enumerate(rule.conditions):
+            check_condition(checker, base + ("conditions", c), cond)
+
+
+def _expected_right(op: str, left: FlowType) -> tuple[FlowType, ...] | str:
+    """The types `right` may have, or why the operator does not apply to `left`."""
+    if op in ("EqualTo", "NotEqualTo"):
+        return (left,)
+    if op in ORDERING:
+        if left.collection or left.kind not in ORDERING_KINDS:
+            return (f"{op} compares numbers, dates and times; it does not apply to {left}")
+        return (left,) if left.kind != "Date" else (left, FlowType("DateTime"))
+    if op in ("StartsWith", "EndsWith"):
+        if left.collection or left.kind not in TEXT_LIKE:
+            return f"{op} is for text; it does not apply to {left}"
+        return (FlowType("Text"),)
+    if op == "Contains":
+        if left.collection:
+            return (left.item,)
+        if left.kind not in TEXT_LIKE:
+            return f"Contains is for text and collections; it does not apply to {left}"
+        return (FlowType("Text"),)
+    if op == "IsEmpty":
+        if not left.collection:
+            return (f"IsEmpty is a collection operator, but this is a single value ({left}); "
+                    "use IsNull or IsBlank")
+        return (FlowType("Boolean"),)
+    if op in ("In", "NotIn"):
+        if left.collection:
+            return f"{op} tests one value against a collection; the left side is a collection"
+        return (left.as_collection(),)
+    return (FlowType("Boolean"),)
+
+
+def check_condition(checker: Checker, path: tuple[Any, ...], cond: Condition) -> None:
+    op = cond.op
+    if op in ELEMENT_TESTS:
+        if cond.left not in checker.model.elements:
+            from flowengine.symbols import did_you_mean
+            checker.error(path + ("left",), f"{op} takes an element name, and {cond.left!r} is not "
+                          f"an element{did_you_mean(str(cond.left), checker.model.elements)}",
+                          "condition.element")
+        _check_boolean_right(checker, path, cond)
+        return
+    rp = checker.resolve(cond.left, path + ("left",))
+    if rp is None:
+        return
+    expected = _expected_right(op, rp.type)
+    if isinstance(expected, str):
+        checker.error(path + ("op",), expected, "operator.type")
+        return
+    if op in BOOLEAN_TESTS:
+        _check_boolean_right(checker, path, cond)
+        return
+    if cond.right is None and op in ("EqualTo", "NotEqualTo"):
+        return
+    if cond.right is None:
+        checker.error(path + ("right",), f"{op} needs a right-hand value", "condition.right")
+        return
+    checker.check_value(cond.right, expected[0], path + ("right",), expected[1:])
+
+
+def _check_boolean_right(checker: Checker, path: tuple[Any, ...], cond: Condition) -> None:
+    if cond.right is None:
+        checker.error(path + ("op",), f"{cond.op} needs right: true or right: false",
+                      "condition.right")
+        return
+    checker.check_value(cond.right, FlowType("Boolean"), path + ("right",))
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled tests
+
+def _is_id(text: str) -> bool:
+    return bool(_ID.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def text_equal(a: Any, b: Any) -> bool:
+    """Salesforce compares text ignoring case, except record Ids, which compare exactly."""
+    if isinstance(a, str) and isinstance(b, str):
+        if a == b:
+            return True
+        if _is_id(a) and _is_id(b):
+            return False
+        return a.casefold() == b.casefold()
+    return a == b
+
+
+def _in(item: Any, collection: Any) -> bool:
+    if not collection:
+        return False
+    if isinstance(item, str):
+        return any(text_equal(item, x) for x in collection)
+    return item in collection
+
+
+@dataclass
+class CompiledCondition:
+    test: Callable[[Any], bool]
+    left: Callable[[Any], Any]          # for the trace: the actual value of the left side
+    text: str
+
+
+def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledCondition:
+    op = cond.op
+    description = f"{cond.left} {op} {cond.right!r}"
+    if op in ELEMENT_TESTS:
+        element = cond.left
+        want = values.compile(cond.right, FlowType("Boolean"))
+        attr = "visited" if op == "WasVisited" else "errors"
+
+        def element_test(st: Any) -> bool:
+            return (element in getattr(st, attr)) == want(st)
+        return CompiledCondition(element_test, lambda st: element in getattr(st, attr), description)
+    rp: ResolvedPath = values.resolve(cond.left)
+    left = values.ref_getter(rp)
+    lt = rp.type
+    if op in BOOLEAN_TESTS:
+        want = values.compile(cond.right, FlowType("Boolean"))
+        if op == "IsNull":
+            check: Callable[[Any, Any], bool] = lambda v, st: v is None
+        elif op == "IsBlank":
+            check = lambda v, st: v is None or v == "" or v == []  # noqa: E731
+        elif op == "IsEmpty":
+            check = lambda v, st: not v  # noqa: E731
+        else:  # WasSet
+            root = rp.root_name
+            check = lambda v, st: root in st.was_set  # noqa: E731
+        return CompiledCondition(lambda st: check(left(st), st) == want(st), left, description)
+    if cond.right is None:
+        right: Callable[[Any], Any] = lambda st: None  # noqa: E731
+    else:
+        right = values.compile(cond.right, *(_options(op, lt)))
+    return CompiledCondition(_binary(op, left, right, lt), left, description)
+
+
+def _options(op: str, lt: FlowType) -> tuple[FlowType, tuple[FlowType, ...]]:
+    opts = _expected_right(op, lt)
+    assert not isinstance(opts, str)
+    return opts[0], opts[1:]
+
+
+def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
+            lt: FlowType) -> Callable[[Any], bool]:
+    textual = lt.kind in TEXT_LIKE
+    if op in ("EqualTo", "NotEqualTo"):
+        negate = op == "NotEqualTo"
+        if textual and not lt.collection:
+            return (lambda st: not text_equal(left(st), right(st))) if negate else \
+                (lambda st: text_equal(left(st), right(st)))
+        if negate:
+            return lambda st: left(st) != right(st)
+        return lambda st: left(st) == right(st)
+    if op in ORDERING:
+        import operator
+        fn = {"GreaterThan": operator.gt, "LessThan": operator.lt,
+              "GreaterThanOrEqualTo": operator.ge, "LessThanOrEqualTo": operator.le}[op]
+        if lt.kind == "Date":
+            import datetime as _dt
+
+            def as_date(v: Any) -> Any:
+                return v.date() if isinstance(v, _dt.datetime) else v
+
+            def compare_dates(st: Any) -> bool:
+                a, b = left(st), right(st)
+                return a is not None and b is not None and fn(as_date(a), as_date(b))
+            return compare_dates
+
+        def compare(st: Any) -> bool:
+            a = left(st)
+            if a is None:
+                return False
+            b = right(st)
+            return b is not None and fn(a, b)
+        return compare
+    if op in ("StartsWith", "EndsWith"):
+        starts = op == "StartsWith"
+
+        def affix(st: Any) -> bool:
+            a, b = left(st), right(st)
+            if a is None or b is None:
+                return False
+            a, b = a.casefold(), b.casefold()
+            return a.startswith(b) if starts else a.endswith(b)
+        return affix
+    if op == "Contains":
+        if lt.collection:
+            return lambda st: _in(right(st), left(st))
+
+        def contains(st: Any) -> bool:
+            a, b = left(st), right(st)
+            return a is not None and b is not None and b.casefold() in a.casefold()
+        return contains
+    if op in ("In", "NotIn"):
+        negate = op == "NotIn"
+        return lambda st: _in(left(st), right(st)) != negate
+    raise AssertionError(f"condition operator {op} passed the checker")
+

@@ -1,0 +1,43 @@
+"""The flow as a networkx graph: elements are nodes, connectors are labelled edges."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flowengine.model import FlowModel, element_connectors
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+START = "$start"   # a node for Flow Builder's Start element (no element can have this name)
+
+
+def connector_kind(label: str) -> str:
+    """`next`, `fault`, `default`, `each`, `after`, or `outcome` for a decision rule's name."""
+    return label if label in ("next", "fault", "default", "each", "after") else "outcome"
+
+
+def build_graph(model: FlowModel) -> nx.MultiDiGraph:
+    """Nodes carry `type` and `label`; edges are keyed by connector label (an outcome's name,
+    `next`, `fault`, `default`, `each` or `after`) and carry `kind`. Connectors to missing
+    elements are left out (the checker reports them)."""
+    import networkx as nx
+
+    graph = nx.MultiDiGraph(name=model.flow)
+    graph.add_node(START, type="Start", label=model.display_label)
+    for name, element in model.elements.items():
+        graph.add_node(name, type=element.type, label=element.label or name.replace("_", " "))
+    if model.start in model.elements:
+        graph.add_edge(START, model.start, key="start", kind="start")
+    for name, element in model.elements.items():
+        for label, target in element_connectors(element):
+            if target in model.elements:
+                graph.add_edge(name, target, key=label, kind=connector_kind(label))
+    return graph
+
+
+def unreachable(graph: nx.MultiDiGraph, start: str) -> list[str]:
+    """Elements (in file order) that no path from `start` reaches."""
+    import networkx as nx
+
+    reached = nx.descendants(graph, start) | {start}
+    return [n for n in graph.nodes if n != START and n not in reached]

@@ -1,0 +1,230 @@
+"""Action plug-ins: discovery through entry points, validation, and the registry the checker and
+interpreter use.
+
+A plug-in is a `Plugin` published under the entry-point group `flowengine.actions` (or a callable
+returning one). Every plug-in is validated when it registers; a broken one becomes a warning that
+names it and the others keep working. Two plug-ins claiming one action name is a `PluginError`.
+
+Discovery imports every plug-in, so it happens once per process and only on demand
+(`get_registry()`); the catalog commands read a cached copy of the metadata instead
+(`flowengine.catalog`).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Iterable
+
+from flowengine.action import Action, Parameter, Plugin
+from flowengine.errors import PluginError
+from flowengine.types import ApexClass, FlowType, TypeRegistry, canonical_kind
+
+__all__ = ["ENTRY_POINT_GROUP", "Registry", "get_registry", "load_registry", "reset_registry"]
+
+ENTRY_POINT_GROUP: Final = "flowengine.actions"
+# Salesforce API-name rules: a letter, then letters, digits and underscores
+ACTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+@dataclass
+class Registry:
+    """Every action, Apex-defined class and org object the installed plug-ins contribute."""
+
+    actions: dict[str, Action] = field(default_factory=dict)
+    types: TypeRegistry = field(default_factory=TypeRegistry)
+    warnings: list[str] = field(default_factory=list)
+    plugins: list[Plugin] = field(default_factory=list)
+    # entry-point modules tried, loaded or not: the catalog cache watches their files
+    modules: list[str] = field(default_factory=list)
+
+    def action(self, name: str) -> Action | None:
+        """The action called `name`; falls back to a case-insensitive match."""
+        found = self.actions.get(name)
+        if found is None:
+            folded = name.lower()
+            found = next((a for n, a in self.actions.items() if n.lower() == folded), None)
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+def load_registry(entry_points: Iterable[Any] | None = None) -> Registry:
+    """Discover, validate and register plug-ins (uncached).
+
+    `entry_points` defaults to the installed `flowengine.actions` entry points; tests pass
+    `importlib.metadata.EntryPoint` objects (or anything with `name`, `value` and `load()`).
+    Raises `PluginError` when two plug-ins claim one action name.
+    """
+    if entry_points is None:
+        from importlib.metadata import entry_points as installed
+        entry_points = installed(group=ENTRY_POINT_GROUP)
+    registry = Registry()
+    owners: dict[str, str] = {}  # folded action name -> description of the plug-in that has it
+    conflicts: list[str] = []
+    for ep in sorted(entry_points, key=lambda e: (e.name, e.value)):
+        registry.modules.append(ep.value.partition(":")[0].strip())
+        origin = f"plug-in {ep.name!r} ({ep.value})"
+        plugin = _load_plugin(ep, origin, registry.warnings)
+        if plugin is None:
+            continue
+        if plugin.name and plugin.name != ep.name:
+            origin = f"plug-in {plugin.name!r} ({ep.value})"
+        problems = plugin_problems(plugin)
+        if problems:
+            registry.warnings.append(f"{origin} is invalid and was skipped: " + "; ".join(problems))
+            continue
+        for action in plugin.actions:
+            first = owners.get(action.name.lower())
+            if first is not None:
+                conflicts.append(f"action {action.name!r} is provided by two plug-ins: {first} and "
+                                 f"{origin}; uninstall one of them")
+                continue
+            owners[action.name.lower()] = origin
+            registry.actions[action.name] = action if action.plugin else replace(action, plugin=plugin.name)
+        _register_types(plugin, origin, registry)
+        registry.plugins.append(plugin)
+    if conflicts:
+        error = PluginError("\n".join(conflicts))
+        error.warnings = registry.warnings  # type: ignore[attr-defined]  # shown before the error
+        raise error
+    registry.warnings.extend(missing_class_warnings(registry))
+    return registry
+
+
+def _load_plugin(ep: Any, origin: str, warnings: list[str]) -> Plugin | None:
+    try:
+        obj = ep.load()
+        if not isinstance(obj, Plugin) and callable(obj):
+            obj = obj()
+    except Exception as exc:  # noqa: BLE001 - any failure inside a plug-in is the plug-in's
+        warnings.append(f"{origin} failed to load and was skipped: {type(exc).__name__}: {exc}")
+        return None
+    if not isinstance(obj, Plugin):
+        warnings.append(f"{origin} was skipped: expected a flowengine.action.Plugin (or a function "
+                        f"returning one), got {type(obj).__name__}")
+        return None
+    return obj
+
+
+def plugin_problems(plugin: Plugin) -> list[str]:
+    """What makes a plug-in unusable: bad or duplicate action names, untyped parameters..."""
+    problems: list[str] = []
+    if not isinstance(plugin.name, str) or not plugin.name.strip():
+        problems.append("the plug-in has no name")
+    seen: set[str] = set()
+    for index, action in enumerate(plugin.actions):
+        if not isinstance(action, Action):
+            problems.append(f"actions[{index}] is a {type(action).__name__}, not an Action")
+            continue
+        name = action.name
+        if not isinstance(name, str) or not ACTION_NAME.fullmatch(name):
+            problems.append(f"actions[{index}] has an invalid name {name!r} "
+                            "(expected letters, digits and underscores, starting with a letter)")
+            continue
+        if name.lower() in seen:
+            problems.append(f"action {name!r} is declared twice")
+        seen.add(name.lower())
+        if not callable(action.handler):
+            problems.append(f"action {name!r} has no callable handler")
+        for direction, params in (("input", action.inputs), ("output", action.outputs)):
+            problems.extend(_parameter_problems(f"action {name!r}", direction, params))
+    for index, cls in enumerate(plugin.apex_classes):
+        if not isinstance(cls, ApexClass) or not cls.name:
+            problems.append(f"apex_classes[{index}] is not a named ApexClass")
+            continue
+        for fname, fdef in cls.fields.items():
+            problem = _type_problem(getattr(fdef, "type", None))
+            if problem:
+                problems.append(f"Apex class {cls.name!r} field {fname!r} {problem}")
+    return problems
+
+
+def _parameter_problems(owner: str, direction: str, params: Iterable[Any]) -> list[str]:
+    problems: list[str] = []
+    names: set[str] = set()
+    for index, param in enumerate(params):
+        if not isinstance(param, Parameter) or not isinstance(param.name, str) or not param.name:
+            problems.append(f"{owner} {direction} #{index + 1} is not a named Parameter")
+            continue
+        if param.name in names:
+            problems.append(f"{owner} declares {direction} {param.name!r} twice")
+        names.add(param.name)
+        problem = _type_problem(param.type)
+        if problem:
+            problems.append(f"{owner} {direction} {param.name!r} {problem}")
+    return problems
+
+
+def _type_problem(ftype: Any) -> str | None:
+    if not isinstance(ftype, FlowType):
+        return f"has no type (got {type(ftype).__name__}, expected a FlowType)"
+    if canonical_kind(ftype.kind) is None:
+        return f"has unknown type {ftype.kind!r}"
+    if ftype.kind == "Apex" and not ftype.apex_class:
+        return "is Apex-typed but names no Apex class"
+    if ftype.kind == "Record" and not ftype.object:
+        return "is a Record but names no object"
+    return None
+
+
+def _register_types(plugin: Plugin, origin: str, registry: Registry) -> None:
+    types = registry.types
+    for cls in plugin.apex_classes:
+        known = types.apex_class(cls.name)
+        if known is not None and known != cls:
+            registry.warnings.append(f"{origin} redefines Apex class {cls.name!r} differently; "
+                                     "the first definition is kept")
+            continue
+        types.add_class(cls)
+    for schema in plugin.objects:
+        known_object = types.object_schema(schema.name)
+        if known_object is not None and known_object is not schema:
+            registry.warnings.append(f"{origin} redefines object {schema.name!r}; "
+                                     "the first definition is kept")
+            continue
+        types.add_object(schema)
+
+
+def missing_class_warnings(registry: Registry) -> list[str]:
+    """Apex classes that parameters (or fields of registered classes) use but no plug-in defines."""
+    warnings: list[str] = []
+    types = registry.types
+    for action in registry.actions.values():
+        for direction, params in (("input", action.inputs), ("output", action.outputs)):
+            for param in params:
+                name = param.type.apex_class
+                if param.type.kind == "Apex" and types.apex_class(name) is None:
+                    warnings.append(f"plug-in {action.plugin!r}: action {action.name!r} {direction} "
+                                    f"{param.name!r} uses Apex class {name!r}, which no plug-in defines")
+    for cls in list(types.classes.values()):
+        for fname, fdef in cls.fields.items():
+            name = fdef.type.apex_class
+            if fdef.type.kind == "Apex" and types.apex_class(name) is None:
+                warnings.append(f"Apex class {cls.name!r} field {fname!r} uses Apex class {name!r}, "
+                                "which no plug-in defines")
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# The process-wide registry
+
+_lock = threading.Lock()
+_cached: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The installed plug-ins, discovered on first use and cached for the process."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = load_registry()
+        return _cached
+
+
+def reset_registry() -> None:
+    """Forget the cached registry (tests)."""
+    global _cached
+    with _lock:
+        _cached = None
