@@ -1,0 +1,237 @@
+"""`flowengine validate`, `run` and `schema`."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from flowengine.cliutil import add_format_option, add_org_option, fail, paint, print_json
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("validate", help="check flow files without running them",
+                       description="Load and check flow files; report every problem with "
+                                   "file:line:column. Exit 1 when any file has errors.")
+    p.add_argument("files", nargs="+", metavar="FLOW.yaml")
+    add_format_option(p)
+    p.add_argument("--no-warnings", action="store_true", help="report errors only")
+    p.set_defaults(handler=validate_command)
+
+    p = sub.add_parser("run", help="run one interview of a flow",
+                       description="Validate a flow, then run one interview and print its status "
+                                   "and outputs. Exit 0 when it finished, 1 when it failed (an "
+                                   "unhandled fault), 2 for bad usage or input.",
+                       epilog="Input values are parsed for the variable's type: --input qty=2 "
+                              "gives the Number 2, --input when=2026-01-31 a Date; Apex-defined "
+                              "and collection inputs take JSON, e.g. "
+                              "--input 'ids=[\"0a4...\", \"0a4...\"]'.")
+    p.add_argument("flow", metavar="FLOW.yaml")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                   help="set an input variable (repeatable)")
+    p.add_argument("--inputs", metavar="FILE.json", help="a JSON object of input values")
+    add_org_option(p)
+    p.add_argument("--trace", action="store_true", help="print the debug trace of every element")
+    p.add_argument("--report", metavar="FILE.html", help="write the run as an HTML report")
+    p.add_argument("--max-elements", type=int, metavar="N",
+                   help="limit on executed elements (default 1,000,000; 2,000 below apiVersion 57)")
+    p.add_argument("--rollback", action="store_true",
+                   help="roll the org back after the run (debug in rollback mode)")
+    add_format_option(p)
+    p.set_defaults(handler=run_command)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the flow format",
+                       description="Print the JSON Schema of flow files, for editor completion "
+                                   "(yaml-language-server: add '# yaml-language-server: "
+                                   "$schema=PATH' at the top of a flow file).")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(handler=schema_command)
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+def validate_command(args: argparse.Namespace) -> int:
+    from flowengine.api import validate_file
+
+    problems = []
+    unreadable = False
+    for path in args.files:
+        found = validate_file(path)
+        if any(p.code == "file" for p in found):
+            unreadable = True
+        problems.extend(p for p in found if not (args.no_warnings and p.severity != "error"))
+    errors = sum(1 for p in problems if p.severity == "error")
+    if args.format == "json":
+        print_json([p.to_dict() for p in problems])
+    else:
+        for p in problems:
+            colour = "31" if p.severity == "error" else "33"
+            print(f"{p.location()}: {paint(p.severity, colour)}: {p.message}"
+                  + (f" [{p.path}]" if p.path else ""))
+        warnings = len(problems) - errors
+        files = len(args.files)
+        verdict = "ok" if not errors else f"{errors} error{'s' if errors != 1 else ''}"
+        print(f"{files} file{'s' if files != 1 else ''} checked: {verdict}"
+              + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
+              file=sys.stderr if errors else sys.stdout)
+    if unreadable:
+        return 2
+    return 1 if errors else 0
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str, Any]) -> dict[str, Any]:
+    """`NAME=VALUE` pairs and a JSON file → raw input values (typed later by the flow)."""
+    raw: dict[str, Any] = {}
+    if inputs_file:
+        try:
+            with open(inputs_file, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except OSError as exc:
+            fail(f"{inputs_file}: cannot read inputs file: {exc.strerror}")
+        except json.JSONDecodeError as exc:
+            fail(f"{inputs_file}:{exc.lineno}:{exc.colno}: inputs file is not valid JSON: {exc.msg}")
+        if not isinstance(data, dict):
+            fail(f"{inputs_file}: expected a JSON object of input names to values")
+        raw.update(data)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            fail(f"--input {pair!r}: expected NAME=VALUE")
+        match = next((n for n in types if n.lower() == name.lower()), None)
+        if match is None:
+            # left to the flow to refuse, with its did-you-mean
+            raw[name] = text
+            continue
+        t = types[match]
+        if t.collection or t.is_object:
+            try:
+                raw[match] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                fail(f"--input {match}: {t} takes JSON ({exc.msg} at column {exc.colno})")
+        else:
+            raw[match] = text
+    return raw
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from flowengine.api import load_flow
+    from flowengine.errors import FlowError, InputError
+
+    try:
+        flow = load_flow(args.flow)
+    except FlowError as exc:
+        problems = getattr(exc, "problems", None) or []
+        for p in problems:
+            if p.severity == "error":
+                print(f"error: {p.location()}: {p.message}" + (f" [{p.path}]" if p.path else ""),
+                      file=sys.stderr)
+        if not problems:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.max_elements is not None and args.max_elements < 1:
+        fail("--max-elements must be a positive number")
+    raw = parse_cli_inputs(args.input, args.inputs, flow.input_types)
+    org = None
+    if flow.compiled.has_actions:
+        from flowengine.org import open_org
+        org = open_org(args.org)
+    try:
+        result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
+                          max_elements=args.max_elements, rollback=args.rollback)
+    except InputError as exc:
+        fail(str(exc))
+    finally:
+        if org is not None:
+            org.close()
+    if args.report:
+        write_report(flow, result, args.report)
+    if args.format == "json":
+        print_json(result.to_json(trace=args.trace))
+    else:
+        print_result(result, args.trace, rollback=args.rollback and org is not None)
+    return 0 if result.ok else 1
+
+
+def write_report(flow: Any, result: Any, path: str) -> None:
+    try:
+        from flowengine.render import write_run_report
+    except ImportError:
+        fail("--report needs the canvas renderer, which is not available in this build")
+    write_run_report(flow, result, path)
+    print(f"report written to {path}", file=sys.stderr)
+
+
+def _show(value: Any) -> str:
+    from flowengine.types import to_json
+
+    return json.dumps(to_json(value), ensure_ascii=False, default=str)
+
+
+def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
+    colour = "32" if result.ok else "31"
+    print(f"{result.flow}: {paint(result.status, colour)} after {result.elements_executed} "
+          f"element{'s' if result.elements_executed != 1 else ''}"
+          + (" (org rolled back)" if rollback else ""))
+    if trace and result.trace:
+        print("trace:")
+        for entry in result.trace:
+            print(format_trace_entry(entry))
+    if result.outputs:
+        print("outputs:")
+        for name, value in result.outputs.items():
+            print(f"  {name} = {_show(value)}")
+    if result.error:
+        print(f"error: {result.error.message}")
+
+
+def format_trace_entry(entry: dict[str, Any]) -> str:
+    head = f"  {entry['step']:>4}. {entry['element']} ({entry['type']})"
+    lines = [head]
+    for row in entry.get("assignments", []):
+        lines.append(f"        {row['ref']} {row['op']}: {json.dumps(row['before'], default=str)}"
+                     f" → {json.dumps(row['after'], default=str)}")
+    for row in entry.get("conditions", []):
+        lines.append(f"        [{row['outcome']}] {row['condition']}: left = "
+                     f"{json.dumps(row['left'], default=str)} → {str(row['result']).lower()}")
+    if "outcome" in entry:
+        lines.append(f"        outcome: {entry['outcome']}")
+    if entry.get("done"):
+        lines.append("        no more items: after last")
+    elif "iteration" in entry:
+        lines.append(f"        iteration {entry['iteration']}: item = "
+                     f"{json.dumps(entry.get('item'), default=str)}")
+    if "inputs" in entry:
+        lines.append(f"        action {entry['action']} inputs: {json.dumps(entry['inputs'], default=str)}")
+    if "outputs" in entry:
+        lines.append(f"        outputs: {json.dumps(entry['outputs'], default=str)}")
+    if "fault" in entry:
+        lines.append(f"        FAULT: {entry['fault']}")
+    return "\n".join(lines)
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+def flow_json_schema() -> dict[str, Any]:
+    from flowengine.model import FlowModel
+
+    schema = FlowModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "flowengine flow file (format v1)"
+    return schema
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    schema = flow_json_schema()
+    if args.output:
+        tmp = f"{args.output}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(schema, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, args.output)
+        return 0
+    print_json(schema)
+    return 0
