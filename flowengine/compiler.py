@@ -51,6 +51,15 @@ class ValueCompiler:
         checker decided). Objects and collections come out as copies."""
         return self.compile_typed(raw, target, alternatives)[0]
 
+    def static_type(self, raw: Any) -> FlowType | None:
+        """The type of a reference or template value; None for a literal."""
+        spec = parse_value(raw)
+        if isinstance(spec, RefValue):
+            return self.resolve(spec.path).type
+        if isinstance(spec, TemplateValue):
+            return FlowType("Text")
+        return None
+
     def compile_typed(self, raw: Any, target: FlowType,
                       alternatives: tuple[FlowType, ...] = ()) -> tuple[Getter, FlowType]:
         """Like compile(), also telling which of the types the value was made to fit."""
