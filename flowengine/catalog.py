@@ -1,8 +1,9 @@
 """The action catalog: list, search, describe and document the installed actions.
 
 The catalog commands must start about as fast as Python itself, so this module imports only
-light standard-library modules. It works on plain JSON-able metadata (`catalog_data`), which is
-cached on disk (see "Cache" below); plug-ins are imported only when the cache is missing or stale.
+light standard-library modules. It works on plain JSON-able metadata (`Registry.metadata()`),
+which is cached on disk (see "Cache" below): plug-ins are imported only when the cache is missing
+or stale.
 
 Metadata of one action: `name`, `label`, `category`, `description`, `usage`, `editions`, `plugin`,
 `inputs`, `outputs`; a parameter has `name`, `label`, `description`, `required` and `type`
@@ -20,50 +21,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are never evaluated
     from typing import Any, Iterable
 
-    from flowengine.registry import Registry
 
-__all__ = ["Catalog", "Hit", "SearchIndex", "catalog_data", "load_catalog", "write_docs"]
+__all__ = ["Catalog", "Hit", "SearchIndex", "load_catalog"]
 
 CACHE_FORMAT = 1
 # Salesforce describe data types of flowengine's kinds
 SF_TYPES = {"Text": "STRING", "Number": "DOUBLE", "Currency": "CURRENCY", "Boolean": "BOOLEAN",
             "Date": "DATE", "DateTime": "DATETIME", "Time": "TIME", "Picklist": "PICKLIST",
             "Multipicklist": "MULTIPICKLIST", "Apex": "APEX", "Record": "SOBJECT"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Metadata from a registry (the only place that sees Action objects)
-
-def catalog_data(registry: Registry) -> dict[str, Any]:
-    """The JSON-able catalog of a registry: actions, the Apex classes they use, warnings."""
-    actions = [_action_data(a) for a in sorted(registry.actions.values(), key=lambda a: a.name.lower())]
-    classes: dict[str, Any] = {}
-    pending = [p["type"]["apexClass"] for a in actions for p in a["inputs"] + a["outputs"]]
-    while pending:
-        name = pending.pop()
-        cls = registry.types.apex_class(name)
-        if name and cls is not None and class_key(cls.name) not in classes:
-            fields = [_param_data(fname, f) for fname, f in cls.fields.items()]
-            classes[class_key(cls.name)] = {"name": cls.name, "description": cls.description,
-                                            "fields": fields}
-            pending.extend(f["type"]["apexClass"] for f in fields)
-    return {"actions": actions, "apexClasses": classes, "warnings": list(registry.warnings)}
-
-
-def _action_data(action: Any) -> dict[str, Any]:
-    return {"name": action.name, "label": action.label or action.name, "category": action.category,
-            "description": action.description, "usage": action.usage, "editions": action.editions,
-            "plugin": action.plugin,
-            "inputs": [_param_data(p.name, p) for p in action.inputs],
-            "outputs": [_param_data(p.name, p) for p in action.outputs]}
-
-
-def _param_data(name: str, param: Any) -> dict[str, Any]:
-    t = param.type
-    return {"name": name, "label": param.label or name, "description": param.description,
-            "required": bool(param.required),
-            "type": {"kind": t.kind, "apexClass": t.apex_class, "object": t.object,
-                     "collection": t.collection, "scale": t.scale, "text": str(t)}}
 
 
 def class_key(name: str | None) -> str:
@@ -95,6 +60,17 @@ class Catalog:
     def apex_class(self, name: str | None) -> dict[str, Any] | None:
         return self.apex_classes.get(class_key(name))
 
+    def classes_used(self, action: dict[str, Any]) -> list[dict[str, Any]]:
+        """The Apex classes of the action's parameters and, in turn, of their fields."""
+        pending = [p["type"]["apexClass"] for p in action["inputs"] + action["outputs"]]
+        found: dict[str, dict[str, Any]] = {}
+        while pending:
+            cls = self.apex_class(pending.pop(0))
+            if cls is not None and cls["name"] not in found:
+                found[cls["name"]] = cls
+                pending.extend(f["type"]["apexClass"] for f in cls["fields"])
+        return list(found.values())
+
     def categories(self) -> list[str]:
         return sorted({a["category"] for a in self.actions}, key=str.lower)
 
@@ -116,24 +92,36 @@ class Catalog:
         from difflib import get_close_matches
         folded = {a["name"].lower(): a["name"] for a in self.actions}
         close = [folded[n] for n in get_close_matches(name.lower(), list(folded), n=3, cutoff=0.7)]
-        return close or [hit.action["name"] for hit in self.search(name, limit=3) if hit.score >= 0.5]
+        hits = self.search(name, limit=3)
+        return close or [h.action["name"] for h in hits if h.score >= max(0.5, hits[0].score - 0.15)]
 
     def describe(self, action: dict[str, Any]) -> dict[str, Any]:
         """One action in the shape of Salesforce's Actions REST describe
         (`GET /services/data/vXX.X/actions/standard/NAME`), plus flowengine's own keys."""
-        return {"name": action["name"], "label": action["label"], "description": action["description"],
-                "category": action["category"], "type": action["name"].upper(), "standard": False,
+        return {"name": action["name"], "label": action["label"],
+                "description": action["description"], "category": action["category"],
+                "type": action["name"].upper(), "standard": False,
                 "plugin": action["plugin"], "editions": action["editions"], "usage": action["usage"],
                 "inputs": [describe_parameter(p) for p in action["inputs"]],
                 "outputs": [describe_parameter(p) for p in action["outputs"]]}
 
     def render_markdown(self, action: dict[str, Any]) -> str:
         """The action's documentation page, laid out like Salesforce's pages on core actions."""
-        return _templates().get_template("action.md.j2").render(action=action, catalog=self)
+        from flowengine.templates import render_action_page
+        return render_action_page(self, action)
 
     def write_docs(self, out_dir: str) -> list[str]:
         """Write one page per action and an index by category; returns the files written."""
+        from flowengine.templates import write_docs
         return write_docs(self, out_dir)
+
+
+def summary(text: str, width: int = 100) -> str:
+    """The first sentence of a description, on one line, at most `width` characters."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    first = text[:end + 1] if end >= 0 else text
+    return first if len(first) <= width else first[:width - 1].rstrip() + "…"
 
 
 def describe_parameter(param: dict[str, Any]) -> dict[str, Any]:
@@ -203,15 +191,17 @@ class SearchIndex:
 
     def search(self, query: str, category: str | None = None, limit: int = 10) -> list[Hit]:
         terms = [w for w in words(query) if w not in _STOP] or words(query)
-        if not terms:
+        if not terms or limit < 1:
             return []
         total: dict[int, float] = {}
         matched: dict[int, int] = {}
         matched_words: set[str] = set()
+        complete_words: set[str] = set()  # matched as a whole, not merely begun
         weight_sum = 0.0
         for term in dict.fromkeys(terms):
             similar = self.similar_words(term)
             matched_words.update(similar)
+            complete_words.update(w for w in similar if len(w) <= len(term) or not w.startswith(term))
             per_doc: dict[int, float] = {}
             for word, sim in similar.items():
                 for doc, weight in self.postings[word].items():
@@ -230,16 +220,15 @@ class SearchIndex:
                 and (folded is None or self.actions[doc]["category"].lower() == folded)}
         if not base:
             return []
-        import heapq
         # the name bonus can lift a score by at most NAME_BONUS: only near-top actions can use it
-        floor = min(heapq.nlargest(limit, base.values())) - NAME_BONUS / (1 - NAME_BONUS)
+        floor = sorted(base.values(), reverse=True)[:limit][-1] - NAME_BONUS / (1 - NAME_BONUS)
         hits = []
         for doc, score in base.items():
             if score < floor:
                 continue
             action = self.actions[doc]
             name_words = self.name_words[doc]
-            covered = 1.0 if action["name"].lower() in matched_words else \
+            covered = 1.0 if action["name"].lower() in complete_words else \
                 sum(w in matched_words for w in name_words) / max(len(name_words), 1)
             hits.append(Hit(action, round((1 - NAME_BONUS) * score + NAME_BONUS * covered, 4)))
         hits.sort(key=lambda h: (-h.score, len(h.action["name"]), h.action["name"]))
@@ -275,9 +264,14 @@ class SearchIndex:
         return found
 
     def _starting_with(self, prefix: str) -> list[str]:
-        from bisect import bisect_left
         vocabulary, out = self.vocabulary, []
-        i = bisect_left(vocabulary, prefix)
+        i, high = 0, len(vocabulary)
+        while i < high:  # bisect, without importing bisect on the start-up path
+            middle = (i + high) // 2
+            if vocabulary[middle] < prefix:
+                i = middle + 1
+            else:
+                high = middle
         while i < len(vocabulary) and vocabulary[i].startswith(prefix):
             if vocabulary[i] != prefix:
                 out.append(vocabulary[i])
@@ -293,9 +287,8 @@ class SearchIndex:
             yield from self._by_length.get(length, ())
 
     def _rarity(self, matching: int) -> float:
-        from math import log
-        n = len(self.actions)
-        return 0.5 + 0.5 * log((n + 1) / (matching + 1)) / log(n + 1) if n and matching else 1.0
+        """1 for a word few actions have, down to 0.5 for one that every action has."""
+        return 1.0 - 0.5 * (matching / len(self.actions)) ** 0.5 if self.actions else 1.0
 
 
 def _searchable_parts(action: dict[str, Any]) -> Iterable[tuple[str, float]]:
@@ -360,9 +353,9 @@ def load_catalog(use_cache: bool | None = None) -> Catalog:
             return Catalog(data)
     from flowengine.registry import get_registry
     registry = get_registry()
-    data = catalog_data(registry)
+    data = registry.metadata()
     if path is not None:
-        _write_cache(path, data, _plugin_roots(registry.modules))
+        _write_cache(path, data, registry.source_dirs())
     return Catalog(data)
 
 
@@ -381,7 +374,7 @@ def cache_dir() -> str:
 def cache_file() -> str:
     """One cache file per interpreter and import path (each sees its own set of plug-ins)."""
     from zlib import crc32
-    key = "\0".join([sys.prefix, sys.executable, sys.version, *sys.path])
+    key = "\0".join([sys.prefix, sys.version, *sys.path])
     return os.path.join(cache_dir(), f"catalog-{crc32(key.encode('utf-8', 'surrogateescape')):08x}.json")
 
 
@@ -393,7 +386,7 @@ def fingerprint(roots: Iterable[str]) -> list[str]:
     own = os.path.dirname(os.path.abspath(__file__))
     parts.extend(_stamp(os.path.join(own, name)) for name in _OWN_SOURCES)
     for entry in sys.path:
-        directory = entry or os.getcwd()
+        directory = entry or "."  # '' is the current directory, as for imports
         try:
             with os.scandir(directory) as it:
                 names = sorted(e.name for e in it if e.name.endswith(_META_SUFFIXES))
@@ -444,36 +437,6 @@ def _walk(root: str, parts: list[str], budget: int = 5000) -> None:
             else:
                 parts.append(_stamp(entry.path))
                 budget -= 1
-
-
-def _plugin_roots(modules: Iterable[str]) -> list[str]:
-    """Directories (or files) of the plug-ins' top-level packages that no installer manages."""
-    roots: set[str] = set()
-    for module in modules:
-        top = module.split(".")[0]
-        if not top:
-            continue
-        locations = _locations(top)
-        for location in locations:
-            parts = set(os.path.normpath(location).split(os.sep))
-            if not parts & {"site-packages", "dist-packages"}:
-                roots.add(os.path.abspath(location))
-    return sorted(roots)
-
-
-def _locations(top: str) -> list[str]:
-    module = sys.modules.get(top)
-    if module is None:
-        try:
-            from importlib.util import find_spec
-            spec = find_spec(top)
-        except (ImportError, ValueError):
-            return []
-        if spec is None:
-            return []
-        return list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
-    return list(getattr(module, "__path__", None) or []) or \
-        ([module.__file__] if getattr(module, "__file__", None) else [])
 
 
 def _read_cache(path: str) -> dict[str, Any] | None:

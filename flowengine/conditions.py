@@ -239,7 +239,7 @@ def text_equal(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         if a == b:
             return True
-        if _is_id(a) and _is_id(b):
+        if _is_id(a) or _is_id(b):
             return False
         return a.casefold() == b.casefold()
     return a == b
@@ -262,7 +262,8 @@ class CompiledCondition:
 
 def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledCondition:
     op = cond.op
-    description = f"{cond.left} {op} {cond.right!r}"
+    right_text = cond.right if isinstance(cond.right, str) else json_text(cond.right)
+    description = f"{cond.left} {op} {right_text}"
     if op in ELEMENT_TESTS:
         element = cond.left
         want = values.compile(cond.right, FlowType("Boolean"))
@@ -282,9 +283,8 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
             check = lambda v, st: v is None or v == "" or v == []  # noqa: E731
         elif op == "IsEmpty":
             check = lambda v, st: not v  # noqa: E731
-        else:  # WasSet
-            root = rp.root_name
-            check = lambda v, st: root in st.was_set  # noqa: E731
+        else:  # WasSet: the resource (or record field) holds a value when evaluated
+            check = lambda v, st: not (v is None or v == "" or v == [])  # noqa: E731
         return CompiledCondition(lambda st: check(left(st), st) == want(st), left, description)
     if cond.right is None:
         right: Callable[[Any], Any] = lambda st: None  # noqa: E731
@@ -355,3 +355,9 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
         return lambda st: _in(left(st), right(st)) != negate
     raise AssertionError(f"condition operator {op} passed the checker")
 
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)

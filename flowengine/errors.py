@@ -102,7 +102,18 @@ class InputError(FlowError):
 
 
 class OrgError(FlowError):
-    """The org store refused an operation (bad fixture, unknown object, bad Id...)."""
+    """The org store refused an operation (bad fixture, unknown object, bad Id...).
+
+    `error_code` is a Salesforce-style code (`INVALID_ID`, `INVALID_FIELD`...) that actions can
+    pass on as their fault code; `str(error)` is the message alone."""
+
+    def __init__(self, message: str, error_code: str = "ORG_ERROR") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep error_code across pickling (processes)
+        return (type(self), (self.message, self.error_code))
 
 
 @dataclass

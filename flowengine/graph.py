@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flowengine.model import FlowModel, element_connectors
+from flowengine.model import FlowModel, connector_slots
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -29,9 +29,9 @@ def build_graph(model: FlowModel) -> nx.MultiDiGraph:
     if model.start in model.elements:
         graph.add_edge(START, model.start, key="start", kind="start")
     for name, element in model.elements.items():
-        for label, target in element_connectors(element):
+        for kind, label, _, target in connector_slots(element):
             if target in model.elements:
-                graph.add_edge(name, target, key=label, kind=connector_kind(label))
+                graph.add_edge(name, target, key=label, kind=kind)
     return graph
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Callable, Final
 
-from flowengine.errors import LoadError
+from flowengine.errors import LoadError, Problem
 
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
 MAX_DEPTH: Final = 100
@@ -29,6 +29,10 @@ class Document:
     file: str | None
     marks: dict[Path, Mark] = field(default_factory=dict)
     key_marks: dict[Path, Mark] = field(default_factory=dict)
+    text: str = ""
+    styles: dict[Path, str] = field(default_factory=dict)   # quoted and block scalars: ' " | >
+    # problems that do not stop loading (a duplicate key: the first value is kept, and reported)
+    problems: list[Problem] = field(default_factory=list)
 
     def locate(self, path: Path, key: bool = False) -> Mark | None:
         """Line and column of the node at `path` (its key with `key=True`), or of its nearest
@@ -44,6 +48,106 @@ class Document:
             if not path:
                 return None
             path = path[:-1]
+
+    def position_in(self, path: Path, offset: int) -> Mark | None:
+        """Line and column in the file of character `offset` of the text scalar at `path`, seeing
+        through quotes, escapes, block scalars and folded lines (for errors inside a formula)."""
+        value = self.get(path)
+        mark = self.marks.get(tuple(path))
+        if not isinstance(value, str) or mark is None:
+            return None
+        return _source_position(self.text.split("\n"), mark, self.styles.get(tuple(path)), value,
+                                offset)
+
+    def get(self, path: Path) -> Any:
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+
+_ESCAPES: Final = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
+                   "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
+                   "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+
+
+def _source_position(lines: list[str], mark: Mark, style: str | None, value: str,
+                     offset: int) -> Mark | None:
+    """Walk the scalar's source lines and its value side by side until `offset`."""
+    block = style in ("|", ">")
+    row = mark[0] if block else mark[0] - 1          # 0-based source line of the first content
+    indent: int | None = None
+    pos = 0
+    last: Mark | None = None
+    first = True
+    while row < len(lines) and pos <= len(value):
+        raw = lines[row].rstrip("\r")
+        stripped = raw.lstrip(" ")
+        if block:
+            if not stripped.strip():
+                row += 1
+                continue
+            if indent is None:
+                indent = len(raw) - len(stripped)
+            if len(raw) - len(stripped) < indent:
+                break
+            start = indent
+        elif first:
+            start = mark[1] - 1 + (1 if style in ("'", '"') else 0)
+        else:
+            start = len(raw) - len(raw.lstrip(" \t"))
+        chars = _decoded_line(raw, start, style)
+        if not first:   # the line break became " ", "\n" or nothing: skip it in the value
+            while pos < len(value) and value[pos] in " \n" and (not chars or value[pos] != chars[0][0]):
+                pos += 1
+        for ch, col in chars:
+            if pos >= len(value) or value[pos] != ch:
+                break
+            if pos == offset:
+                return row + 1, col + 1
+            last = (row + 1, col + 2)
+            pos += 1
+        first = False
+        row += 1
+    return last if last is not None and offset >= pos else None
+
+
+def _decoded_line(raw: str, start: int, style: str | None) -> list[tuple[str, int]]:
+    """(character of the value, column in `raw`) for one source line of a scalar."""
+    out: list[tuple[str, int]] = []
+    j = start
+    while j < len(raw):
+        c = raw[j]
+        if style == '"':
+            if c == '"':
+                break
+            if c == "\\":
+                if j + 1 >= len(raw):
+                    break                           # escaped line break
+                e = raw[j + 1]
+                width = {"x": 2, "u": 4, "U": 8}.get(e)
+                if width:
+                    try:
+                        out.append((chr(int(raw[j + 2: j + 2 + width], 16)), j))
+                    except ValueError:
+                        break
+                    j += 2 + width
+                    continue
+                out.append((_ESCAPES.get(e, e), j))
+                j += 2
+                continue
+        elif style == "'" and c == "'":
+            if raw[j + 1: j + 2] != "'":
+                break
+            out.append(("'", j))
+            j += 2
+            continue
+        out.append((c, j))
+        j += 1
+    return out
 
 
 def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> str:
@@ -78,6 +182,8 @@ def parse_yaml(text: str, file: str | None = None) -> Document:
     if len(text) > MAX_FILE_BYTES:
         raise LoadError(f"text is larger than {MAX_FILE_BYTES // 1048576} MB", file)
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if not _Builder._handlers:
+        _register_handlers()
     builder = _Builder(file, text)
     try:
         for event in yaml.parse(text, Loader=loader_cls):
@@ -89,13 +195,17 @@ def parse_yaml(text: str, file: str | None = None) -> Document:
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
         merge = _unquoted_merge_field(text, line)
         if merge:
-            raise LoadError(f"merge fields must be quoted: found {merge} without quotes, write "
-                            f"\"{merge}\" (unquoted, YAML reads {{ as the start of a mapping)",
-                            file, line, column, code="unquoted-merge-field") from None
+            raise LoadError(unquoted_merge_message(merge), file, line, column,
+                            code="unquoted-merge-field") from None
         raise LoadError(f"invalid YAML: {message}", file, line, column, code="yaml") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"invalid YAML: {exc}", file, code="yaml") from None
     return builder.document()
+
+
+def unquoted_merge_message(merge_field: str) -> str:
+    return (f"merge fields must be quoted: found {merge_field} without quotes, write "
+            f"\"{merge_field}\" (unquoted, YAML reads {{ as the start of a mapping)")
 
 
 def _unquoted_merge_field(text: str, line: int | None) -> str | None:
@@ -113,6 +223,7 @@ def _unquoted_merge_field(text: str, line: int | None) -> str | None:
     return None
 
 
+_SKIP: Final = object()        # the key of a duplicate entry, whose value is dropped
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
@@ -130,11 +241,12 @@ class _Builder:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[Any, int, int]] = {}    # name → (value, nodes, height)
+        self._lines: list[str] | None = None
         self.nodes = 0
         self.root: Any = None
         self.documents = 0
-        self.doc = Document(None, file)
+        self.doc = Document(None, file, text=text)
 
     def fail(self, message: str, mark: Any, code: str = "yaml") -> LoadError:
         return LoadError(message, self.file, mark.line + 1, mark.column + 1, code=code)
@@ -147,60 +259,84 @@ class _Builder:
                             code="limit")
 
     def feed(self, event: Any) -> None:
-        ev = self.yaml.events
-        if isinstance(event, ev.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self.fail("expected one YAML document, found several ('---')", event.start_mark)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _document_start(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise self.fail("expected one YAML document, found several ('---')", event.start_mark)
+
+    def _alias(self, event: Any) -> None:
+        if event.anchor not in self.anchors:
+            raise self.fail(f"unknown alias *{event.anchor}", event.start_mark)
+        value, size, height = self.anchors[event.anchor]
+        self.count(size, event.start_mark)
+        # an alias pastes its anchor's whole tree here: the depth limit counts it too
+        self.check_depth(len(self.stack) + height, event.start_mark)
+        self.attach(value, event.start_mark, size, height)
+
+    def _collection_start(self, event: Any) -> None:
+        self.check_tag(event)
+        self.count(1, event.start_mark)
+        self.check_depth(len(self.stack) + 1, event.start_mark)
+        is_map = type(event) is self.yaml.events.MappingStartEvent
+        mark = event.start_mark
+        if is_map and event.flow_style and self.text_at(mark).startswith("{!"):
+            raise self.fail(unquoted_merge_message(self.merge_field_at(mark)), mark,
+                            code="unquoted-merge-field")
+        path = self.child_path(mark)
+        self.doc.marks[path] = (mark.line + 1, mark.column + 1)
+        self.stack.append(_Frame({} if is_map else [], path, event.anchor, self.nodes))
+
+    def _collection_end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        size = self.nodes - frame.start_count + 1
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.value, size, frame.height)
+        self.attach(frame.value, event.start_mark, size, frame.height, new_path=False)
+
+    def _scalar(self, event: Any) -> None:
+        self.check_tag(event)
+        self.count(1, event.start_mark)
+        top = self.stack[-1] if self.stack else None
+        if top is not None and top.key is None and isinstance(top.value, dict):
+            self.set_key(top, event)
             return
-        if isinstance(event, (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)):
-            return
-        if isinstance(event, ev.AliasEvent):
-            if event.anchor not in self.anchors:
-                raise self.fail(f"unknown alias *{event.anchor}", event.start_mark)
-            value, size = self.anchors[event.anchor]
-            self.count(size, event.start_mark)
-            self.attach(value, event.start_mark, size)
-            return
-        if isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
-            self.check_tag(event)
-            self.count(1, event.start_mark)
-            if len(self.stack) >= MAX_DEPTH:
-                raise self.fail(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark, code="limit")
-            is_map = isinstance(event, ev.MappingStartEvent)
-            path = self.child_path()
-            self.doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-            self.stack.append(_Frame({} if is_map else [], path, event.anchor, self.nodes))
-            return
-        if isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
-            frame = self.stack.pop()
-            size = self.nodes - frame.start_count + 1
-            if frame.anchor:
-                self.anchors[frame.anchor] = (frame.value, size)
-            self.attach(frame.value, event.start_mark, size, new_path=False)
-            return
-        if isinstance(event, ev.ScalarEvent):
-            self.check_tag(event)
-            self.count(1, event.start_mark)
-            top = self.stack[-1] if self.stack else None
-            if top is not None and isinstance(top.value, dict) and top.key is None:
-                self.set_key(top, event)
-                return
-            value = self.scalar(event)
-            path = self.child_path()
-            self.doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-            if event.anchor:
-                self.anchors[event.anchor] = (value, 1)
-            self.attach(value, event.start_mark, 1, new_path=False)
+        value = self.scalar(event)
+        path = self.child_path(event.start_mark)
+        self.doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if event.style:
+            self.doc.styles[path] = event.style
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1, 0)
+        self.attach(value, event.start_mark, 1, 0, new_path=False)
+
+    def check_depth(self, depth: int, mark: Any) -> None:
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nesting deeper than {MAX_DEPTH} levels (lists and mappings inside "
+                            "each other, aliases included); refusing to load it", mark, code="limit")
+
+    def text_at(self, mark: Any) -> str:
+        """The rest of the source line from `mark`."""
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        line = self._lines[mark.line] if mark.line < len(self._lines) else ""
+        return line[mark.column:]
+
+    def merge_field_at(self, mark: Any) -> str:
+        rest = self.text_at(mark)
+        end = rest.find("}")
+        return rest[: end + 1] if end >= 0 else rest.split()[0]
 
     def check_tag(self, event: Any) -> None:
         tag = event.tag
         if tag is None or tag == "!" or tag in _ALLOWED_TAGS:
             return
         if tag.startswith("!") and not tag.startswith("!!"):
-            raise self.fail(f"merge fields must be quoted: write \"{{{tag}}}\" with quotes "
-                            f"(unquoted, YAML reads {{{tag}}} as a mapping with a tag)",
-                            event.start_mark, code="unquoted-merge-field")
+            raise self.fail(unquoted_merge_message(f"{{{tag}}}"), event.start_mark,
+                            code="unquoted-merge-field")
         shown = "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
         raise self.fail(f"YAML tag {shown} is not allowed in flow files (only plain data: text, "
                         "numbers, booleans, dates, lists and mappings)", event.start_mark)
@@ -209,31 +345,43 @@ class _Builder:
         key = event.value
         if key in frame.value:
             first = self.doc.key_marks.get(frame.path + (key,))
-            where = f" (first defined on line {first[0]})" if first else ""
-            raise self.fail(f"duplicate key {key!r}{where}; each key may appear once", event.start_mark,
-                            code="duplicate-key")
+            where = f", first defined on line {first[0]}" if first else ""
+            inside = f" in {_display(frame.path)}" if frame.path else ""
+            mark = event.start_mark
+            self.doc.problems.append(Problem(
+                "error", "duplicate-key", f"duplicate key {key!r}{inside}{where}; each key may "
+                "appear once (YAML would silently keep only the last one)", self.file,
+                mark.line + 1, mark.column + 1, _display(frame.path + (key,))))
+            frame.key = _SKIP                       # the value is read, then dropped
+            return
         frame.key = key
         self.doc.key_marks[frame.path + (key,)] = (event.start_mark.line + 1, event.start_mark.column + 1)
 
-    def child_path(self) -> Path:
+    def child_path(self, mark: Any) -> Path:
         if not self.stack:
             return ()
         top = self.stack[-1]
         if isinstance(top.value, dict):
             if top.key is None:
-                raise LoadError("mappings and lists cannot be used as mapping keys", self.file,
-                                code="yaml")
+                raise self.fail("a mapping or list cannot be used as a mapping key (keys are "
+                                "names: plain text)", mark)
             return top.path + (top.key,)
         return top.path + (len(top.value),)
 
-    def attach(self, value: Any, mark: Any, size: int, new_path: bool = True) -> None:
+    def attach(self, value: Any, mark: Any, size: int, height: int, new_path: bool = True) -> None:
         if not self.stack:
             self.root = value
             return
         top = self.stack[-1]
+        if height + 1 > top.height:
+            top.height = height + 1
         if isinstance(top.value, dict):
             if top.key is None:
-                raise self.fail("mappings, lists and aliases cannot be used as mapping keys", mark)
+                raise self.fail("an alias cannot be used as a mapping key (keys are names: plain "
+                                "text)", mark)
+            if top.key is _SKIP:
+                top.key = None
+                return
             if new_path:
                 self.doc.marks.setdefault(top.path + (top.key,), (mark.line + 1, mark.column + 1))
             top.value[top.key] = value
@@ -270,6 +418,30 @@ class _Builder:
         return self.doc
 
 
+    _handlers: dict[type, Callable[[_Builder, Any], None]] = {}
+
+
+def _register_handlers() -> None:
+    from yaml import events as ev
+
+    _Builder._handlers = {
+        ev.DocumentStartEvent: _Builder._document_start,
+        ev.AliasEvent: _Builder._alias,
+        ev.MappingStartEvent: _Builder._collection_start,
+        ev.SequenceStartEvent: _Builder._collection_start,
+        ev.MappingEndEvent: _Builder._collection_end,
+        ev.SequenceEndEvent: _Builder._collection_end,
+        ev.ScalarEvent: _Builder._scalar,
+    }
+
+
+def _display(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 @dataclass
 class _Frame:
     value: Any
@@ -277,6 +449,7 @@ class _Frame:
     anchor: str | None
     start_count: int
     key: Any = None
+    height: int = 1          # levels of lists/mappings in this subtree, itself included
 
 
 def load_document(path: str | os.PathLike[str]) -> Document:

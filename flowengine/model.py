@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 ASSIGNMENT_OPERATORS = (
     "Assign", "Equals", "Add", "Subtract", "AssignCount", "EqualsCount", "AddItem", "AddAtStart",
@@ -29,15 +29,17 @@ ConditionOp = Literal[CONDITION_OPERATORS]  # type: ignore[valid-type]
 DataType = Literal[DATA_TYPES]  # type: ignore[valid-type]
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# the same rules as check_api_name in one expression (no "__", no trailing "_"), for editors
+API_NAME_SCHEMA_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$"
 
 
 def check_api_name(name: str, what: str = "name") -> str | None:
     """Why `name` is not a valid Salesforce API name, or None when it is."""
     if not API_NAME.match(name):
-        return (f"{what} {name!r} must start with a letter and contain only letters, digits and "
-                "underscores")
+        return (f"{what} {name!r} is not valid: expected a letter first, then only letters, "
+                "digits and underscores")
     if len(name) > 80:
-        return f"{what} {name!r} is longer than 80 characters"
+        return f"{what} {name[:20]!r}... is {len(name)} characters long; at most 80 are allowed"
     if "__" in name:
         return f"{what} {name!r} must not contain two underscores in a row"
     if name.endswith("_"):
@@ -56,13 +58,19 @@ def _shorthand_type(value: Any) -> Any:
 
 class TypedDecl(_Model):
     type: DataType
-    apexClass: str | None = None
-    object: str | None = None
+    apexClass: str | None = Field(None, description="Apex-defined class name (type Apex)")
+    object: str | None = Field(None, description="object API name (type Record)")
     collection: bool = False
-    scale: Annotated[int, Field(ge=0, le=18)] | None = None
+    scale: Annotated[int, Field(ge=0, le=18)] | None = Field(
+        None, description="decimal places (Number, Currency); results are rounded half-up")
     description: str | None = None
 
     _shorthand = model_validator(mode="before")(_shorthand_type)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        # the JSON Schema must also accept the shorthand `quantity: Number`
+        return {"anyOf": [handler(core_schema), {"type": "string", "enum": list(DATA_TYPES)}]}
 
 
 class VariableDecl(TypedDecl):
@@ -102,6 +110,10 @@ class TemplateDecl(_Model):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        return {"anyOf": [handler(core_schema), {"type": "string"}]}
 
 
 class _Element(_Model):
@@ -171,11 +183,16 @@ ELEMENT_CLASSES = {"Assignment": AssignmentElement, "Decision": DecisionElement,
 class FlowModel(_Model):
     """A whole flow file."""
 
-    flow: str
+    flow: str = Field(description="API name: letters, digits and single underscores, starting with "
+                                  "a letter, at most 80 characters",
+                      json_schema_extra={"pattern": API_NAME_SCHEMA_PATTERN, "maxLength": 80})
     label: str | None = None
     description: str | None = None
-    apiVersion: Decimal = Decimal("62.0")
-    start: str | None = None
+    apiVersion: Annotated[Decimal, WithJsonSchema({"type": "number", "default": 62.0})] = Field(
+        Decimal("62.0"), description="below 57.0 the 2,000 executed-elements limit applies",
+        json_schema_extra={"default": 62.0})
+    start: str | None = Field(None, description="name of the first element (required when there "
+                                                 "are elements)")
     types: dict[str, TypeDecl] = Field(default_factory=dict)
     variables: dict[str, VariableDecl] = Field(default_factory=dict)
     constants: dict[str, ConstantDecl] = Field(default_factory=dict)
@@ -194,6 +211,30 @@ class FlowModel(_Model):
     @property
     def display_label(self) -> str:
         return self.label or self.flow.replace("_", " ")
+
+
+ConnectorKind = Literal["next", "fault", "outcome", "default", "each", "after"]
+
+
+def connector_slots(element: Any) -> list[tuple[ConnectorKind, str, tuple[Any, ...], str]]:
+    """(kind, label, path inside the element, target) for every connector of an element, in
+    display order; the label of an outcome's connector is the outcome's name."""
+    out: list[tuple[ConnectorKind, str, tuple[Any, ...], str]] = []
+    if isinstance(element, DecisionElement):
+        out += [("outcome", rule.name, ("rules", i, "next"), rule.next)
+                for i, rule in enumerate(element.rules) if rule.next]
+        if element.default:
+            out.append(("default", "default", ("default",), element.default))
+    elif isinstance(element, LoopElement):
+        out.append(("each", "each", ("each",), element.each))
+        if element.after:
+            out.append(("after", "after", ("after",), element.after))
+    else:
+        if element.next:
+            out.append(("next", "next", ("next",), element.next))
+        if isinstance(element, ActionElement) and element.fault:
+            out.append(("fault", "fault", ("fault",), element.fault))
+    return out
 
 
 def element_connectors(element: Any) -> list[tuple[str, str]]:

@@ -11,20 +11,26 @@ Discovery imports every plug-in, so it happens once per process and only on dema
 """
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Iterable
 
 from flowengine.action import Action, Parameter, Plugin
 from flowengine.errors import PluginError
-from flowengine.types import ApexClass, FlowType, TypeRegistry, canonical_kind
+from flowengine.types import (ApexClass, ApexField, FlowType, TypeRegistry, canonical_kind,
+                              normalize_class_name)
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "get_registry", "load_registry", "reset_registry"]
 
 ENTRY_POINT_GROUP: Final = "flowengine.actions"
 # Salesforce API-name rules: a letter, then letters, digits and underscores
 ACTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# where pip puts packages: changes there show in the *.dist-info listing, no need to watch files
+INSTALLER_DIRS: Final = frozenset({"site-packages", "dist-packages"})
 
 
 @dataclass
@@ -46,6 +52,64 @@ class Registry:
             found = next((a for n, a in self.actions.items() if n.lower() == folded), None)
         return found
 
+    def metadata(self) -> dict[str, Any]:
+        """What the catalog shows, as JSON-able data: the actions (by name), the Apex classes
+        their parameters use (keyed by lower-case dotted name), and the warnings.
+        `flowengine.catalog` caches it so that browsing needs no plug-in import."""
+        ordered = sorted(self.actions.values(), key=lambda a: a.name.lower())
+        actions = [_action_data(a) for a in ordered]
+        classes: dict[str, Any] = {}
+        pending = [p["type"]["apexClass"] for a in actions for p in a["inputs"] + a["outputs"]]
+        while pending:
+            cls = self.types.apex_class(pending.pop())
+            key = normalize_class_name(cls.name).lower() if cls else ""
+            if cls is not None and key not in classes:
+                fields = [_parameter_data(name, f) for name, f in cls.fields.items()]
+                classes[key] = {"name": cls.name, "description": cls.description, "fields": fields}
+                pending.extend(f["type"]["apexClass"] for f in fields)
+        return {"actions": actions, "apexClasses": classes, "warnings": list(self.warnings)}
+
+    def source_dirs(self) -> list[str]:
+        """Directories (or files) of the plug-ins' top-level packages that no installer manages
+        (editable installs, `PYTHONPATH`): a cache of the metadata must watch their files."""
+        found: set[str] = set()
+        for module in self.modules:
+            top = module.split(".")[0]
+            for location in _locations(top) if top else ():
+                if not set(os.path.normpath(location).split(os.sep)) & INSTALLER_DIRS:
+                    found.add(os.path.abspath(location))
+        return sorted(found)
+
+
+def _action_data(action: Action) -> dict[str, Any]:
+    return {"name": action.name, "label": action.label or action.name, "category": action.category,
+            "description": action.description, "usage": action.usage, "editions": action.editions,
+            "plugin": action.plugin,
+            "inputs": [_parameter_data(p.name, p) for p in action.inputs],
+            "outputs": [_parameter_data(p.name, p) for p in action.outputs]}
+
+
+def _parameter_data(name: str, param: Parameter | ApexField) -> dict[str, Any]:
+    t = param.type
+    return {"name": name, "label": param.label or name, "description": param.description,
+            "required": bool(param.required),
+            "type": {"kind": t.kind, "apexClass": t.apex_class, "object": t.object,
+                     "collection": t.collection, "scale": t.scale, "text": str(t)}}
+
+
+def _locations(top: str) -> list[str]:
+    module = sys.modules.get(top)
+    if module is not None:
+        return list(getattr(module, "__path__", None) or []) or \
+            ([module.__file__] if getattr(module, "__file__", None) else [])
+    try:  # the plug-in failed to import: find where it is without importing it
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    return list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -61,7 +125,7 @@ def load_registry(entry_points: Iterable[Any] | None = None) -> Registry:
         from importlib.metadata import entry_points as installed
         entry_points = installed(group=ENTRY_POINT_GROUP)
     registry = Registry()
-    owners: dict[str, str] = {}  # folded action name -> description of the plug-in that has it
+    owners: dict[str, tuple[str, str]] = {}  # folded action name -> (name, plug-in that has it)
     conflicts: list[str] = []
     for ep in sorted(entry_points, key=lambda e: (e.name, e.value)):
         registry.modules.append(ep.value.partition(":")[0].strip())
@@ -78,11 +142,13 @@ def load_registry(entry_points: Iterable[Any] | None = None) -> Registry:
         for action in plugin.actions:
             first = owners.get(action.name.lower())
             if first is not None:
-                conflicts.append(f"action {action.name!r} is provided by two plug-ins: {first} and "
-                                 f"{origin}; uninstall one of them")
+                spelling = f" (as {action.name!r})" if action.name != first[0] else ""
+                conflicts.append(f"two plug-ins provide action {first[0]!r}: {first[1]} and "
+                                 f"{origin}{spelling}; uninstall one of them")
                 continue
-            owners[action.name.lower()] = origin
-            registry.actions[action.name] = action if action.plugin else replace(action, plugin=plugin.name)
+            owners[action.name.lower()] = (action.name, origin)
+            registry.actions[action.name] = \
+                action if action.plugin else replace(action, plugin=plugin.name)
         _register_types(plugin, origin, registry)
         registry.plugins.append(plugin)
     if conflicts:

@@ -18,7 +18,9 @@ from flowengine.errors import ActionError, FlowError, FlowRuntimeError, InputErr
 from flowengine.model import ActionElement, AssignmentElement, DecisionElement, LoopElement
 from flowengine.references import FAULT_MESSAGE_KEY, new_guid
 from flowengine.symbols import did_you_mean
-from flowengine.types import FlowType, ValueTypeError, convert_literal, copy_value, to_json
+from flowengine.types import (
+    TEXT_LIKE, FlowType, ValueTypeError, convert_literal, converter, copy_value, to_json,
+)
 
 if TYPE_CHECKING:
     from flowengine.checker import CheckedFlow
@@ -31,14 +33,13 @@ LEGACY_LIMIT = 2_000          # apiVersion < 57
 class Interview:
     """The state of one run: resource values, visited elements, faults, the org transaction."""
 
-    __slots__ = ("values", "visited", "errors", "was_set", "org", "guid", "start_time", "loops",
+    __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
                  "flow_name", "trace")
 
     def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
         self.values: dict[str, Any] = {}
         self.visited: set[str] = set()
         self.errors: set[str] = set()
-        self.was_set: set[str] = set()
         self.org = org
         self.guid = new_guid()
         self.start_time = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -110,14 +111,6 @@ class _AssignmentNode(_Node):
             apply(st)
         return self.next
 
-
-class _SingleAssignmentNode(_AssignmentNode):
-    __slots__ = ("apply",)
-
-    def run(self, st: Interview) -> _Node | None:
-        self.apply(st)
-        return self.next
-
     def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
         rows = entry["assignments"] = []
         for apply, (ref, op, read) in zip(self.items, self.described):
@@ -127,37 +120,54 @@ class _SingleAssignmentNode(_AssignmentNode):
         return self.next
 
 
+class _SingleAssignmentNode(_AssignmentNode):
+    __slots__ = ("apply",)
+
+    def run(self, st: Interview) -> _Node | None:
+        self.apply(st)
+        return self.next
+
+
 class _DecisionNode(_Node):
     __slots__ = ("rules", "default", "conditions")
 
     def run(self, st: Interview) -> _Node | None:
+        values = st.values
         for test, target, outcome in self.rules:
             if test(st):
-                st.values[outcome] = True
+                values[outcome] = True
                 return target
+            values[outcome] = False      # evaluated and not taken (Salesforce: false)
         return self.default
 
     def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
+        # evaluates exactly what run() does, in the same order; each condition is also probed
+        # on its own for display, without letting a probe's fault change the run
         rows = entry["conditions"] = []
-        for (rule, conds) in self.conditions:
+        values = st.values
+        for (test, target, outcome), (_, conds) in zip(self.rules, self.conditions):
             for cond in conds:
-                try:
-                    actual = to_json(copy_value(cond.left(st)))
-                except FlowRuntimeError as exc:
-                    actual = f"<{exc.message}>"
-                rows.append({"outcome": rule, "condition": cond.text, "left": actual,
-                             "result": cond.test(st)})
-        for test, target, outcome in self.rules:
+                rows.append({"outcome": outcome, "condition": cond.text,
+                             "left": _probe(lambda s, c=cond: to_json(copy_value(c.left(s))), st),
+                             "result": _probe(cond.test, st)})
             if test(st):
-                st.values[outcome] = True
+                values[outcome] = True
                 entry["outcome"] = outcome
                 return target
+            values[outcome] = False
         entry["outcome"] = "default"
         return self.default
 
 
+def _probe(read: Callable[[Interview], Any], st: Interview) -> Any:
+    try:
+        return read(st)
+    except FlowRuntimeError as exc:
+        return f"<{exc.message}>"
+
+
 class _LoopNode(_Node):
-    __slots__ = ("collection", "descending", "set_item", "item_name", "after")
+    __slots__ = ("collection", "descending", "set_item", "read_item", "after")
 
     def run(self, st: Interview) -> _Node | None:
         state = st.loops.get(self.name)
@@ -177,7 +187,7 @@ class _LoopNode(_Node):
         state = st.loops.get(self.name)
         if state is not None and target is self.next:
             entry["iteration"] = state[1]
-            entry["item"] = to_json(st.values.get(self.item_name))
+            entry["item"] = to_json(self.read_item(st))
         else:
             entry["iteration"] = None
             entry["done"] = True
@@ -196,11 +206,11 @@ class _ActionNode(_Node):
         ctx = ActionContext(st.org, st.flow_name, self.name)
         try:
             if st.org is not None:
+                # outputs are checked inside the savepoint: bad outputs undo the action's writes
                 with st.org.savepoint():
-                    raw = action.handler(inputs, ctx)
+                    outputs = self.check_outputs(action.handler(inputs, ctx))
             else:
-                raw = action.handler(inputs, ctx)
-            outputs = self.check_outputs(raw)
+                outputs = self.check_outputs(action.handler(inputs, ctx))
         except (ActionError, FlowRuntimeError, FlowError, Exception) as exc:  # noqa: BLE001
             message, code = _fault_text(exc, action.name)
             if entry is not None:
@@ -328,18 +338,23 @@ class CompiledFlow:
             rp = self.values.resolve(element.collection)
             node.collection = self.values.ref_getter(rp)  # type: ignore[attr-defined]
             node.descending = element.order == "Desc"  # type: ignore[attr-defined]
-            target = element.item or name
             if element.item:
-                setter, _ = self.values.setter(element.item)
-                item_name = self.values.resolve(element.item).root_name
+                setter, item_type = self.values.setter(element.item)
+                read_item = self.values.ref_getter(self.values.resolve(element.item))
+                convert = None if item_type.is_object else converter(rp.type.item, item_type)
+                if convert is not None:   # e.g. a Number item into a Text or scaled variable
+                    def set_converted(st: Interview, value: Any, set_: Any = setter,
+                                      convert_: Any = convert) -> None:
+                        set_(st, convert_(value))
+                    setter = set_converted
             else:
-                item_name = name
-
                 def setter(st: Interview, value: Any, key: str = name) -> None:
                     st.values[key] = value
+
+                def read_item(st: Interview, key: str = name) -> Any:
+                    return st.values.get(key)
             node.set_item = setter  # type: ignore[attr-defined]
-            node.item_name = item_name  # type: ignore[attr-defined]
-            del target
+            node.read_item = read_item  # type: ignore[attr-defined]
             return node
         node = _ActionNode(name, "Action")
         action = self.checked.actions[name]
@@ -347,10 +362,22 @@ class CompiledFlow:
         node.types = self.checked.types  # type: ignore[attr-defined]
         node.inputs = [(p, self.values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
                        for p, raw in element.inputs.items()]  # type: ignore[attr-defined]
-        node.outputs = [(self.values.setter(path)[0], out)  # type: ignore[attr-defined]
+        node.outputs = [(self._output_setter(path, action.output(out).type), out)  # type: ignore
                         for out, path in element.outputs.items()]
         node.output_types = {p.name: p.type for p in action.outputs}  # type: ignore[attr-defined]
         return node
+
+    def _output_setter(self, path: str, output_type: FlowType) -> Callable[[Interview, Any], None]:
+        """Store an action output in a variable, converted to the variable's type (a Number
+        output mapped to a Text variable becomes text); objects are already copies."""
+        setter, target_type = self.values.setter(path)
+        convert = None if target_type.is_object else converter(output_type, target_type)
+        if convert is None:
+            return setter
+
+        def set_converted(st: Interview, value: Any) -> None:
+            setter(st, convert(value))
+        return set_converted
 
     def _assignment(self, ref: str, op: str, raw: Any) -> tuple[Callable[[Interview], None],
                                                                 Callable[[Interview], Any]]:
@@ -378,7 +405,7 @@ class CompiledFlow:
             many = False
         fn = assignment_function(op, ttype, many)
         root = rp.root_name
-        constant = self._constant(raw, op)
+        constant = None if ttype.collection or ttype.kind in TEXT_LIKE else self._constant(raw, op)
         if not rp.fields and constant is not None:
             fixed = constant[0]
 
@@ -479,13 +506,17 @@ class CompiledFlow:
             values[name] = False
         for name in self.collections:
             values[name] = []
-        try:
-            for name, get in self.defaults:
-                values[name] = get(st)
-        except FlowRuntimeError as exc:
-            return self._failed(st, Fault(exc.message, None, "RuntimeError"), 0)
         values.update(inputs)
-        st.was_set.update(inputs)
+        # defaults are computed in declaration order after the caller's inputs are in place, so
+        # a default may refer to an input; a variable the caller set keeps the caller's value
+        for name, get in self.defaults:
+            if name in inputs:
+                continue
+            try:
+                values[name] = get(st)
+            except FlowRuntimeError as exc:
+                return self._failed(st, Fault(f"default value of variable {name}: {exc.message}",
+                                              None, "RuntimeError"), 0)
         if trace:
             st.trace = []
         limit = self.default_limit if max_elements is None else max_elements
@@ -555,7 +586,8 @@ class CompiledFlow:
                     break
                 seen[current.name] = len(path)
                 path.append(current.name)
-                current = current.run(st)
+                # an action is not called again just to find the cycle: its normal path is taken
+                current = current.next if isinstance(current, _ActionNode) else current.run(st)
         except Exception:  # noqa: BLE001 - only looking for the cycle
             pass
         shown = " → ".join(cycle) if cycle else node.name

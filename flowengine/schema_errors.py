@@ -1,14 +1,31 @@
-"""Turn pydantic's structural errors into problems that point at YAML lines, in our words."""
+"""Structural validation: YAML data → pydantic model, with pydantic's errors turned into problems
+that point at YAML lines, in our words.
+
+Each entry of each section (`variables`, `elements`...) is validated on its own, so one broken
+entry does not hide the problems of the others; an entry whose only faults are removable (an
+unknown key, a bad optional value, a broken assignment item) is repaired and still checked.
+"""
 from __future__ import annotations
 
+import copy
 import types as _pytypes
 import typing
-from typing import Any
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
 
-from flowengine.errors import Problem
+from flowengine.errors import Problem, ValidationError
 from flowengine.loader import Document
-from flowengine.model import ELEMENT_CLASSES, FlowModel
+from flowengine.model import (
+    ELEMENT_CLASSES, AssignmentElement, ConstantDecl, DecisionElement, DecisionRule, FlowModel,
+    FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
+)
 from flowengine.symbols import did_you_mean
+
+SECTIONS: Final = ("types", "variables", "constants", "formulas", "templates", "elements")
+PLACEHOLDER_NAME: Final = "Unnamed_Flow"     # stands in for a missing or invalid `flow` name
+# optional keys whose removal would change a declaration's type: never dropped to repair an entry
+_TYPE_KEYS: Final = frozenset({"collection", "apexClass", "object"})
 
 
 def display_path(path: tuple[Any, ...]) -> str:
@@ -69,14 +86,16 @@ def _kind_of(value: Any) -> str:
         return f"the Boolean {str(value).lower()}"
     if isinstance(value, str):
         return f"the text {value!r}"
-    return f"{value!r}"
+    if isinstance(value, (int, float, Decimal)):
+        return f"the number {value}"
+    return f"{type(value).__name__} {value!r}"
 
 
-def problems_from_pydantic(exc: Any, doc: Document) -> list[Problem]:
+def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[Any, ...]] = set()
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = prefix + tuple(err["loc"])
         kind = err["type"]
         value = err.get("input")
         ctx = err.get("ctx") or {}
@@ -119,10 +138,14 @@ def problems_from_pydantic(exc: Any, doc: Document) -> list[Problem]:
                 message = f"expected text, found {_kind_of(value)}"
             elif kind in ("bool_type", "bool_parsing"):
                 message = f"expected true or false, found {_kind_of(value)}"
-            elif kind.startswith(("int_", "decimal_", "float_")):
+            elif kind.startswith("int_"):
+                message = f"expected a whole number, found {_kind_of(value)}"
+            elif kind.startswith(("decimal_", "float_")):
                 message = f"expected a number, found {_kind_of(value)}"
             elif kind in ("greater_than_equal", "less_than_equal"):
-                message = f"{value!r} is out of range ({err['msg'].lower()})"
+                bound = ctx.get("ge", ctx.get("le"))
+                side = "at least" if kind == "greater_than_equal" else "at most"
+                message = f"{loc[-1]} {value!r} is out of range: expected {side} {bound}"
             elif kind == "value_error":
                 message = str(ctx.get("error", err["msg"]))
             else:
@@ -136,3 +159,131 @@ def problems_from_pydantic(exc: Any, doc: Document) -> list[Problem]:
                                 mark[0] if mark else None, mark[1] if mark else None,
                                 display_path(path) or None))
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the model
+
+@dataclass
+class Structure:
+    """The model built from a document, the structural problems, and what had to be left out."""
+
+    model: FlowModel
+    problems: list[Problem] = field(default_factory=list)
+    # section → names of entries with structural errors (repaired ones are also in the model)
+    broken: dict[str, set[str]] = field(default_factory=dict)
+    # top-level keys dropped because their value was unusable (e.g. `variables: [a, b]`)
+    dropped: set[str] = field(default_factory=set)
+
+
+def build_model(doc: Document) -> Structure:
+    """Validate the structure of a document (keys, element types, operators); raises
+    ValidationError only when nothing can be checked further."""
+    from pydantic import ValidationError as PydanticError
+
+    if not isinstance(doc.data, dict):
+        found = "an empty file" if doc.data is None else _kind_of(doc.data)
+        raise ValidationError([Problem("error", "schema.root", "a flow file must be a YAML mapping "
+                                       f"with at least a 'flow' key; found {found}", doc.file, 1, 1)])
+    result = Structure(FlowModel.model_construct(), list(doc.problems))
+    data = dict(doc.data)
+    for section in SECTIONS:
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            data[section] = _validate_entries(section, entries, doc, result)
+    try:
+        result.model = FlowModel.model_validate(data)
+        return result
+    except PydanticError as exc:
+        result.problems += problems_from_pydantic(exc, doc)
+        result.dropped = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    data = {k: v for k, v in data.items() if k not in result.dropped}
+    data.setdefault("flow", PLACEHOLDER_NAME)
+    try:
+        result.model = FlowModel.model_validate(data)
+    except PydanticError:  # pragma: no cover - every top-level key is optional once dropped
+        raise ValidationError(result.problems) from None
+    return result
+
+
+_ADAPTERS: dict[str, Any] = {}
+
+
+def _adapter(section: str) -> Any:
+    if section not in _ADAPTERS:
+        from pydantic import TypeAdapter
+
+        from flowengine.model import Element
+        ann = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
+               "formulas": FormulaDecl, "templates": TemplateDecl, "elements": Element}[section]
+        _ADAPTERS[section] = TypeAdapter(ann)
+    return _ADAPTERS[section]
+
+
+def _validate_entries(section: str, entries: dict[Any, Any], doc: Document,
+                      result: Structure) -> dict[Any, Any]:
+    from pydantic import ValidationError as PydanticError
+
+    adapter = _adapter(section)
+    valid: dict[Any, Any] = {}
+    for name, raw in entries.items():
+        try:
+            valid[name] = adapter.validate_python(raw)
+        except PydanticError as exc:
+            result.problems += problems_from_pydantic(exc, doc, prefix=(section, name))
+            result.broken.setdefault(section, set()).add(name)
+            repaired = _repair(section, raw, exc.errors(include_url=False))
+            if repaired is not None:
+                try:
+                    valid[name] = adapter.validate_python(repaired)
+                except PydanticError:
+                    pass
+    return valid
+
+
+def _repair(section: str, raw: Any, errors: list[dict[str, Any]]) -> Any:
+    """A copy of `raw` without the parts that failed, when they can go without changing what
+    the rest means; None when they cannot."""
+    if not isinstance(raw, dict):
+        return None
+    cls: Any = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
+                "formulas": FormulaDecl, "templates": TemplateDecl}.get(section)
+    if section == "elements":
+        cls = ELEMENT_CLASSES.get(raw.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        return None
+    fixed = copy.deepcopy(raw)
+    dropped_items: set[int] = set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        if section == "elements":
+            loc = loc[1:]                  # the discriminated union's tag
+        if not loc:
+            return None
+        if cls is AssignmentElement and loc[0] == "assignments" and len(loc) > 1 \
+                and isinstance(loc[1], int):
+            dropped_items.add(loc[1])       # one broken assignment item: check the others
+            continue
+        if cls is DecisionElement and loc[0] == "rules" and len(loc) == 3 and isinstance(loc[1], int):
+            rule = fixed["rules"][loc[1]] if isinstance(fixed.get("rules"), list) else None
+            if isinstance(rule, dict) and _drop_key(rule, loc[2], DecisionRule):
+                continue
+            return None
+        if len(loc) != 1 or not _drop_key(fixed, loc[0], cls):
+            return None
+    if dropped_items:
+        items = [item for i, item in enumerate(fixed["assignments"]) if i not in dropped_items]
+        if not items:
+            return None
+        fixed["assignments"] = items
+    return fixed
+
+
+def _drop_key(mapping: dict[Any, Any], key: Any, cls: Any) -> bool:
+    """Remove an unknown key, or an optional one whose value is wrong (never one that decides a
+    type); False when the key is required."""
+    info = cls.model_fields.get(key)
+    if info is not None and (info.is_required() or key in _TYPE_KEYS):
+        return False
+    mapping.pop(key, None)
+    return True

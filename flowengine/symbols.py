@@ -22,6 +22,8 @@ class Symbol:
     decl: Any = None
     element_type: str | None = None  # for elements: Assignment, Decision, Loop, Action
     action: Action | None = None     # for Action elements
+    # declared, but its declaration is broken (already reported): references to it stay silent
+    broken: bool = False
 
     @property
     def writable(self) -> bool:
@@ -32,6 +34,12 @@ class Symbol:
         if self.kind == "element":
             return f"{self.element_type} element"
         return self.kind
+
+    @property
+    def a_what(self) -> str:
+        """`a variable`, `an Action element`..."""
+        what = self.what
+        return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
 
 
 @dataclass(frozen=True)
@@ -53,11 +61,32 @@ class ResolveError(ValueError):
     """A path that does not resolve; the message says why, with a did-you-mean."""
 
 
+class UnknownName(ResolveError):
+    """The first name of a path is not declared anywhere."""
+
+
+class BrokenReference(ResolveError):
+    """A path through a resource whose declaration is broken; that problem is already reported,
+    so this one is not."""
+
+
 def did_you_mean(name: str, candidates: Any) -> str:
     names = list(candidates)
     by_lower = {c.lower(): c for c in names}
     hits = get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
     return f"; did you mean {by_lower[hits[0]]!r}?" if hits else ""
+
+
+def no_field_message(owner: FlowType, name: str, known: list[str]) -> str:
+    """`Apex Acme.Parcel has no field 'weightkg'; did you mean 'weightKg'? (field names are
+    case-sensitive)`: what was found, what exists."""
+    hint = did_you_mean(name, known)
+    if any(k.lower() == name.lower() for k in known):
+        return f"{owner} has no field {name!r}{hint} (field names are case-sensitive)"
+    if hint:
+        return f"{owner} has no field {name!r}{hint}"
+    listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+    return f"{owner} has no field {name!r} (its fields: {listed or 'none'})"
 
 
 @dataclass
@@ -86,12 +115,19 @@ class SymbolTable:
         root, *rest = text.split(".")
         symbol = self.get(root)
         if symbol is None:
-            raise ResolveError(f"unknown name {root!r}{did_you_mean(root, self.names())}")
+            raise UnknownName(f"unknown name {root!r}{did_you_mean(root, self.names())} (no "
+                               "variable, constant, formula, template or element has that name)")
+        if symbol.broken:
+            raise BrokenReference(f"{root!r} is declared with errors")
         fields = tuple(rest)
         if symbol.kind == "element" and symbol.element_type == "Action":
             return self._resolve_action_output(text, symbol, fields)
         if symbol.type is None:
-            raise ResolveError(f"{root!r} is a {symbol.what} and holds no value")
+            item = getattr(symbol.decl, "item", None)
+            if symbol.element_type == "Loop" and item:
+                raise ResolveError(f"{symbol.name!r} is a Loop element with item: {item}; its current "
+                                   f"item is read as {{!{item}}}, not through the loop's name")
+            raise ResolveError(f"{symbol.name!r} is {symbol.a_what} and holds no value")
         return self._resolve_fields(text, symbol, symbol.type, fields)
 
     def _resolve_global(self, text: str) -> ResolvedPath:
@@ -106,12 +142,13 @@ class SymbolTable:
             raise ResolveError(f"{symbol.name!r} is an Action element; name one of its outputs, "
                                f"e.g. {symbol.name}.outputName")
         if action is None:   # unknown action: already reported
-            raise ResolveError(f"{symbol.name!r} calls an unknown action")
+            raise BrokenReference(f"{symbol.name!r} calls an unknown action")
         param = action.output(fields[0])
         if param is None:
             names = [p.name for p in action.outputs]
-            raise ResolveError(f"action {action.name} has no output {fields[0]!r}"
-                               f"{did_you_mean(fields[0], names)}")
+            raise ResolveError(f"action {action.name} (element {symbol.name}) has no output "
+                               f"{fields[0]!r}{did_you_mean(fields[0], names)} (outputs: "
+                               f"{', '.join(names) or 'none'})")
         owner = FlowType("Apex", apex_class=f"{action.name} outputs")
         rest = self._resolve_fields(text, symbol, param.type, fields[1:])
         return ResolvedPath(text, symbol, fields, rest.type, (owner,) + rest.owner_types)
@@ -122,17 +159,13 @@ class SymbolTable:
         walked = symbol.name
         for name in fields:
             if current.collection:
-                raise ResolveError(f"{walked!r} is a collection; its items' fields can be read "
-                                   "in a Loop over it")
+                raise ResolveError(f"{walked!r} is a {current} and has no field {name!r}; loop over "
+                                   "it to read the fields of each item")
             if not current.is_object:
                 raise ResolveError(f"{walked!r} is {current} and has no fields")
             ftype = self.types.field_type(current, name)
             if ftype is None:
-                known = self.types.field_names(current)
-                hint = did_you_mean(name, known)
-                raise ResolveError(f"{current} has no field {name!r}{hint} (field names are "
-                                   "case-sensitive)" if not hint else
-                                   f"{current} has no field {name!r}{hint}")
+                raise ResolveError(no_field_message(current, name, self.types.field_names(current)))
             owners.append(current)
             current = ftype
             walked += "." + name

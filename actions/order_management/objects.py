@@ -1,0 +1,264 @@
+"""Org objects of Salesforce Order Management (spec order-management.md section 1).
+
+Only the fields the actions need are modelled, with Salesforce's API names and key prefixes.
+Quantities are Numbers and amounts Currency; both travel as `decimal.Decimal`.
+
+Calculated fields (computed by the store from the record itself, never loaded or written):
+- OrderItemSummary: Quantity, QuantityAvailableToFulfill, Status (section 4's rule chain);
+- FulfillmentOrder: StatusCategory (fixed by Status), GrandTotalAmount;
+- FulfillmentOrderLineItem: TotalLineAmount (UnitPrice × Quantity), TotalPrice (= TotalLineAmount).
+
+Rolled-up fields (FulfillmentOrder, summarised from its lines): ItemCount, TotalProductAmount,
+TotalDeliveryAmount, TotalAmount, TotalTaxAmount. See `FULFILLMENT_ORDER` for what each sums.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final, Mapping
+
+from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.types import FlowType, Number, Text
+
+__all__ = [
+    "FO_STATUS_CATEGORY", "FULFILLMENT_ORDER", "FULFILLMENT_ORDER_LINE_ITEM", "LOCATION",
+    "OBJECTS", "ORDER_DELIVERY_GROUP_SUMMARY", "ORDER_ITEM_SUMMARY", "ORDER_SUMMARY", "PRODUCT2",
+    "dec", "money", "order_item_summary_status",
+]
+
+ZERO: Final = Decimal(0)
+CENT: Final = Decimal("0.01")
+PICKLIST: Final = FlowType("Picklist")
+
+# FulfillmentOrder.Status → StatusCategory: fixed by Salesforce [doc]
+FO_STATUS_CATEGORY: Final[Mapping[str, str]] = {
+    "Draft": "DRAFT",
+    "Allocated": "ACTIVATED",
+    "Assigned": "FULFILLING",
+    "Pickpack": "FULFILLING",
+    "Fulfilled": "CLOSED",
+    "Cancelled": "CANCELLED",
+    "Rejected": "REJECTED",
+}
+OIS_STATUSES: Final = ("ORDERED", "PARTIALLYALLOCATED", "ALLOCATED", "PARTIALLYFULFILLED",
+                       "FULFILLED", "CANCELED", "RETURNINITIATED", "RETURNED")
+ITEM_TYPES: Final = ("Order Product", "Delivery Charge", "Fee")
+TYPE_CODES: Final = ("Product", "Charge")
+
+
+def dec(value: Any) -> Decimal:
+    """A stored number as a Decimal; null counts as 0."""
+    if value is None:
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount rounded half-up to cents, as Currency fields are."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _currency() -> FlowType:
+    return FlowType("Currency")
+
+
+def _ref(name: str, target: str, required: bool = False, description: str = "") -> FieldDef:
+    return FieldDef(name, Text(), required=required, reference_to=target, description=description)
+
+
+def _qty(name: str, description: str = "", required: bool = False) -> FieldDef:
+    return FieldDef(name, Number(), required=required, default=None if required else ZERO,
+                    description=description)
+
+
+# ---------------------------------------------------------------------------------------------
+# OrderItemSummary calculations
+
+def _ois_quantity(r: Mapping[str, Any]) -> Decimal:
+    return dec(r.get("QuantityOrdered")) - dec(r.get("QuantityCanceled")) - dec(r.get("QuantityReturned"))
+
+
+def _ois_available(r: Mapping[str, Any]) -> Decimal:
+    return dec(r.get("QuantityOrdered")) - dec(r.get("QuantityCanceled")) - dec(r.get("QuantityAllocated"))
+
+
+def order_item_summary_status(r: Mapping[str, Any]) -> str:
+    """OrderItemSummary.Status by Salesforce's rule chain (spec section 4): first match wins."""
+    qty = _ois_quantity(r)
+    qo, qc = dec(r.get("QuantityOrdered")), dec(r.get("QuantityCanceled"))
+    qf, qa = dec(r.get("QuantityFulfilled")), dec(r.get("QuantityAllocated"))
+    qri, qret = dec(r.get("QuantityReturnInitiated")), dec(r.get("QuantityReturned"))
+    if qty > 0 and qri > 0 and qri == qf and qret < qri:
+        return "RETURNINITIATED"
+    if qty == 0 and qret > 0:
+        return "RETURNED"
+    if qty == 0 and qc > 0 and qret == 0:
+        return "CANCELED"
+    if qty > 0 and qo - qc <= qf:
+        return "FULFILLED"
+    if 0 < qf < qo - qc:
+        return "PARTIALLYFULFILLED"
+    if 0 < qty <= qa:
+        return "ALLOCATED"
+    if 0 < qa < qty:
+        return "PARTIALLYALLOCATED"
+    return "ORDERED"
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+ORDER_SUMMARY: Final = ObjectSchema(
+    "OrderSummary", "1Os", (
+        FieldDef("OrderNumber", Text(), description="The order's number."),
+        FieldDef("Status", PICKLIST, default="Created",
+                 description="Order summary status; its values are defined by each org."),
+        FieldDef("OrderLifeCycleType", PICKLIST, default="MANAGED",
+                 picklist=("MANAGED", "UNMANAGED"),
+                 description="MANAGED order summaries are processed by Order Management APIs; "
+                             "UNMANAGED ones are not."),
+        FieldDef("GrandTotalAmount", _currency(), default=ZERO,
+                 description="Total of the order, tax included."),
+    ),
+    label="Order Summary",
+    description="A snapshot of an order that Order Management processes.",
+)
+
+ORDER_DELIVERY_GROUP_SUMMARY: Final = ObjectSchema(
+    "OrderDeliveryGroupSummary", "0ag", (
+        _ref("OrderSummaryId", "OrderSummary", required=True),
+        FieldDef("DeliverToName", Text()),
+        FieldDef("DeliverToCity", Text()),
+        FieldDef("DeliverToCountry", Text()),
+    ),
+    label="Order Delivery Group Summary",
+    description="A recipient and address that some of an order summary's items ship to.",
+)
+
+ORDER_ITEM_SUMMARY: Final = ObjectSchema(
+    "OrderItemSummary", "10u", (
+        _ref("OrderSummaryId", "OrderSummary", required=True),
+        _ref("OrderDeliveryGroupSummaryId", "OrderDeliveryGroupSummary"),
+        _ref("Product2Id", "Product2"),
+        FieldDef("Name", Text()),
+        FieldDef("StockKeepingUnit", Text()),
+        FieldDef("Type", PICKLIST, default="Order Product", picklist=ITEM_TYPES),
+        FieldDef("TypeCode", PICKLIST, default="Product", picklist=TYPE_CODES),
+        FieldDef("UnitPrice", _currency(), default=ZERO),
+        _qty("QuantityOrdered", "Quantity ordered.", required=True),
+        _qty("QuantityCanceled", "Quantity canceled from the order."),
+        _qty("QuantityAllocated", "Quantity on fulfillment orders (sum of their lines' Quantity)."),
+        _qty("QuantityFulfilled", "Quantity fulfilled."),
+        _qty("QuantityReturned", "Quantity returned."),
+        _qty("QuantityReturnInitiated", "Quantity for which a return was started."),
+        FieldDef("QuantityAvailableToFulfill", Number(), calculated=_ois_available,
+                 description="QuantityOrdered − QuantityCanceled − QuantityAllocated."),
+        FieldDef("Quantity", Number(), calculated=_ois_quantity,
+                 description="QuantityOrdered − QuantityCanceled − QuantityReturned."),
+        FieldDef("Status", PICKLIST, picklist=OIS_STATUSES, calculated=order_item_summary_status,
+                 description="Follows from the quantities (first matching rule of section 4)."),
+    ),
+    label="Order Product Summary",
+    description="One product, delivery charge or fee of an order summary, with its quantities.",
+)
+
+LOCATION: Final = ObjectSchema(
+    "Location", "131", (
+        FieldDef("Name", Text(), required=True),
+        FieldDef("LocationType", PICKLIST, description="e.g. Warehouse or Store."),
+    ),
+    label="Location",
+    description="A place that inventory ships from.",
+)
+
+PRODUCT2: Final = ObjectSchema(
+    "Product2", "01t", (
+        FieldDef("Name", Text(), required=True),
+        FieldDef("StockKeepingUnit", Text()),
+    ),
+    label="Product",
+    description="A product that can be sold.",
+)
+
+
+def _line_total(r: Mapping[str, Any]) -> Decimal:
+    return money(dec(r.get("UnitPrice")) * dec(r.get("Quantity")))
+
+
+def _fo_status_category(r: Mapping[str, Any]) -> str | None:
+    return FO_STATUS_CATEGORY.get(r.get("Status") or "")
+
+
+def _fo_grand_total(r: Mapping[str, Any]) -> Decimal:
+    return dec(r.get("TotalAmount")) + dec(r.get("TotalTaxAmount"))
+
+
+def _lines(child_field: str | None, op: str = "sum", **where: Any) -> Rollup:
+    return Rollup("FulfillmentOrderLineItem", "FulfillmentOrderId", child_field, op,  # type: ignore[arg-type]
+                  where)
+
+
+FULFILLMENT_ORDER: Final = ObjectSchema(
+    "FulfillmentOrder", "0a3", (
+        FieldDef("FulfillmentOrderNumber", Text()),
+        _ref("OrderSummaryId", "OrderSummary", required=True),
+        _ref("FulfilledFromLocationId", "Location"),
+        FieldDef("DeliverToName", Text()),
+        FieldDef("Type", PICKLIST, default="Warehouse",
+                 description="How the order is fulfilled, e.g. Warehouse or Retail Store."),
+        FieldDef("Status", PICKLIST, required=True, picklist=tuple(FO_STATUS_CATEGORY),
+                 description="Draft, Allocated, Assigned, Pickpack, Fulfilled, Cancelled or Rejected."),
+        FieldDef("StatusCategory", PICKLIST, picklist=tuple(dict.fromkeys(FO_STATUS_CATEGORY.values())),
+                 calculated=_fo_status_category,
+                 description="Fixed by Status: DRAFT, ACTIVATED, FULFILLING, CLOSED, CANCELLED, REJECTED."),
+        # Salesforce types ItemCount as a double and calls it the number of items: it counts
+        # units of product, not line records, so it is the sum of the product lines' Quantity
+        # (delivery charges and fees are not items). It shrinks as quantities are canceled.
+        FieldDef("ItemCount", Number(), rollup=_lines("Quantity", TypeCode="Product"),
+                 description="Number of product items: sum of Quantity over the lines whose "
+                             "TypeCode is Product."),
+        FieldDef("TotalProductAmount", _currency(), rollup=_lines("TotalPrice", TypeCode="Product"),
+                 description="Sum of TotalPrice over the product lines, tax excluded."),
+        FieldDef("TotalDeliveryAmount", _currency(),
+                 rollup=_lines("TotalPrice", Type="Delivery Charge"),
+                 description="Sum of TotalPrice over the delivery charge lines, tax excluded."),
+        FieldDef("TotalAmount", _currency(), rollup=_lines("TotalPrice"),
+                 description="Sum of TotalPrice over all lines (products, delivery charges and "
+                             "fees), tax excluded."),
+        FieldDef("TotalTaxAmount", _currency(), rollup=_lines("TotalTaxAmount"),
+                 description="Sum of TotalTaxAmount over all lines."),
+        FieldDef("GrandTotalAmount", _currency(), calculated=_fo_grand_total,
+                 description="TotalAmount + TotalTaxAmount."),
+    ),
+    label="Fulfillment Order",
+    description="Products, fees and delivery charges of one order summary that ship together from "
+                "one location to one recipient.",
+)
+
+FULFILLMENT_ORDER_LINE_ITEM: Final = ObjectSchema(
+    "FulfillmentOrderLineItem", "0a4", (
+        _ref("FulfillmentOrderId", "FulfillmentOrder", required=True),
+        _ref("OrderItemSummaryId", "OrderItemSummary", required=True),
+        _ref("Product2Id", "Product2"),
+        FieldDef("Type", PICKLIST, default="Order Product", picklist=ITEM_TYPES),
+        FieldDef("TypeCode", PICKLIST, default="Product", picklist=TYPE_CODES),
+        _qty("OriginalQuantity", "Quantity when the line was created; never changes.", required=True),
+        _qty("Quantity", "Quantity still to fulfill; canceled = OriginalQuantity − Quantity.",
+             required=True),
+        FieldDef("UnitPrice", _currency(), default=ZERO),
+        FieldDef("TotalLineAmount", _currency(), calculated=_line_total,
+                 description="UnitPrice × Quantity, rounded to cents."),
+        FieldDef("TotalTaxAmount", _currency(), default=ZERO,
+                 description="Tax of the line; prorated when quantities are canceled."),
+        FieldDef("TotalPrice", _currency(), calculated=_line_total,
+                 description="TotalLineAmount (no adjustments are modelled)."),
+    ),
+    label="Fulfillment Order Product",
+    description="A product or charge of a fulfillment order; corresponds to an order product summary.",
+)
+
+OBJECTS: Final[tuple[ObjectSchema, ...]] = (
+    ORDER_SUMMARY, ORDER_DELIVERY_GROUP_SUMMARY, PRODUCT2, LOCATION, ORDER_ITEM_SUMMARY,
+    FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM,
+)

@@ -1,0 +1,296 @@
+"""The store's view of the object schemas: validated once, with per-field converters and codecs.
+
+`Catalog` checks the schemas the plug-ins contribute (names, key prefixes, reference targets,
+roll-up definitions) and decides, once per field, how a value is converted on write, encoded for
+SQL and decoded on read, so that the transaction code only moves values. Backend-neutral: any SQL
+store can use it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import graphlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Final, Iterable, Mapping
+
+from flowengine.errors import OrgError
+from flowengine.org import ids
+from flowengine.org.schema import FieldDef, ObjectSchema
+from flowengine.types import (NUMERIC, TEXT_LIKE, TypeRegistry, ValueTypeError, convert_literal,
+                              describe, format_decimal, text_of)
+
+__all__ = ["Catalog", "FieldError", "ObjectInfo", "did_you_mean"]
+
+NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
+_NO_TYPES: Final = TypeRegistry()
+
+
+class FieldError(OrgError):
+    """A problem with one field of one object; `str()` reads `Object.Field: detail`."""
+
+    def __init__(self, object_name: str, field_name: str, detail: str, error_code: str) -> None:
+        self.object_name = object_name
+        self.field_name = field_name
+        self.detail = detail
+        super().__init__(f"{object_name}.{field_name}: {detail}", error_code)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.object_name, self.field_name, self.detail, self.error_code))
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the closest candidate (case differences first), or ''."""
+    options = list(candidates)
+    folded = [c for c in options if c.lower() == name.lower()]
+    close = folded or difflib.get_close_matches(name, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object as the store uses it: its schema and its fields sorted by how they get values."""
+
+    schema: ObjectSchema
+    stored: tuple[FieldDef, ...]
+    calculated: tuple[FieldDef, ...]    # in declaration order: later ones see earlier results
+    rollups: tuple[FieldDef, ...]
+    encoders: Mapping[str, Encoder]
+    decoders: Mapping[str, Decoder]
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("Id",) + tuple(f.name for f in self.schema.fields)
+
+    def field(self, name: str) -> FieldDef:
+        """The field called `name`, or FieldError(INVALID_FIELD) with a did-you-mean."""
+        found = self.schema.field(name) if isinstance(name, str) else None
+        if found is None:
+            hint = did_you_mean(str(name), self.columns)
+            raise FieldError(self.name, str(name), f"no such field on {self.name}{hint}",
+                             "INVALID_FIELD")
+        return found
+
+    def decode_row(self, names: Iterable[str], row: Iterable[Any]) -> dict[str, Any]:
+        """A stored row as a record dict (columns that no field describes any more are dropped)."""
+        record = {}
+        for name, raw in zip(names, row):
+            decode = self.decoders.get(name)
+            if decode is not None:
+                record[name] = None if raw is None else decode(raw)
+        return record
+
+
+class Catalog:
+    """Every object the store knows, validated; raises OrgError(ORG_SCHEMA) for a broken schema."""
+
+    def __init__(self, schemas: Iterable[ObjectSchema]) -> None:
+        self.objects: dict[str, ObjectInfo] = {}
+        problems: list[str] = []
+        by_prefix: dict[str, str] = {}
+        for schema in schemas:
+            if not isinstance(schema, ObjectSchema):
+                problems.append(f"{schema!r} is not an ObjectSchema")
+                continue
+            problems += _object_problems(schema, self.objects, by_prefix)
+            if schema.name not in self.objects:
+                self.objects[schema.name] = _compile(schema)
+                by_prefix.setdefault(schema.key_prefix, schema.name)
+        for info in self.objects.values():
+            problems += _reference_problems(info.schema, self.objects)
+        if problems:
+            raise OrgError("invalid org object schemas:\n  " + "\n  ".join(problems), "ORG_SCHEMA")
+        # child object → (parent object, roll-up field) for every roll-up summarising it
+        self.parents_of: dict[str, list[tuple[str, FieldDef]]] = {}
+        for info in self.objects.values():
+            for fdef in info.rollups:
+                assert fdef.rollup is not None
+                self.parents_of.setdefault(fdef.rollup.child_object, []).append((info.name, fdef))
+        self.rollup_filters = {(info.name, f.name): _rollup_filter(self, info, f)
+                               for info in self.objects.values() for f in info.rollups}
+
+    def object(self, name: str) -> ObjectInfo:
+        """The object called `name`, or OrgError(INVALID_TYPE) with a did-you-mean."""
+        info = self.objects.get(name) if isinstance(name, str) else None
+        if info is None:
+            hint = did_you_mean(str(name), self.objects)
+            known = "" if hint or not self.objects else \
+                f" (known objects: {', '.join(sorted(self.objects))})"
+            raise OrgError(f"unknown object {name!r}{hint}{known}", "INVALID_TYPE")
+        return info
+
+    def lookup(self, name: str) -> ObjectInfo | None:
+        """Case-insensitive lookup (for the command line)."""
+        return self.objects.get(name) or next(
+            (i for n, i in self.objects.items() if n.lower() == name.lower()), None)
+
+    def dependency_order(self) -> list[str]:
+        """Object names, referenced objects (parents) first; cycles are broken arbitrarily."""
+        graph = {name: {f.reference_to for f in info.stored if f.reference_to in self.objects}
+                 - {name} for name, info in self.objects.items()}
+        try:
+            return list(graphlib.TopologicalSorter(graph).static_order())
+        except graphlib.CycleError:
+            return list(self.objects)
+
+    def convert(self, info: ObjectInfo, fdef: FieldDef, value: Any) -> Any:
+        """A written or filtered value as the field's type. References become 18-character Ids
+        of the referenced object (existence is the caller's check)."""
+        if fdef.reference_to is not None:
+            if value is None or value == "":
+                return None
+            target = self.objects[fdef.reference_to].schema
+            try:
+                return ids.normalize_id(value, target.key_prefix, target.name)
+            except OrgError as exc:
+                raise FieldError(info.name, fdef.name, exc.message, exc.error_code) from None
+        try:
+            converted = convert_literal(value, fdef.type, _NO_TYPES)
+        except ValueTypeError as exc:
+            raise FieldError(info.name, fdef.name, str(exc), "INVALID_TYPE_ON_FIELD_IN_RECORD") from None
+        if fdef.picklist and converted is not None:
+            chosen = converted.split(";") if fdef.type.kind == "Multipicklist" else [converted]
+            for item in chosen:
+                if item not in fdef.picklist:
+                    raise FieldError(info.name, fdef.name,
+                                     f"{describe(item)} is not one of its picklist values "
+                                     f"({', '.join(fdef.picklist)}){did_you_mean(item, fdef.picklist)}",
+                                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+        return converted
+
+    def convert_id(self, info: ObjectInfo, value: Any) -> str:
+        """A record Id of `info`'s object, 18 characters (OrgError INVALID_ID otherwise)."""
+        return ids.normalize_id(value, info.schema.key_prefix, info.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+def _object_problems(schema: ObjectSchema, seen: Mapping[str, ObjectInfo],
+                     by_prefix: Mapping[str, str]) -> list[str]:
+    problems = []
+    where = f"object {schema.name!r}"
+    if not isinstance(schema.name, str) or not NAME.fullmatch(schema.name):
+        problems.append(f"{where}: the name must be letters, digits and underscores")
+    elif schema.name.lower() in {n.lower() for n in seen}:
+        problems.append(f"{where} is defined twice (object names ignore case)")
+    if not ids.is_key_prefix(schema.key_prefix):
+        problems.append(f"{where}: key prefix {schema.key_prefix!r} is not 3 letters or digits")
+    elif schema.key_prefix in by_prefix:
+        problems.append(f"{where}: key prefix {schema.key_prefix!r} is already used by "
+                        f"{by_prefix[schema.key_prefix]}")
+    names: set[str] = set()
+    for fdef in schema.fields:
+        fwhere = f"{schema.name}.{fdef.name}"
+        if not isinstance(fdef.name, str) or not NAME.fullmatch(fdef.name):
+            problems.append(f"{fwhere}: field names must be letters, digits and underscores")
+            continue
+        if fdef.name.lower() == "id" or fdef.name.lower() in names:
+            problems.append(f"{fwhere}: duplicate field (Id is implicit; names ignore case)")
+        names.add(fdef.name.lower())
+        if fdef.type.kind not in STORABLE_KINDS or fdef.type.collection:
+            problems.append(f"{fwhere}: type {fdef.type} cannot be stored in the org")
+        if fdef.calculated is not None and fdef.rollup is not None:
+            problems.append(f"{fwhere}: a field is calculated or rolled up, not both")
+        if fdef.rollup is not None and fdef.type.kind not in NUMERIC:
+            problems.append(f"{fwhere}: a roll-up field must be a Number or Currency")
+        if fdef.reference_to is not None and fdef.type.kind != "Text":
+            problems.append(f"{fwhere}: a reference field must have type Text")
+    return problems
+
+
+def _reference_problems(schema: ObjectSchema, objects: Mapping[str, ObjectInfo]) -> list[str]:
+    problems = []
+    for fdef in schema.fields:
+        fwhere = f"{schema.name}.{fdef.name}"
+        if fdef.reference_to is not None and fdef.reference_to not in objects:
+            problems.append(f"{fwhere} refers to unknown object {fdef.reference_to!r}"
+                            f"{did_you_mean(fdef.reference_to, objects)}")
+        rollup = fdef.rollup
+        if rollup is None:
+            continue
+        child = objects.get(rollup.child_object)
+        if child is None:
+            problems.append(f"{fwhere} rolls up unknown object {rollup.child_object!r}")
+            continue
+        fk = child.schema.field(rollup.foreign_key)
+        if fk is None or fk.reference_to != schema.name:
+            problems.append(f"{fwhere}: {rollup.child_object}.{rollup.foreign_key} is not a "
+                            f"reference to {schema.name}")
+        if rollup.op == "sum":
+            summed = child.schema.field(rollup.child_field or "")
+            if summed is None or summed.type.kind not in NUMERIC:
+                problems.append(f"{fwhere}: sums {rollup.child_object}.{rollup.child_field}, "
+                                "which is not a Number or Currency field")
+        elif rollup.op != "count":
+            problems.append(f"{fwhere}: roll-up op must be 'sum' or 'count', not {rollup.op!r}")
+        for key in rollup.where:
+            if key != "Id" and child.schema.field(key) is None:
+                problems.append(f"{fwhere}: roll-up filter names unknown field "
+                                f"{rollup.child_object}.{key}")
+    return problems
+
+
+def _rollup_filter(catalog: Catalog, parent: ObjectInfo,
+                   fdef: FieldDef) -> dict[str, list[Any]]:
+    """The roll-up's `where`, converted to the child's field types once (a list means IN)."""
+    assert fdef.rollup is not None
+    child = catalog.objects[fdef.rollup.child_object]
+    converted = {}
+    for key, wanted in fdef.rollup.where.items():
+        values = list(wanted) if isinstance(wanted, (list, tuple, set, frozenset)) else [wanted]
+        try:
+            converted[key] = [v if key == "Id" else catalog.convert(child, child.field(key), v)
+                              for v in values]
+        except OrgError as exc:
+            raise OrgError(f"invalid org object schemas:\n  {parent.name}.{fdef.name}: roll-up "
+                           f"filter: {exc}", "ORG_SCHEMA") from None
+    return converted
+
+
+# ---------------------------------------------------------------------------------------------
+# Codecs: SQL keeps exact text for numbers, ISO text for dates, 0/1 for Booleans
+
+def _compile(schema: ObjectSchema) -> ObjectInfo:
+    encoders: dict[str, Encoder] = {"Id": str}
+    decoders: dict[str, Decoder] = {"Id": str}
+    for fdef in schema.fields:
+        kind = fdef.type.kind
+        encoders[fdef.name], decoders[fdef.name] = _CODECS.get(kind, (str, str))
+    return ObjectInfo(
+        schema=schema,
+        stored=tuple(f for f in schema.fields if not f.is_computed),
+        calculated=tuple(f for f in schema.fields if f.calculated is not None),
+        rollups=tuple(f for f in schema.fields if f.rollup is not None),
+        encoders=encoders, decoders=decoders)
+
+
+def _decode_datetime(raw: str) -> _dt.datetime:
+    text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
+    return _dt.datetime.fromisoformat(text).astimezone(_dt.timezone.utc)
+
+
+_NUMBER_CODEC: Final = (format_decimal, lambda raw: Decimal(str(raw)))
+_CODECS: Final[dict[str, tuple[Encoder, Decoder]]] = {
+    "Number": _NUMBER_CODEC,
+    "Currency": _NUMBER_CODEC,
+    "Boolean": (lambda v: 1 if v else 0, lambda raw: bool(raw)),
+    "Date": (lambda v: v.isoformat(), lambda raw: _dt.date.fromisoformat(raw)),
+    "DateTime": (text_of, _decode_datetime),
+    "Time": (lambda v: v.isoformat(), lambda raw: _dt.time.fromisoformat(raw)),
+}
+
+
+def sql_type(fdef: FieldDef) -> str:
+    """The SQLite column type of a field."""
+    return "INTEGER" if fdef.type.kind == "Boolean" else "TEXT"

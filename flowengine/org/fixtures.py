@@ -1,0 +1,412 @@
+"""Fixtures: records loaded into the org from a YAML or JSON file, all or nothing.
+
+A fixture maps object names to lists of records (field → value). Ids may be given (15 or 18
+characters) or left out; records refer to each other by Id, in any order in the file. Every problem
+is collected and reported at once, naming the record (object, index, Id), the field, what was found
+and what was expected; when there is any problem nothing is loaded.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import graphlib
+import json
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Final, Iterable, Mapping, Sequence
+
+from flowengine.errors import OrgError
+from flowengine.org.fields import Catalog, FieldError, did_you_mean
+from flowengine.types import describe, text_of
+
+__all__ = ["MAX_FIXTURE_BYTES", "export_records", "load_fixture", "load_records", "plain_value",
+           "read_fixture"]
+
+MAX_FIXTURE_BYTES: Final = 50 * 1024 * 1024
+MAX_YAML_NODES: Final = 10_000_000   # counted with aliases expanded: stops "billion laughs"
+MAX_YAML_DEPTH: Final = 64
+MAX_REPORTED: Final = 20
+Invariant = Callable[[Any], list[str]]
+RecordKey = tuple[str, int]          # (object name, index in the file's list)
+
+
+def load_fixture(store: Any, path: str | os.PathLike[str],
+                 invariants: Iterable[Invariant] | None = None) -> dict[str, list[str]]:
+    """Load the records of a YAML or JSON fixture file into `store` in one transaction.
+
+    Returns object name → the 18-character Ids of its records, in file order. Raises OrgError
+    (nothing loaded) listing every problem. `invariants` default to the store's own
+    (`store.invariants`, the plug-ins' checks); each runs on the transaction before commit.
+    """
+    return load_records(store, read_fixture(path), source=os.fspath(path), invariants=invariants)
+
+
+def load_records(store: Any, data: Any, *, source: str = "<fixture>",
+                 invariants: Iterable[Invariant] | None = None) -> dict[str, list[str]]:
+    """Load already-parsed fixture data (object name → list of records); see `load_fixture`.
+
+    `store` is an OrgStore with a `catalog` (as `SqliteOrgStore` has) describing its objects."""
+    plan = _Plan(store.catalog, source)
+    plan.collect(data)
+    if plan.problems:
+        raise plan.error()
+    checks = tuple(getattr(store, "invariants", ()) if invariants is None else invariants)
+    tx = store.begin()
+    try:
+        loaded = plan.insert(tx)
+        if not plan.problems:
+            plan.check_invariants(tx, checks)
+        if plan.problems:
+            raise plan.error()
+    except BaseException:
+        tx.rollback()
+        raise
+    tx.commit()
+    return loaded
+
+
+class _Plan:
+    """The records of one fixture, checked, and the order in which to insert them."""
+
+    def __init__(self, catalog: Catalog, source: str) -> None:
+        self.catalog = catalog
+        self.source = source
+        self.problems: list[tuple[str, str]] = []    # (message, error code)
+        self.records: dict[RecordKey, dict[str, Any]] = {}
+        self.labels: dict[RecordKey, str] = {}
+        self.depends: dict[RecordKey, set[RecordKey]] = {}
+
+    def problem(self, where: str, message: str, code: str) -> None:
+        self.problems.append((f"{where}: {message}", code))
+
+    def error(self) -> OrgError:
+        count = len(self.problems)
+        lines = [m for m, _ in self.problems[:MAX_REPORTED]]
+        if count > MAX_REPORTED:
+            lines.append(f"... and {count - MAX_REPORTED} more")
+        head = f"{self.source}: fixture not loaded ({count} problem{'s' * (count != 1)}):"
+        return OrgError("\n  ".join([head, *lines]), self.problems[0][1])
+
+    # -- static checks: shape, names, Ids, references within the file -------------------------
+
+    def collect(self, data: Any) -> None:
+        if data is None:
+            return
+        if not isinstance(data, Mapping):
+            self.problem("top level", f"expected a mapping of object names to lists of "
+                         f"records, found {describe(data)}", "INVALID_FIXTURE")
+            return
+        ids_in_file: dict[str, RecordKey] = {}
+        for object_name, records in data.items():
+            if not isinstance(object_name, str) or object_name not in self.catalog.objects:
+                self.problem(str(object_name), f"unknown object{did_you_mean(str(object_name), self.catalog.objects)}"
+                             f" (known objects: {', '.join(sorted(self.catalog.objects))})",
+                             "INVALID_TYPE")
+                continue
+            if records is None:
+                continue
+            if not isinstance(records, list):
+                self.problem(object_name, f"expected a list of records, found {describe(records)}",
+                             "INVALID_FIXTURE")
+                continue
+            for index, record in enumerate(records):
+                self._collect_record((object_name, index), record, ids_in_file)
+        for key, fields in self.records.items():
+            self._link_references(key, fields, ids_in_file)
+
+    def _collect_record(self, key: RecordKey, record: Any,
+                        ids_in_file: dict[str, RecordKey]) -> None:
+        object_name, index = key
+        info = self.catalog.objects[object_name]
+        given_id = record.get("Id") if isinstance(record, Mapping) else None
+        label = f"{object_name}[{index}]" + (f" (Id {given_id})" if given_id is not None else "")
+        self.labels[key] = label
+        if not isinstance(record, Mapping):
+            self.problem(label, f"expected a mapping of field names to values, found "
+                         f"{describe(record)}", "INVALID_FIXTURE")
+            return
+        fields: dict[str, Any] = {}
+        ok = True
+        for name, value in record.items():
+            if name == "Id":
+                try:
+                    value = self.catalog.convert_id(info, value)
+                except OrgError as exc:
+                    self.problem(label, f"field Id: {exc.message}", exc.error_code)
+                    ok = False
+                    continue
+                if value in ids_in_file:
+                    self.problem(label, f"field Id: {value} is also the Id of "
+                                 f"{self.labels[ids_in_file[value]]}", "DUPLICATE_VALUE")
+                    ok = False
+                ids_in_file.setdefault(value, key)
+            else:
+                try:
+                    fdef = info.field(name)
+                except FieldError as exc:
+                    self.problem(label, f"field {exc.field_name!r}: {exc.detail}", exc.error_code)
+                    ok = False
+                    continue
+                if fdef.is_computed:
+                    how = "calculated" if fdef.calculated else "rolled up"
+                    self.problem(label, f"field {name}: is {how} by the store and cannot be "
+                                 f"loaded (found {describe(value)}); remove it", "INVALID_FIELD_FOR_INSERT_UPDATE")
+                    ok = False
+                    continue
+            fields[name] = value
+        if ok:
+            self.records[key] = fields
+
+    def _link_references(self, key: RecordKey, fields: dict[str, Any],
+                         ids_in_file: Mapping[str, RecordKey]) -> None:
+        info = self.catalog.objects[key[0]]
+        deps = self.depends.setdefault(key, set())
+        for name, value in fields.items():
+            fdef = None if name == "Id" else info.field(name)
+            if fdef is None or fdef.reference_to is None or value is None or value == "":
+                continue
+            try:
+                fields[name] = self.catalog.convert(info, fdef, value)
+            except FieldError as exc:
+                self.problem(self.labels[key], f"field {name}: {exc.detail}", exc.error_code)
+                continue
+            target = ids_in_file.get(fields[name])
+            if target is not None and target != key:
+                deps.add(target)
+
+    # -- inserting, in dependency order -------------------------------------------------------
+
+    def insert(self, tx: Any) -> dict[str, list[str]]:
+        order = self._order()
+        if self.problems:
+            return {}
+        failed: set[RecordKey] = set()
+        new_ids: dict[RecordKey, str] = {}
+        for key in order:
+            if key not in self.records:
+                failed.add(key)  # rejected while collecting: already reported
+                continue
+            if self.depends.get(key, set()) & failed:
+                failed.add(key)  # its parent was rejected: that error is already reported
+                continue
+            try:
+                with tx.savepoint():
+                    new_ids[key] = tx.insert(key[0], self.records[key])
+            except FieldError as exc:
+                where = " (neither in this fixture nor in the org)" \
+                    if exc.error_code == "INVALID_CROSS_REFERENCE_KEY" else ""
+                self.problem(self.labels[key], f"field {exc.field_name}: {exc.detail}{where}",
+                             exc.error_code)
+                failed.add(key)
+            except OrgError as exc:
+                self.problem(self.labels[key], exc.message, exc.error_code)
+                failed.add(key)
+        loaded: dict[str, list[str]] = {}
+        for object_name, index in sorted(new_ids, key=lambda k: (list(self.catalog.objects).index(k[0]), k[1])):
+            loaded.setdefault(object_name, []).append(new_ids[(object_name, index)])
+        return loaded
+
+    def _order(self) -> list[RecordKey]:
+        sorter = graphlib.TopologicalSorter(self.depends)
+        try:
+            return list(sorter.static_order())
+        except graphlib.CycleError as exc:
+            cycle = " → ".join(self.labels[k] for k in exc.args[1])
+            self.problem("references", f"records refer to each other in a cycle: {cycle}; "
+                         "leave one reference out", "INVALID_FIXTURE")
+            return []
+
+    def check_invariants(self, tx: Any, invariants: Sequence[Invariant]) -> None:
+        for check in invariants:
+            name = getattr(check, "__qualname__", repr(check))
+            try:
+                violations = list(check(tx) or ())
+            except Exception as exc:  # noqa: BLE001 - report a broken check, do not crash
+                self.problem(f"invariant {name}", f"failed to run: {type(exc).__name__}: {exc}",
+                             "FIXTURE_INVARIANT")
+                continue
+            for violation in violations:
+                self.problem("invariant violated", str(violation), "FIXTURE_INVARIANT")
+
+
+# ---------------------------------------------------------------------------------------------
+# Export: the inverse of loading
+
+def export_records(store: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every record of `store` as plain data (see `plain_value`) that `load_records` re-loads
+    into an empty org: stored fields only (no calculated or rolled-up ones), 18-character Ids,
+    referenced objects first, records in Id order. Objects without records are left out."""
+    catalog: Catalog = store.catalog
+    exported: dict[str, list[dict[str, Any]]] = {}
+    tx = store.begin(write=False)
+    try:
+        for name in catalog.dependency_order():
+            info = catalog.objects[name]
+            keep = ["Id", *(f.name for f in info.stored)]
+            records = [{k: plain_value(r[k]) for k in keep} for r in tx.query(name)]
+            if records:
+                exported[name] = records
+    finally:
+        tx.rollback()
+    return exported
+
+
+def plain_value(value: Any) -> Any:
+    """A stored value as JSON/YAML data that reads back exactly: whole numbers as integers,
+    other decimals as floats when the float prints the same digits (else as text), dates and
+    times as ISO-8601 text (DateTime in UTC)."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value() and abs(value) < 2 ** 53:
+            return int(value)
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else format(value, "f")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return text_of(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files: size-capped, YAML bounded against alias bombs and deep nesting
+
+def read_fixture(path: str | os.PathLike[str]) -> Any:
+    """Parse a fixture file: `.json` as JSON (numbers with a fraction exact, as Decimal), anything
+    else as YAML (safe loader; only true/false are Booleans, so `Status: No` stays text).
+    Raises OrgError(INVALID_FIXTURE) for an unreadable, oversized or malformed file."""
+    name = os.fspath(path)
+    try:
+        size = os.stat(name).st_size
+        if size > MAX_FIXTURE_BYTES:
+            raise _bad(name, f"file is {size / 1048576:.1f} MB; fixtures are limited to "
+                       f"{MAX_FIXTURE_BYTES // 1048576} MB")
+        with open(name, "rb") as fh:
+            raw = fh.read(MAX_FIXTURE_BYTES + 1)
+    except FileNotFoundError:
+        raise _bad(name, "file not found") from None
+    except IsADirectoryError:
+        raise _bad(name, "is a directory, expected a YAML or JSON fixture file") from None
+    except OSError as exc:
+        raise _bad(name, f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_FIXTURE_BYTES:
+        raise _bad(name, f"file is larger than {MAX_FIXTURE_BYTES // 1048576} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _bad(name, f"file is not UTF-8 text (byte {exc.start})") from None
+    if Path(name).suffix.lower() == ".json":
+        return _parse_json(text, name)
+    return _parse_yaml(text, name)
+
+
+def _bad(name: str, message: str) -> OrgError:
+    return OrgError(f"{name}: {message}", "INVALID_FIXTURE")
+
+
+def _parse_json(text: str, name: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"duplicate key {key!r}")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(text, parse_float=Decimal, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise _bad(name, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise _bad(name, f"invalid JSON: {exc}") from None
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    import yaml
+
+    loader_cls = _yaml_loader()
+    try:
+        _check_yaml_size(yaml.parse(text, Loader=loader_cls), name)
+        return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise _bad(name, f"{where}invalid YAML: {detail}") from None
+    except yaml.YAMLError as exc:
+        raise _bad(name, f"invalid YAML: {exc}") from None
+
+
+def _check_yaml_size(events: Iterable[Any], name: str) -> None:
+    """Count nodes as if every alias were expanded, and the nesting depth, from the event
+    stream (nothing is built), refusing documents over the limits."""
+    import yaml
+
+    sizes: dict[str, int] = {}                # anchor → nodes it stands for
+    stack: list[list[Any]] = []               # open collections: [anchor, nodes so far]
+    total = 0
+    for event in events:
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([event.anchor, 1])
+            total += 1
+            if len(stack) > MAX_YAML_DEPTH:
+                raise _bad(name, f"line {event.start_mark.line + 1}: nesting deeper than "
+                           f"{MAX_YAML_DEPTH} levels")
+            continue
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, count = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, count = event.anchor, 1
+            total += 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, count = None, sizes.get(event.anchor, 1)
+            total += count
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = count
+        if stack:
+            stack[-1][1] += count
+        if total > MAX_YAML_NODES:
+            raise _bad(name, f"the document expands to more than {MAX_YAML_NODES:,} values "
+                       "(too large, or an alias bomb)")
+
+
+_LOADER: Any = None
+
+
+def _construct_unique_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+    """SafeConstructor.construct_mapping, refusing a key that appears twice in one mapping."""
+    import yaml
+
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = self.construct_object(key_node, deep=deep)
+        try:
+            duplicate = key in seen
+        except TypeError:
+            continue  # unhashable: the base constructor reports it
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                key_node.start_mark)
+        seen.add(key)
+    return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep=deep)
+
+
+def _yaml_loader() -> Any:
+    """A safe loader whose only Booleans are true/false (YAML 1.1 also reads yes/no/on/off)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        bool_tag = "tag:yaml.org,2002:bool"
+        resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != bool_tag]
+                     for first, pairs in base.yaml_implicit_resolvers.items()}
+        loader = type("FixtureLoader", (base,), {"yaml_implicit_resolvers": resolvers,
+                                                  "construct_mapping": _construct_unique_mapping})
+        loader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                     list("tTfF"))
+        _LOADER = loader
+    return _LOADER

@@ -1,0 +1,202 @@
+"""Running one flow test case, independent of pytest: fresh org, mocks, interview, expectations.
+
+    test = load_flowtest("flows/counter.flowtest.yaml")
+    flow = load_flow_under_test(test)
+    outcome = run_case(test, test.cases[0], flow)
+    if not outcome.passed:
+        print(render_failure(test, outcome))
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from flowengine.errors import FlowError, OrgError
+from flowengine.testing.assertions import Mismatch, evaluate, same, show
+from flowengine.testing.checks import FinalState, PreparedCase, prepare_case
+from flowengine.testing.mocks import MockingRegistry, MockPlan, active_plan
+from flowengine.testing.spec import Case, FlowTestFile
+
+if TYPE_CHECKING:
+    from flowengine.api import Flow
+    from flowengine.runtime import InterviewResult
+
+__all__ = ["CaseOutcome", "FlowTestFailure", "load_flow_under_test", "render_failure", "run_case"]
+
+TRACE_HEAD: Final = 15       # a long trace shows its first and last steps
+TRACE_TAIL: Final = 25
+
+
+@dataclass
+class CaseOutcome:
+    """What running a case found: the interview's result and every failed expectation."""
+
+    case: Case
+    result: InterviewResult
+    mismatches: list[Mismatch]
+    plan: MockPlan = field(repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+class FlowTestFailure(AssertionError):
+    """A case whose interview did not do what the case expects."""
+
+    def __init__(self, test: FlowTestFile, outcome: CaseOutcome) -> None:
+        self.test = test
+        self.outcome = outcome
+        super().__init__(render_failure(test, outcome))
+
+
+def load_flow_under_test(test: FlowTestFile) -> Flow:
+    """Load the flow a test file names, with actions that the cases' mocks can replace.
+    Raises LoadError/ValidationError (the flow's own problems) or PluginError."""
+    from flowengine.api import load_flow
+    from flowengine.errors import LoadError
+    from flowengine.registry import get_registry
+
+    if not test.flow_path.exists():
+        mark = test.locate(("flow",))
+        raise LoadError(f"flow file {os.fspath(test.flow_path)!r} not found (flow: is relative to "
+                        "the test file)", str(test.path), mark[0] if mark else None,
+                        mark[1] if mark else None, code="file")
+    return load_flow(test.flow_path, registry=lambda: MockingRegistry(get_registry()))
+
+
+def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
+    """Run one case in a fresh temporary org. Raises CaseSpecError when the case does not fit
+    the flow, OrgError/LoadError when its fixture cannot be loaded."""
+    prepared = prepare_case(test, case, flow)
+    plan = MockPlan(case.mocks, prepared.action_elements)
+    needs_org = flow.compiled.has_actions or case.org is not None or bool(case.expect.records)
+    if not needs_org:
+        with active_plan(plan):
+            result = flow.run(prepared.inputs, trace=True, max_elements=case.max_elements)
+        return _outcome(test, prepared, result, plan, [])
+    from flowengine.org import open_org
+    from flowengine.org.fixtures import load_fixture
+
+    with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
+        store = open_org(Path(tmp) / "org.sqlite")
+        try:
+            if case.org is not None:
+                _load_fixture(test, case, store, load_fixture)
+            with active_plan(plan):
+                result = flow.run(prepared.inputs, org=store, trace=True,
+                                  max_elements=case.max_elements)
+            records = check_records(test, prepared, store)
+        finally:
+            store.close()
+    return _outcome(test, prepared, result, plan, records)
+
+
+def _load_fixture(test: FlowTestFile, case: Case, store: Any, load: Any) -> None:
+    try:
+        load(store, case.org)
+    except (OrgError, FlowError, OSError) as exc:
+        raise OrgError(f"{test.where(case.path + ('org',))}: cannot load org fixture "
+                       f"{os.fspath(case.org)!r}: {getattr(exc, 'message', None) or exc}",  # type: ignore[arg-type]
+                       getattr(exc, "error_code", "FIXTURE")) from None
+
+
+def _outcome(test: FlowTestFile, prepared: PreparedCase, result: InterviewResult,
+             plan: MockPlan, records: list[Mismatch]) -> CaseOutcome:
+    trace = result.trace or []
+    state = FinalState(dict(result.variables), {e["element"] for e in trace},
+                       {e["element"] for e in trace if "fault" in e}, result.flow)
+    mismatches = evaluate(test, prepared, result, state, plan, records)
+    return CaseOutcome(prepared.case, result, mismatches, plan)
+
+
+def check_records(test: FlowTestFile, prepared: PreparedCase, store: Any) -> list[Mismatch]:
+    """Compare the org's records after the interview with `expect.records`."""
+    out: list[Mismatch] = []
+    expectations = prepared.case.expect.records
+    if not expectations:
+        return out
+    tx = store.begin(write=False)
+    try:
+        for i, rec in enumerate(expectations):
+            label = f"records[{i}] {rec.object}"
+            where = test.where(rec.path)
+            try:
+                if rec.id is not None:
+                    found = tx.get(rec.object, rec.id)
+                    rows = [found] if found is not None else []
+                    label += f" {rec.id}"
+                else:
+                    rows = tx.query(rec.object, rec.where or None)
+                    if rec.where:
+                        label += " where " + ", ".join(f"{k} = {show(v)}" for k, v in rec.where.items())
+            except OrgError as exc:
+                out.append(Mismatch(label, where, "records to compare", f"<{exc.message}>"))
+                continue
+            if rec.count is not None and len(rows) != rec.count:
+                out.append(Mismatch(f"{label}: count", test.where(rec.path + ("count",)),
+                                    str(rec.count), str(len(rows))))
+            expected = prepared.record_expected.get(i, {})
+            if expected and not rows:
+                out.append(Mismatch(label, where, _fields_text(expected), "no such record"))
+                continue
+            for row in rows if expected else []:
+                bad = [name for name, value in expected.items() if not same(value, row.get(name))]
+                if bad:
+                    rid = row.get("Id")
+                    out.append(Mismatch(
+                        f"{label}" + (f" (record {rid})" if rec.id is None and rid else ""),
+                        test.where(rec.path + ("fields", bad[0])),
+                        _fields_text({n: expected[n] for n in bad}),
+                        _fields_text({n: row.get(n) for n in bad})))
+    finally:
+        tx.rollback()
+    return out
+
+
+def _fields_text(fields: dict[str, Any]) -> str:
+    return ", ".join(f"{name} = {show(value)}" for name, value in fields.items())
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+def render_failure(test: FlowTestFile, outcome: CaseOutcome) -> str:
+    """A failed case as text: each failed expectation (expected against actual), then the
+    interview's status and its trace."""
+    case, result = outcome.case, outcome.result
+    n = len(outcome.mismatches)
+    lines = [f"flow test {case.name!r} of flow {result.flow} ({test.where(case.path, key=True)}): "
+             f"{n} expectation{'s' if n != 1 else ''} failed", ""]
+    for mismatch in outcome.mismatches:
+        lines.append(mismatch.render())
+        lines.append("")
+    lines.append(f"interview: {result.status} after {result.elements_executed} element"
+                 f"{'s' if result.elements_executed != 1 else ''}")
+    if result.error is not None:
+        lines.append(f"error: {result.error.message}")
+    mocked = [c for c in outcome.plan.calls if c.mocked]
+    if mocked:
+        lines.append("mocked calls: " + ", ".join(
+            f"{c.element} → " + (f"fault {c.error_code}" if c.error_code else "outputs")
+            for c in mocked))
+    lines.append("trace:")
+    lines.extend(format_trace(result.trace or []))
+    return "\n".join(lines)
+
+
+def format_trace(trace: list[dict[str, Any]]) -> list[str]:
+    """The trace, one block per step (`flowengine run --trace` style); long traces keep their
+    first and last steps."""
+    from flowengine.commands.flows import format_trace_entry
+
+    if not trace:
+        return ["  (no elements ran)"]
+    if len(trace) <= TRACE_HEAD + TRACE_TAIL:
+        return [format_trace_entry(e) for e in trace]
+    skipped = len(trace) - TRACE_HEAD - TRACE_TAIL
+    return ([format_trace_entry(e) for e in trace[:TRACE_HEAD]]
+            + [f"        … {skipped} steps not shown …"]
+            + [format_trace_entry(e) for e in trace[-TRACE_TAIL:]])
