@@ -202,12 +202,15 @@ class SearchIndex:
             similar = self.similar_words(term)
             matched_words.update(similar)
             complete_words.update(w for w in similar if len(w) <= len(term) or not w.startswith(term))
-            per_doc: dict[int, float] = {}
-            for word, sim in similar.items():
-                for doc, weight in self.postings[word].items():
-                    value = sim * weight
-                    if value > per_doc.get(doc, 0.0):
-                        per_doc[doc] = value
+            if len(similar) == 1 and S_EXACT in similar.values():  # the common case, made fast
+                per_doc = self.postings[term]
+            else:
+                per_doc = {}
+                for word, sim in similar.items():
+                    for doc, weight in self.postings[word].items():
+                        value = sim * weight
+                        if value > per_doc.get(doc, 0.0):
+                            per_doc[doc] = value
             rarity = self._rarity(len(per_doc))  # a word most actions share tells little
             weight_sum += rarity
             for doc, value in per_doc.items():
@@ -221,18 +224,18 @@ class SearchIndex:
         if not base:
             return []
         # the name bonus can lift a score by at most NAME_BONUS: only near-top actions can use it
-        floor = sorted(base.values(), reverse=True)[:limit][-1] - NAME_BONUS / (1 - NAME_BONUS)
-        hits = []
+        floor = _largest(base.values(), limit)[-1] - NAME_BONUS / (1 - NAME_BONUS)
+        ranked = []
         for doc, score in base.items():
             if score < floor:
                 continue
-            action = self.actions[doc]
+            name = self.actions[doc]["name"]
             name_words = self.name_words[doc]
-            covered = 1.0 if action["name"].lower() in complete_words else \
+            covered = 1.0 if name.lower() in complete_words else \
                 sum(w in matched_words for w in name_words) / max(len(name_words), 1)
-            hits.append(Hit(action, round((1 - NAME_BONUS) * score + NAME_BONUS * covered, 4)))
-        hits.sort(key=lambda h: (-h.score, len(h.action["name"]), h.action["name"]))
-        return hits[:limit]
+            final = round((1 - NAME_BONUS) * score + NAME_BONUS * covered, 4)
+            ranked.append((final, -len(name), -doc))  # ties: the shorter name, then the first
+        return [Hit(self.actions[-minus_doc], final) for final, _, minus_doc in _largest(ranked, limit)]
 
     def similar_words(self, term: str) -> dict[str, float]:
         """Indexed words that `term` may mean, with a similarity in (0, 1]: the word itself,
@@ -289,6 +292,14 @@ class SearchIndex:
     def _rarity(self, matching: int) -> float:
         """1 for a word few actions have, down to 0.5 for one that every action has."""
         return 1.0 - 0.5 * (matching / len(self.actions)) ** 0.5 if self.actions else 1.0
+
+
+def _largest(items: Any, n: int) -> list[Any]:
+    """The n largest items, largest first (heapq only for long lists: importing it costs)."""
+    if len(items) > 256:
+        import heapq
+        return heapq.nlargest(n, items)
+    return sorted(items, reverse=True)[:n]
 
 
 def _searchable_parts(action: dict[str, Any]) -> Iterable[tuple[str, float]]:

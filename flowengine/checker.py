@@ -57,14 +57,23 @@ class CheckedFlow:
     types: TypeRegistry
     actions: dict[str, Action]                       # element name → action
     formulas: dict[str, CompiledFormula]
-    graph: networkx.MultiDiGraph
     warnings: list[Problem] = field(default_factory=list)
     logic: dict[tuple[str, str], Any] = field(default_factory=dict)   # (decision, rule) → logic AST
     getter_of: Callable[[Symbol], Callable[[Any], Any]] | None = None  # resource → run-time getter
+    _graph: networkx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.model.flow
+
+    @property
+    def graph(self) -> networkx.MultiDiGraph:
+        """The flow as a networkx graph (see flowengine.graph), built on first use: checking
+        alone does not import networkx."""
+        if self._graph is None:
+            from flowengine.graph import build_graph
+            self._graph = build_graph(self.model)
+        return self._graph
 
 
 class Checker:
@@ -77,8 +86,7 @@ class Checker:
         # reachability is not judged, since their own connectors may be missing
         self.broken = self.structure.broken.get("elements", set())
         # a whole section was unusable: unknown names may be declared there, so stay silent
-        self.names_incomplete = bool(self.structure.dropped & set(SECTIONS)) or \
-            any(self.structure.broken.get(s) for s in ("types",))
+        self.names_incomplete = bool(self.structure.dropped & (set(SECTIONS) - {"types"}))
         self.doc = doc
         self.problems = ProblemList(doc.file if doc else None)
         self._registry_factory = registry
@@ -137,13 +145,13 @@ class Checker:
         self.check_resources()
         for name, element in self.model.elements.items():
             self.check_element(name, element)
-        graph = self.check_graph()
+        self.check_graph()
         # file order: a reader fixes a file top to bottom
         self.problems.items.sort(key=lambda p: (p.line or 0, p.column or 0))
         if self.problems.has_errors:
             raise ValidationError(self.problems.items)
         checked = CheckedFlow(self.model, self.problems.file, self.table, self.types, self.actions,
-                              self.formulas, graph, [p for p in self.problems.items], self.logic,
+                              self.formulas, [p for p in self.problems.items], self.logic,
                               self.getter_of)
         from flowengine.compiler import ValueCompiler
         values = ValueCompiler(checked)
@@ -472,7 +480,7 @@ class Checker:
     def check_literal(self, raw: Any, target: FlowType, path: tuple[Any, ...]) -> bool:
         problem = self._literal_problem(raw, target, path)
         if problem:
-            self.error(problem[1], problem[0], "value.type")
+            self.error(problem[1], problem[0], problem[2], key=problem[2] == "value.field")
         return problem is None
 
     def check_value(self, raw: Any, target: FlowType, path: tuple[Any, ...],
@@ -496,10 +504,13 @@ class Checker:
                 problem = self._literal_problem(spec.value, t, path)
                 if problem is None:
                     return t
-                problems.append(problem)
-            message, where = problems[0]
+                problems.append((t, problem))
+            # explain the misfit against the option of the literal's own shape (item or list)
+            shape = isinstance(spec.value, list)
+            _, (message, where, code) = next(((t, p) for t, p in problems if t.collection == shape),
+                                             problems[0])
             extra = f" (expected {wanted})" if len(options) > 1 else ""
-            self.error(where, context + message + extra, "value.type")
+            self.error(where, context + message + extra, code, key=code == "value.field")
             return None
         if isinstance(spec, RefValue):
             rp = self.resolve(spec.path, path)
@@ -547,15 +558,16 @@ class Checker:
         return None
 
     def _literal_problem(self, value: Any, target: FlowType,
-                         path: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]] | None:
-        """Why a YAML literal does not fit `target`, and the path of the part that does not;
-        None when it fits. A collection takes a list (or null), never a lone value."""
+                         path: tuple[Any, ...]) -> tuple[str, tuple[Any, ...], str] | None:
+        """Why a YAML literal does not fit `target`, the path of the part that does not, and the
+        problem's code; None when it fits. A collection takes a list (or null), never a lone
+        value."""
         if value is None:
             return None
         if target.collection:
             if not isinstance(value, list):
                 return (f"{describe(value)} does not fit {target} (expected a list, e.g. "
-                        f"[{_example(target.item)}])", path)
+                        f"[{_example(target.item)}])", path, "value.type")
             for i, item in enumerate(value):
                 problem = self._literal_problem(item, target.item, path + (i,))
                 if problem:
@@ -566,7 +578,7 @@ class Checker:
             for key, item in value.items():
                 ftype = self.types.field_type(target, str(key))
                 if ftype is None:
-                    return no_field_message(target, str(key), names), path + (key,)
+                    return no_field_message(target, str(key), names), path + (key,), "value.field"
                 problem = self._literal_problem(item, ftype, path + (key,))
                 if problem:
                     return problem
@@ -574,7 +586,7 @@ class Checker:
         try:
             convert_literal(value, target, self.types)
         except ValueTypeError as exc:
-            return str(exc), path
+            return str(exc), path, "value.type"
         return None
 
     # -- elements -----------------------------------------------------------------------------
@@ -583,7 +595,8 @@ class Checker:
         for kind, label, where, target in connector_slots(element):
             self._check_connector(base + where, kind, label, target)
         if isinstance(element, AssignmentElement):
-            for i, item in enumerate(element.assignments):
+            index = self.structure.kept_items.get(name) or range(len(element.assignments))
+            for i, item in zip(index, element.assignments):
                 self.check_assignment(base + ("assignments", i), item.ref, item.op, item.value)
         elif isinstance(element, DecisionElement):
             from flowengine.conditions import check_decision
@@ -597,9 +610,10 @@ class Checker:
         if target in self.model.elements or target in self.broken or "elements" in self.structure.dropped:
             return
         which = f"the connector of outcome {label!r}" if kind == "outcome" else f"connector {label!r}"
-        other = next((e for e in self.model.elements if e.lower() == target.lower()), None)
+        names = [*self.model.elements, *(str(b) for b in self.broken)]
+        other = next((e for e in names if e.lower() == target.lower()), None)
         hint = (f"; did you mean {other!r}? (element names in connectors are case-sensitive)"
-                if other else did_you_mean(target, self.model.elements))
+                if other else did_you_mean(target, names))
         self.error(path, f"{which} of element {path[1]} goes to {target!r}, which is not an "
                    f"element{hint}", "connector.unknown")
 
@@ -738,8 +752,8 @@ class Checker:
                            f"({target.type})", "action.output-type")
 
     # -- graph ----------------------------------------------------------------------------------
-    def check_graph(self) -> Any:
-        from flowengine.graph import build_graph, unreachable
+    def check_graph(self) -> None:
+        from flowengine.graph import unreachable_elements
 
         m = self.model
         elements_known = "elements" not in self.structure.dropped
@@ -753,13 +767,11 @@ class Checker:
                     else did_you_mean(m.start, m.elements))
             self.error(("start",), f"start names {m.start!r}, which is not an element{hint}",
                        "start.unknown")
-        graph = build_graph(m)
         if m.start in m.elements and not self.broken:
-            for name in unreachable(graph, m.start):
+            for name in unreachable_elements(m):
                 self.error(("elements", name), f"element {name!r} cannot be reached from start "
                            f"{m.start!r}: no connector leads to it", "graph.unreachable", key=True,
                            severity="warning")
-        return graph
 
 
 def _example(t: FlowType) -> str:

@@ -19,9 +19,16 @@ COMMAND_MODULES = (
     "flowengine.render.cli",          # render
     "flowengine.commands.lint",       # lint
 )
+# `flowengine COMMAND ...` imports only the module of COMMAND (start-up time: `actions search`
+# must cost about one Python start); --help and unknown commands import them all
+MODULE_OF_COMMAND = {
+    "validate": "flowengine.commands.flows", "run": "flowengine.commands.flows",
+    "schema": "flowengine.commands.flows", "actions": "flowengine.commands.actions",
+    "org": "flowengine.org.cli", "render": "flowengine.render.cli", "lint": "flowengine.commands.lint",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowengine",
         description="Check, run, draw and test Salesforce-style flows written as YAML, "
@@ -30,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = (MODULE_OF_COMMAND[command],) if command in MODULE_OF_COMMAND else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -42,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the first word that is not an option names the command (--debug is the only global option)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -110,6 +110,9 @@ class ValueCompiler:
 # ---------------------------------------------------------------------------------------------
 # Assignment operators (spec 4.1): each returns new_value = fn(old, value)
 
+_MICROS_PER_DAY = Decimal(86_400_000_000)
+
+
 def _num(v: Any) -> Decimal:
     return Decimal(0) if v is None else v
 
@@ -145,9 +148,11 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
         def shift(old: Any, v: Any) -> Any:
             if old is None or v is None:
                 return old
-            if whole_days:
+            if whole_days:   # a fraction of a day is dropped (toward zero)
                 return old + _dt.timedelta(days=int(sign * v))
-            return old + _dt.timedelta(days=float(sign * v))
+            # exact to the microsecond, rounded half-up, as the formula evaluator does
+            micros = (sign * v * _MICROS_PER_DAY).quantize(Decimal(1), ROUND_HALF_UP)
+            return old + _dt.timedelta(microseconds=int(micros))
         return shift
     raise AssertionError(f"operator {op} on {t} passed the checker")
 

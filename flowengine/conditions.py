@@ -356,8 +356,9 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
     raise AssertionError(f"condition operator {op} passed the checker")
 
 
-
 def json_text(value: Any) -> str:
+    """A literal right-hand side as the trace shows it: `2.5`, `true`, `null`, `["a", 1]`."""
     import json
 
-    return json.dumps(value, default=str)
+    from flowengine.types import to_json
+    return json.dumps(to_json(value), default=str, ensure_ascii=False)

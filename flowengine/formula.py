@@ -193,8 +193,8 @@ def _tokenize(text: str) -> Iterator[_Token]:
             tok = _Token("op", m.group(), pos, m.end())
         else:
             raise FormulaError(f"unexpected character {char!r}; expected a value, {{!merge "
-                               "field}, function or one of the operators + - * / ^ & = <> < > && ||",
-                               pos)
+                               "field}, function or one of the operators "
+                               "+ - * / ^ & = <> < > && ||", pos)
         yield tok
         pos = tok.end
     yield _Token("end", None, size, size)
@@ -921,7 +921,7 @@ _FUNCTIONS: Final[dict[str, _Function]] = {
     "MAX": _extreme(max),
     "MIN": _extreme(min),
     "MOD": _simple((_NUM, _NUM), "Number", _mod),
-    "TODAY": _now(_dt.date.today, "Date"),
+    "TODAY": _now(lambda: _dt.datetime.now(UTC).date(), "Date"),
     "NOW": _now(lambda: _dt.datetime.now(UTC), "DateTime"),
     "DATE": _simple((_NUM, _NUM, _NUM), "Date", _date),
     "DATEVALUE": _datevalue,

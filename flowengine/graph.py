@@ -35,6 +35,22 @@ def build_graph(model: FlowModel) -> nx.MultiDiGraph:
     return graph
 
 
+def unreachable_elements(model: FlowModel) -> list[str]:
+    """Elements (in file order) that no chain of connectors from `start` reaches. Plain Python:
+    `flowengine validate` does not pay for importing networkx."""
+    elements = model.elements
+    if model.start not in elements:
+        return list(elements)
+    reached = {model.start}
+    todo = [model.start]
+    while todo:
+        for _, _, _, target in connector_slots(elements[todo.pop()]):
+            if target in elements and target not in reached:
+                reached.add(target)
+                todo.append(target)
+    return [name for name in elements if name not in reached]
+
+
 def unreachable(graph: nx.MultiDiGraph, start: str) -> list[str]:
     """Elements (in file order) that no path from `start` reaches."""
     import networkx as nx

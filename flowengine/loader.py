@@ -195,7 +195,7 @@ def parse_yaml(text: str, file: str | None = None) -> Document:
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
         merge = _unquoted_merge_field(text, line)
         if merge:
-            raise LoadError(unquoted_merge_message(merge), file, line, column,
+            raise LoadError(unquoted_merge_message(merge[0]), file, merge[1], merge[2],
                             code="unquoted-merge-field") from None
         raise LoadError(f"invalid YAML: {message}", file, line, column, code="yaml") from None
     except yaml.YAMLError as exc:
@@ -208,18 +208,20 @@ def unquoted_merge_message(merge_field: str) -> str:
             f"\"{merge_field}\" (unquoted, YAML reads {{ as the start of a mapping)")
 
 
-def _unquoted_merge_field(text: str, line: int | None) -> str | None:
-    """The merge field that most likely broke parsing near `line`, if one stands unquoted there."""
+def _unquoted_merge_field(text: str, line: int | None) -> tuple[str, int, int] | None:
+    """The merge field that most likely broke parsing near `line`, if one stands unquoted there:
+    (the merge field, its line, its column), 1-based."""
     import re
 
     if line is None:
         return None
     lines = text.splitlines()
-    for ln in lines[max(0, line - 2): line + 1]:
+    for number in range(max(1, line - 1), min(len(lines), line + 1) + 1):
+        ln = lines[number - 1]
         for match in re.finditer(r"\{![^}\n]*\}?", ln):
             before = ln[: match.start()]
             if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
-                return match.group(0)
+                return match.group(0), number, match.start() + 1
     return None
 
 
@@ -243,6 +245,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int, int]] = {}    # name → (value, nodes, height)
         self._lines: list[str] | None = None
+        self.resolved: dict[str, str] = {}         # plain scalar text → its implicit tag
         self.nodes = 0
         self.root: Any = None
         self.documents = 0
@@ -298,15 +301,17 @@ class _Builder:
         self.attach(frame.value, event.start_mark, size, frame.height, new_path=False)
 
     def _scalar(self, event: Any) -> None:
-        self.check_tag(event)
-        self.count(1, event.start_mark)
+        if event.tag is not None:
+            self.check_tag(event)
+        mark = event.start_mark
+        self.count(1, mark)
         top = self.stack[-1] if self.stack else None
         if top is not None and top.key is None and isinstance(top.value, dict):
             self.set_key(top, event)
             return
         value = self.scalar(event)
-        path = self.child_path(event.start_mark)
-        self.doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        path = self.child_path(mark)
+        self.doc.marks[path] = (mark.line + 1, mark.column + 1)
         if event.style:
             self.doc.styles[path] = event.style
         if event.anchor:
@@ -318,12 +323,15 @@ class _Builder:
             raise self.fail(f"nesting deeper than {MAX_DEPTH} levels (lists and mappings inside "
                             "each other, aliases included); refusing to load it", mark, code="limit")
 
-    def text_at(self, mark: Any) -> str:
-        """The rest of the source line from `mark`."""
+    def source_line(self, index: int) -> str:
+        """Line `index` (0-based) of the source text."""
         if self._lines is None:
             self._lines = self.text.split("\n")
-        line = self._lines[mark.line] if mark.line < len(self._lines) else ""
-        return line[mark.column:]
+        return self._lines[index] if index < len(self._lines) else ""
+
+    def text_at(self, mark: Any) -> str:
+        """The rest of the source line from `mark`."""
+        return self.source_line(mark.line)[mark.column:]
 
     def merge_field_at(self, mark: Any) -> str:
         rest = self.text_at(mark)
@@ -334,12 +342,14 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!" or tag in _ALLOWED_TAGS:
             return
-        if tag.startswith("!") and not tag.startswith("!!"):
-            raise self.fail(unquoted_merge_message(f"{{{tag}}}"), event.start_mark,
-                            code="unquoted-merge-field")
+        mark = event.start_mark
+        before = self.source_line(mark.line)[: mark.column].rstrip()
+        if tag.startswith("!") and not tag.startswith("!!") and before.endswith("{"):
+            raise self.fail(unquoted_merge_message(f"{{{tag}}}"), mark, code="unquoted-merge-field")
         shown = "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
         raise self.fail(f"YAML tag {shown} is not allowed in flow files (only plain data: text, "
-                        "numbers, booleans, dates, lists and mappings)", event.start_mark)
+                        "numbers, booleans, dates, lists and mappings; a text starting with ! "
+                        "must be quoted)", mark)
 
     def set_key(self, frame: _Frame, event: Any) -> None:
         key = event.value
@@ -394,7 +404,10 @@ class _Builder:
     def scalar(self, event: Any) -> Any:
         yaml = self.yaml
         if event.implicit[0]:                       # plain scalar: resolve 3, true, null, 2026-01-31...
-            tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+            tag = self.resolved.get(event.value)
+            if tag is None:                         # flow files repeat their words: resolve once
+                tag = self.resolved[event.value] = self.resolver.resolve(
+                    yaml.ScalarNode, event.value, event.implicit)
         elif event.tag and event.tag.startswith(_STANDARD_TAG):   # explicit !!int "3" and the like
             tag = event.tag
         else:                                       # quoted: always text

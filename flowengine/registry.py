@@ -24,7 +24,8 @@ from flowengine.errors import PluginError
 from flowengine.types import (ApexClass, ApexField, FlowType, TypeRegistry, canonical_kind,
                               normalize_class_name)
 
-__all__ = ["ENTRY_POINT_GROUP", "Registry", "get_registry", "load_registry", "reset_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "Registry", "get_registry", "load_registry", "plugin_problems",
+           "reset_registry"]
 
 ENTRY_POINT_GROUP: Final = "flowengine.actions"
 # Salesforce API-name rules: a letter, then letters, digits and underscores
@@ -204,6 +205,13 @@ def plugin_problems(plugin: Plugin) -> list[str]:
             problem = _type_problem(getattr(fdef, "type", None))
             if problem:
                 problems.append(f"Apex class {cls.name!r} field {fname!r} {problem}")
+    for index, schema in enumerate(plugin.objects):
+        if not isinstance(getattr(schema, "name", None), str) or \
+                not callable(getattr(schema, "field_types", None)):
+            problems.append(f"objects[{index}] is not an object schema (a name and field_types())")
+    for index, check in enumerate(getattr(plugin, "invariants", ())):
+        if not callable(check):
+            problems.append(f"invariants[{index}] is not callable")
     return problems
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from flowengine.action import ActionContext
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 1_000_000
 LEGACY_LIMIT = 2_000          # apiVersion < 57
+RECORDED = 10_000             # elements before the limit whose names are kept to name the cycle
 
 
 class Interview:
@@ -265,6 +266,13 @@ def _fault_text(exc: BaseException, action: str) -> tuple[str, str | None]:
     if isinstance(exc, FlowError):
         return (f"{code}: {exc}" if code else str(exc)), code
     return f"internal error in action {action}: {type(exc).__name__}: {exc}", None
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, InvalidOperation):   # quantize past the decimal context's precision
+        return ("a number has more than 28 significant digits (with its scale), more than "
+                "numbers can hold")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _snapshot(read: Callable[[Interview], Any], st: Interview) -> Any:
@@ -520,36 +528,48 @@ class CompiledFlow:
         if trace:
             st.trace = []
         limit = self.default_limit if max_elements is None else max_elements
+        # the last RECORDED elements before the limit run in a loop that remembers their names,
+        # so that the error can name the cycle; the hot loops before it do no extra work
+        stop = limit - min(limit, RECORDED)
         node = self.start
         count = 0
+        current = node
         try:
             if trace:
-                while node is not None:
+                while node is not None and count < stop:
                     count += 1
-                    if count > limit:
-                        raise LimitExceeded(self._limit_message(st, node, limit), node.name)
                     current = node
                     entry = {"step": count, "element": node.name, "type": node.type}
                     st.trace.append(entry)  # type: ignore[union-attr]
                     st.visited.add(node.name)
                     node = node.run_traced(st, entry)
             elif self.uses_visited:
-                while node is not None:
+                while node is not None and count < stop:
                     count += 1
-                    if count > limit:
-                        raise LimitExceeded(self._limit_message(st, node, limit), node.name)
                     current = node
                     st.visited.add(node.name)
                     node = node.run(st)
             else:
-                while node is not None:
+                while node is not None and count < stop:
                     count += 1
-                    if count > limit:
-                        raise LimitExceeded(self._limit_message(st, node, limit), node.name)
                     current = node
                     node = node.run(st)
+            recent: list[str] = []
+            while node is not None:
+                if count >= limit:
+                    raise LimitExceeded(_limit_message(recent, node.name, limit), node.name)
+                count += 1
+                current = node
+                recent.append(node.name)
+                st.visited.add(node.name)
+                if trace:
+                    entry = {"step": count, "element": node.name, "type": node.type}
+                    st.trace.append(entry)  # type: ignore[union-attr]
+                    node = node.run_traced(st, entry)
+                else:
+                    node = node.run(st)
         except LimitExceeded as exc:
-            return self._failed(st, Fault(exc.message, exc.element, "LimitExceeded"), count - 1)
+            return self._failed(st, Fault(exc.message, exc.element, "LimitExceeded"), count)
         except _ActionFault as exc:
             fault = Fault(f"{current.name} ({current.type} {current.action.name}): "  # type: ignore
                           f"{exc.message}", current.name, "ActionError", exc.code)
@@ -558,9 +578,9 @@ class CompiledFlow:
             element = exc.element or current.name
             return self._failed(st, Fault(f"{element} ({current.type}): {exc.message}", element,
                                           "RuntimeError"), count)
-        except (ArithmeticError, ValueError, TypeError, OverflowError) as exc:
-            return self._failed(st, Fault(f"{current.name} ({current.type}): {type(exc).__name__}: "
-                                          f"{exc}", current.name, "RuntimeError"), count)
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            return self._failed(st, Fault(f"{current.name} ({current.type}): {_cause(exc)}",
+                                          current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
                                None, st.trace, count, dict(values))
 
@@ -570,29 +590,16 @@ class CompiledFlow:
         return InterviewResult(self.name, "Failed", {n: st.values.get(n) for n in self.outputs},
                                fault, st.trace, count, dict(st.values))
 
-    def _limit_message(self, st: Interview, node: _Node, limit: int) -> str:
-        """Name the limit and the elements of the cycle that repeats, found by stepping on a
-        little further (the interview fails and rolls back anyway)."""
-        seen: dict[str, int] = {}
-        path: list[str] = []
-        current: _Node | None = node
-        cycle: list[str] = []
-        try:
-            for _ in range(10_000):
-                if current is None:
-                    break
-                if current.name in seen:
-                    cycle = path[seen[current.name]:] + [current.name]
-                    break
-                seen[current.name] = len(path)
-                path.append(current.name)
-                # an action is not called again just to find the cycle: its normal path is taken
-                current = current.next if isinstance(current, _ActionNode) else current.run(st)
-        except Exception:  # noqa: BLE001 - only looking for the cycle
-            pass
-        shown = " → ".join(cycle) if cycle else node.name
-        return (f"the interview executed more than {limit:,} elements (the limit on executed "
-                f"elements per interview) in a cycle: {shown}")
+
+def _limit_message(recent: list[str], next_name: str, limit: int) -> str:
+    """Name the limit and the elements of the last cycle: from the previous visit of the element
+    that would have run next, to it."""
+    text = (f"the interview executed more than {limit:,} elements (the limit on executed elements "
+            "per interview)")
+    for i in range(len(recent) - 1, -1, -1):
+        if recent[i] == next_name:
+            return f"{text} in a cycle: {' → '.join(recent[i:] + [next_name])}"
+    return f"{text}; it stopped before {next_name}"
 
 
 def compile_flow(checked: CheckedFlow) -> CompiledFlow:

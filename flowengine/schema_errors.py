@@ -8,6 +8,7 @@ unknown key, a bad optional value, a broken assignment item) is repaired and sti
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import types as _pytypes
 import typing
 from dataclasses import dataclass, field
@@ -88,7 +89,28 @@ def _kind_of(value: Any) -> str:
         return f"the text {value!r}"
     if isinstance(value, (int, float, Decimal)):
         return f"the number {value}"
+    if isinstance(value, (_dt.date, _dt.time)):
+        return f"the {'date' if isinstance(value, _dt.date) else 'time'} {value.isoformat()}"
     return f"{type(value).__name__} {value!r}"
+
+
+_CODES: Final = {
+    "extra_forbidden": "schema.unknown-key", "missing": "schema.missing-key",
+    "union_tag_not_found": "schema.missing-key", "literal_error": "schema.unknown-value",
+    "union_tag_invalid": "schema.unknown-element-type", "too_short": "schema.empty",
+    "greater_than_equal": "schema.range", "less_than_equal": "schema.range",
+}
+
+
+def _code(kind: str, loc: tuple[Any, ...]) -> str:
+    """A stable problem code (pydantic's error names are not ours to publish)."""
+    if kind == "value_error" and loc == ("flow",):
+        return "name.invalid"
+    return _CODES.get(kind, "schema.invalid" if kind == "value_error" else "schema.type")
+
+
+def _for(loc: tuple[Any, ...]) -> str:
+    return f" for {loc[-1]!r}" if loc and isinstance(loc[-1], str) else ""
 
 
 def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()) -> list[Problem]:
@@ -129,19 +151,22 @@ def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()
             elif kind == "union_tag_not_found":
                 message = f"element has no 'type' (expected one of: {', '.join(ELEMENT_CLASSES)})"
             elif kind in ("model_type", "dict_type", "model_attributes_type"):
-                message = f"expected a mapping of keys, found {_kind_of(value)}"
+                message = f"expected a mapping of keys{_for(loc)}, found {_kind_of(value)}"
             elif kind == "list_type":
-                message = f"expected a list, found {_kind_of(value)}"
+                message = f"expected a list{_for(loc)}, found {_kind_of(value)}"
             elif kind == "too_short":
                 message = f"{loc[-1]!r} must not be empty"
             elif kind == "string_type":
-                message = f"expected text, found {_kind_of(value)}"
+                message = f"expected text{_for(loc)}, found {_kind_of(value)}"
+                if isinstance(value, bool):
+                    message += (" (YAML reads true/false, yes/no and on/off as Booleans: quote "
+                                "it to mean text)")
             elif kind in ("bool_type", "bool_parsing"):
-                message = f"expected true or false, found {_kind_of(value)}"
+                message = f"expected true or false{_for(loc)}, found {_kind_of(value)}"
             elif kind.startswith("int_"):
-                message = f"expected a whole number, found {_kind_of(value)}"
+                message = f"expected a whole number{_for(loc)}, found {_kind_of(value)}"
             elif kind.startswith(("decimal_", "float_")):
-                message = f"expected a number, found {_kind_of(value)}"
+                message = f"expected a number{_for(loc)}, found {_kind_of(value)}"
             elif kind in ("greater_than_equal", "less_than_equal"):
                 bound = ctx.get("ge", ctx.get("le"))
                 side = "at least" if kind == "greater_than_equal" else "at most"
@@ -155,7 +180,7 @@ def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()
             continue
         seen.add(path)
         mark = doc.locate(path, key=at_key)
-        problems.append(Problem("error", f"schema.{kind}", message, doc.file,
+        problems.append(Problem("error", _code(kind, loc), message, doc.file,
                                 mark[0] if mark else None, mark[1] if mark else None,
                                 display_path(path) or None))
     return problems
@@ -174,6 +199,9 @@ class Structure:
     broken: dict[str, set[str]] = field(default_factory=dict)
     # top-level keys dropped because their value was unusable (e.g. `variables: [a, b]`)
     dropped: set[str] = field(default_factory=set)
+    # repaired Assignment elements whose broken items were left out: element → the original
+    # index of each item kept, so that problems still point at the right item
+    kept_items: dict[str, list[int]] = field(default_factory=dict)
 
 
 def build_model(doc: Document) -> Structure:
@@ -234,16 +262,20 @@ def _validate_entries(section: str, entries: dict[Any, Any], doc: Document,
             result.broken.setdefault(section, set()).add(name)
             repaired = _repair(section, raw, exc.errors(include_url=False))
             if repaired is not None:
+                fixed, kept = repaired
                 try:
-                    valid[name] = adapter.validate_python(repaired)
+                    valid[name] = adapter.validate_python(fixed)
                 except PydanticError:
-                    pass
+                    continue
+                if kept is not None:
+                    result.kept_items[name] = kept
     return valid
 
 
-def _repair(section: str, raw: Any, errors: list[dict[str, Any]]) -> Any:
+def _repair(section: str, raw: Any, errors: list[dict[str, Any]]) -> tuple[Any, list[int] | None] | None:
     """A copy of `raw` without the parts that failed, when they can go without changing what
-    the rest means; None when they cannot."""
+    the rest means (and, for assignment items left out, the original indexes of those kept);
+    None when they cannot."""
     if not isinstance(raw, dict):
         return None
     cls: Any = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
@@ -271,12 +303,13 @@ def _repair(section: str, raw: Any, errors: list[dict[str, Any]]) -> Any:
             return None
         if len(loc) != 1 or not _drop_key(fixed, loc[0], cls):
             return None
-    if dropped_items:
-        items = [item for i, item in enumerate(fixed["assignments"]) if i not in dropped_items]
-        if not items:
-            return None
-        fixed["assignments"] = items
-    return fixed
+    if not dropped_items:
+        return fixed, None
+    kept = [i for i in range(len(fixed["assignments"])) if i not in dropped_items]
+    if not kept:
+        return None
+    fixed["assignments"] = [fixed["assignments"][i] for i in kept]
+    return fixed, kept
 
 
 def _drop_key(mapping: dict[Any, Any], key: Any, cls: Any) -> bool:

@@ -134,7 +134,7 @@ class SymbolTable:
         for name, gtype in GLOBAL_TYPES.items():
             if name.lower() == text.lower():
                 return ResolvedPath(name, None, (), gtype)
-        raise ResolveError(f"unknown global {text!r}{did_you_mean(text, GLOBAL_TYPES)}")
+        raise UnknownName(f"unknown global {text!r}{did_you_mean(text, GLOBAL_TYPES)}")
 
     def _resolve_action_output(self, text: str, symbol: Symbol, fields: tuple[str, ...]) -> ResolvedPath:
         action = symbol.action

@@ -273,10 +273,13 @@ def text_of(value: Any) -> str:
 
 
 def format_decimal(value: Decimal) -> str:
+    """Plain decimal text with the value's own places: `2.50`, `100` (never `1E+2`), `0` (never
+    `-0`, which rounding -0.4 half-up to a whole number gives)."""
     if not value.is_finite():
         return str(value)
-    text = format(value, "f")
-    return text
+    if value.is_zero():
+        value = value.copy_abs()
+    return format(value, "f")
 
 
 def converter(source: FlowType, target: FlowType) -> Callable[[Any], Any] | None:
@@ -427,9 +430,15 @@ def _to_time(value: Any) -> _dt.time:
 
 def _to_object(value: Any, target: FlowType, registry: TypeRegistry, path: str) -> ObjectValue:
     if isinstance(value, ObjectValue):
-        if value.is_record == (target.kind == "Record") and \
-                value.type_name.lower() == (target.apex_class or target.object or "").lower():
-            return value.copy()
+        if target.kind == "Record":
+            if value.is_record and value.type_name.lower() == (target.object or "").lower():
+                return value.copy()
+        elif not value.is_record and normalize_class_name(value.type_name).lower() == \
+                normalize_class_name(target.apex_class or "").lower():
+            copied = value.copy()   # an object built with the `__` spelling gets the class's name
+            cls = registry.apex_class(target.apex_class)
+            copied.type_name = cls.name if cls else normalize_class_name(value.type_name)
+            return copied
         raise ValueTypeError(f"a {value.type_name} object does not fit {target}")
     if not isinstance(value, dict):
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a mapping of fields)")

@@ -52,3 +52,32 @@ def org_store(org_path: Path) -> Iterator[Any]:
     store = open_org(org_path, ORG_SCHEMAS)
     yield store
     store.close()
+
+
+@pytest.fixture
+def write_flow(tmp_path: Path) -> Any:
+    """`write_flow(text, name="flow.yaml")` writes dedented YAML into tmp_path; returns its path."""
+    import textwrap
+
+    def write(text: str, name: str = "flow.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+    return write
+
+
+class FakeRegistry:
+    """Stands in for the plug-in registry in checker tests: `.actions`, `.action(name)`, `.types`."""
+
+    def __init__(self, actions: Any = (), classes: Any = (), objects: Any = ()) -> None:
+        from flowengine.types import TypeRegistry
+
+        self.actions = {a.name: a for a in actions}
+        self.types = TypeRegistry()
+        for cls in classes:
+            self.types.add_class(cls)
+        for schema in objects:
+            self.types.add_object(schema)
+
+    def action(self, name: str) -> Any:
+        return self.actions.get(name)

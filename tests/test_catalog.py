@@ -16,7 +16,7 @@ from flowengine.catalog import Catalog, load_catalog
 from flowengine.cli import main
 from flowengine.registry import reset_registry
 from flowengine.templates import DOCS_MARKER
-from plugins import forget, install, site, uninstall  # noqa: F401 - `site` is a fixture
+from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,9 +150,9 @@ def test_lookup_is_case_insensitive_and_suggests_names(similar: Catalog) -> None
 # ---------------------------------------------------------------------------------------------
 # the cache
 
-def test_the_cache_serves_the_catalog_without_importing_plugins(site: Path,
+def test_the_cache_serves_the_catalog_without_importing_plugins(site_dir: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    install(site, "acme_actions")
+    install(site_dir, "acme_actions")
     assert load_catalog().get("cancelShipmentItem") is not None
     assert Path(catalog.cache_file()).is_file()
     reset_registry()
@@ -167,8 +167,8 @@ def test_the_cache_serves_the_catalog_without_importing_plugins(site: Path,
     assert "acme_actions" not in sys.modules
 
 
-def test_the_cache_follows_changes_to_a_plugins_files(site: Path) -> None:
-    package = install(site, "acme_actions")
+def test_the_cache_follows_changes_to_a_plugins_files(site_dir: Path) -> None:
+    package = install(site_dir, "acme_actions")
     assert load_catalog().get("trackShipment") is None
     with open(package / "__init__.py", "a", encoding="utf-8") as f:
         f.write('\nplugin = Plugin(name=plugin.name, apex_classes=plugin.apex_classes, actions=(\n'
@@ -179,23 +179,23 @@ def test_the_cache_follows_changes_to_a_plugins_files(site: Path) -> None:
     assert load_catalog().get("trackShipment") is not None
 
 
-def test_the_cache_follows_installs_and_uninstalls(site: Path) -> None:
-    install(site, "acme_actions")
+def test_the_cache_follows_installs_and_uninstalls(site_dir: Path) -> None:
+    install(site_dir, "acme_actions")
     assert [a["name"] for a in load_catalog().list("Acme Logistics")] == \
         ["cancelShipmentItem", "createShipment"]
     reset_registry()
-    install(site, "broken_actions")
+    install(site_dir, "broken_actions")
     assert any("broken on purpose" in w for w in load_catalog().warnings)
     reset_registry()
-    uninstall(site, "broken_actions")
+    uninstall(site_dir, "broken_actions")
     assert not any("broken" in w for w in load_catalog().warnings)
     reset_registry()
-    (site / "acme_actions-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\n")
+    (site_dir / "acme_actions-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\n")
     assert load_catalog().list("Acme Logistics") == []
 
 
-def test_the_fingerprint_sees_a_touched_file_of_the_same_size(site: Path) -> None:
-    package = install(site, "acme_actions")
+def test_the_fingerprint_sees_a_touched_file_of_the_same_size(site_dir: Path) -> None:
+    package = install(site_dir, "acme_actions")
     roots = [str(package)]
     before = catalog.fingerprint(roots)
     assert catalog.fingerprint(roots) == before
@@ -204,13 +204,28 @@ def test_the_fingerprint_sees_a_touched_file_of_the_same_size(site: Path) -> Non
     assert catalog.fingerprint(roots) != before
 
 
-def test_a_damaged_cache_is_rebuilt(site: Path) -> None:
-    install(site, "acme_actions")
+def test_a_damaged_cache_is_rebuilt(site_dir: Path) -> None:
+    install(site_dir, "acme_actions")
     load_catalog()
     Path(catalog.cache_file()).write_text("{not json")
     reset_registry()
     assert load_catalog().get("createShipment") is not None
     assert json.loads(Path(catalog.cache_file()).read_text())["format"] == catalog.CACHE_FORMAT
+
+
+def test_search_from_a_warm_cache_imports_no_plugin_and_nothing_heavy(site_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    install(site_dir, "acme_actions")
+    heavy = ("importlib.metadata", "flowengine.registry", "flowengine.action", "flowengine.types",
+             "flowengine.org", "acme_actions", "actions", "jinja2", "yaml", "pydantic", "dataclasses")
+    script = ("import sys\nfrom flowengine.cli import main\n"
+              "rc = main(['actions', 'search', 'cancel'])\n"
+              f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": str(site_dir), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=env, cwd=ROOT, timeout=60) for _ in range(2)]
+    assert "flowengine.registry" in runs[0].stdout.splitlines()[-1]  # the first run discovers
+    assert runs[1].stdout.splitlines()[-1] == "0 []", runs[1].stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,8 +238,8 @@ def run_cli(*args: str, site_dir: Path, cache: Path) -> subprocess.CompletedProc
                           text=True, env=env, cwd=ROOT, timeout=60)
 
 
-def test_list_and_search_print_text_and_json(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_list_and_search_print_text_and_json(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     assert main(["actions", "list", "--category", "acme logistics"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["NAME", "LABEL", "CATEGORY", "DESCRIPTION"]
@@ -238,14 +253,14 @@ def test_list_and_search_print_text_and_json(site: Path, capsys: pytest.CaptureF
     assert hits[0]["score"] > hits[-1]["score"] or len(hits) == 1
 
 
-def test_unknown_category_is_a_usage_error(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_unknown_category_is_a_usage_error(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     assert main(["actions", "list", "--category", "Acme"]) == 2
     assert "error: unknown category 'Acme' (categories: " in capsys.readouterr().err
 
 
-def test_show_json_follows_the_salesforce_describe(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_show_json_follows_the_salesforce_describe(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     assert main(["actions", "show", "cancelshipmentitem", "--format", "json"]) == 0
     described = json.loads(capsys.readouterr().out)
     assert {k: described[k] for k in ("name", "label", "category", "type")} == {
@@ -260,8 +275,8 @@ def test_show_json_follows_the_salesforce_describe(site: Path, capsys: pytest.Ca
     assert [o["name"] for o in described["outputs"]] == ["cancelShipmentItemsOutput"]
 
 
-def test_show_text_lists_parameters_and_classes(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_show_text_lists_parameters_and_classes(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     assert main(["actions", "show", "cancelShipmentItem"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("cancelShipmentItem — Cancel Shipment Item\n")
@@ -270,8 +285,8 @@ def test_show_text_lists_parameters_and_classes(site: Path, capsys: pytest.Captu
            "required" in out
 
 
-def test_show_markdown_reads_like_the_seed_page(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_show_markdown_reads_like_the_seed_page(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     assert main(["actions", "show", "cancelShipmentItem", "--format", "markdown"]) == 0
     page = capsys.readouterr().out
     headings = [line for line in page.splitlines() if line.startswith("#")]
@@ -287,29 +302,29 @@ def test_show_markdown_reads_like_the_seed_page(site: Path, capsys: pytest.Captu
     assert '    shipmentId: "{!shipmentId}"' in page
 
 
-def test_unknown_action_exits_2_with_did_you_mean(site: Path, tmp_path: Path) -> None:
-    install(site, "acme_actions")
-    done = run_cli("actions", "show", "cancelShipmentItm", site_dir=site, cache=tmp_path / "c")
+def test_unknown_action_exits_2_with_did_you_mean(site_dir: Path, tmp_path: Path) -> None:
+    install(site_dir, "acme_actions")
+    done = run_cli("actions", "show", "cancelShipmentItm", site_dir=site_dir, cache=tmp_path / "c")
     assert done.returncode == 2
     assert "error: unknown action 'cancelShipmentItm'; did you mean 'cancelShipmentItem'?" in done.stderr
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
 
 
-def test_duplicate_action_names_exit_2(site: Path, tmp_path: Path) -> None:
-    install(site, "acme_actions")
-    install(site, "rival_actions")
-    done = run_cli("actions", "list", site_dir=site, cache=tmp_path / "c")
+def test_duplicate_action_names_exit_2(site_dir: Path, tmp_path: Path) -> None:
+    install(site_dir, "acme_actions")
+    install(site_dir, "rival_actions")
+    done = run_cli("actions", "list", site_dir=site_dir, cache=tmp_path / "c")
     assert done.returncode == 2
     assert re.search(r"^error: two plug-ins provide action 'cancelShipmentItem': plug-in 'acme' "
                      r"\(acme_actions:plugin\) and plug-in 'rival'", done.stderr, re.M)
 
 
-def test_broken_plugin_warns_and_the_catalog_still_works(site: Path, tmp_path: Path) -> None:
-    install(site, "acme_actions")
-    install(site, "broken_actions")
+def test_broken_plugin_warns_and_the_catalog_still_works(site_dir: Path, tmp_path: Path) -> None:
+    install(site_dir, "acme_actions")
+    install(site_dir, "broken_actions")
     for _ in range(2):  # discovery, then the cache: the warning is shown both times
-        done = run_cli("actions", "search", "cancel", "shipment", site_dir=site, cache=tmp_path / "c")
+        done = run_cli("actions", "search", "cancel", "shipment", site_dir=site_dir, cache=tmp_path / "c")
         assert done.returncode == 0, done.stderr
         assert re.search(r"^warning: plug-in 'broken' \(broken_actions:plugin\) failed to load and "
                          r"was skipped: RuntimeError: broken on purpose", done.stderr, re.M)
@@ -319,12 +334,12 @@ def test_broken_plugin_warns_and_the_catalog_still_works(site: Path, tmp_path: P
 # ---------------------------------------------------------------------------------------------
 # docs
 
-def test_docs_writes_a_page_per_action_and_an_index(site: Path, tmp_path: Path,
+def test_docs_writes_a_page_per_action_and_an_index(site_dir: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+    install(site_dir, "acme_actions")
     out = tmp_path / "docs" / "actions"
     assert main(["actions", "docs", str(out)]) == 0
-    assert "pages to" in capsys.readouterr().out
+    assert re.match(r"wrote \d+ action pages and index.md to ", capsys.readouterr().out)
     assert {"index.md", "cancelShipmentItem.md", "createShipment.md"} <= set(os.listdir(out))
     assert not [p for p in os.listdir(out.parent) if p.startswith(".")]  # no temporary left
     index = (out / "index.md").read_text()
@@ -333,8 +348,8 @@ def test_docs_writes_a_page_per_action_and_an_index(site: Path, tmp_path: Path,
     assert (out / "cancelShipmentItem.md").read_text().startswith(DOCS_MARKER)
 
 
-def test_docs_refresh_replaces_generated_pages_and_keeps_other_files(site: Path, tmp_path: Path) -> None:
-    install(site, "acme_actions")
+def test_docs_refresh_replaces_generated_pages_and_keeps_other_files(site_dir: Path, tmp_path: Path) -> None:
+    install(site_dir, "acme_actions")
     out = tmp_path / "docs"
     out.mkdir()
     (out / "notes.md").write_text("my own notes\n")
@@ -347,8 +362,8 @@ def test_docs_refresh_replaces_generated_pages_and_keeps_other_files(site: Path,
     assert {Path(p).name for p in written} == files - {"notes.md"}
 
 
-def test_docs_into_a_file_is_an_error(site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    install(site, "acme_actions")
+def test_docs_into_a_file_is_an_error(site_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(site_dir, "acme_actions")
     target = tmp_path / "file.md"
     target.write_text("x")
     assert main(["actions", "docs", str(target)]) == 2

@@ -13,7 +13,7 @@ from flowengine.action import Action, Parameter, Plugin
 from flowengine.errors import PluginError
 from flowengine.registry import get_registry, load_registry, reset_registry
 from flowengine.types import Apex, ApexClass, ApexField, FlowType, Text
-from plugins import install, site  # noqa: F401 - `site` is a fixture
+from plugins import install, site_dir  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,10 +44,10 @@ def action(name: str, *inputs: Parameter) -> Action:
 # ---------------------------------------------------------------------------------------------
 # discovery
 
-def test_discovers_a_plugin_installed_outside_the_repository(site: Path) -> None:
-    install(site, "acme_actions")
+def test_discovers_a_plugin_installed_outside_the_repository(site_dir: Path) -> None:
+    install(site_dir, "acme_actions")
 
-    found = load_registry()  # the installed entry points, this tmp site included
+    found = load_registry()  # the installed entry points, this temporary site included
 
     cancel = found.actions["cancelShipmentItem"]
     assert cancel.plugin == "acme"
@@ -60,16 +60,16 @@ def test_discovers_a_plugin_installed_outside_the_repository(site: Path) -> None
     assert not [w for w in found.warnings if "acme" in w]
 
 
-def test_an_entry_point_may_name_a_function_that_returns_the_plugin(site: Path) -> None:
-    install(site, "rival_actions")
+def test_an_entry_point_may_name_a_function_that_returns_the_plugin(site_dir: Path) -> None:
+    install(site_dir, "rival_actions")
     found = load_registry([entry_point("rival", "rival_actions:plugin")])
     assert list(found.actions) == ["CancelShipmentItem"]
     assert found.warnings == []
 
 
-def test_two_plugins_claiming_one_action_name_is_an_error_naming_both(site: Path) -> None:
-    install(site, "acme_actions")
-    install(site, "rival_actions")
+def test_two_plugins_claiming_one_action_name_is_an_error_naming_both(site_dir: Path) -> None:
+    install(site_dir, "acme_actions")
+    install(site_dir, "rival_actions")
     eps = [entry_point("acme", "acme_actions:plugin"), entry_point("rival", "rival_actions:plugin")]
     with pytest.raises(PluginError, match=r"two plug-ins provide action 'cancelShipmentItem': "
                                           r"plug-in 'acme' \(acme_actions:plugin\) and plug-in "
@@ -77,9 +77,9 @@ def test_two_plugins_claiming_one_action_name_is_an_error_naming_both(site: Path
         load_registry(eps)
 
 
-def test_a_broken_plugin_is_a_warning_and_the_others_keep_working(site: Path) -> None:
-    install(site, "acme_actions")
-    install(site, "broken_actions")
+def test_a_broken_plugin_is_a_warning_and_the_others_keep_working(site_dir: Path) -> None:
+    install(site_dir, "acme_actions")
+    install(site_dir, "broken_actions")
     found = load_registry([entry_point("broken", "broken_actions:plugin"),
                            entry_point("acme", "acme_actions:plugin"),
                            entry_point("gone", "no_such_module_here:plugin")])
@@ -108,15 +108,17 @@ def test_an_invalid_plugin_is_skipped_with_every_problem_named() -> None:
         action("untyped", Parameter("qty", None)),  # type: ignore[arg-type]
         action("unknownKind", Parameter("qty", FlowType("Decimal"))),
         action("noClass", Parameter("input", FlowType("Apex"))),
-    ))
-    found = load_registry([LoadedEntryPoint("bad", bad), LoadedEntryPoint("good", Plugin("good", (action("good"),)))])
+    ), objects=("Parcel__c",), invariants=("not a function",))  # type: ignore[arg-type]
+    good = Plugin("good", (action("good"),))
+    found = load_registry([LoadedEntryPoint("bad", bad), LoadedEntryPoint("good", good)])
     assert list(found.actions) == ["good"]
     [warning] = found.warnings
     assert warning.startswith("plug-in 'bad' (fake_bad:plugin) is invalid and was skipped: ")
     for problem in ("actions[1] has an invalid name ''", "action 'TWICE' is declared twice",
                     "action 'untyped' input 'qty' has no type (got NoneType, expected a FlowType)",
                     "action 'unknownKind' input 'qty' has unknown type 'Decimal'",
-                    "action 'noClass' input 'input' is Apex-typed but names no Apex class"):
+                    "action 'noClass' input 'input' is Apex-typed but names no Apex class",
+                    "objects[0] is not an object schema", "invariants[0] is not callable"):
         assert problem in warning
 
 

@@ -170,6 +170,12 @@ def test_datetime_add_a_tenth_of_a_day_is_exact() -> None:
     assert out["t"] == dt.datetime(2026, 1, 31, 2, 24, tzinfo=UTC)
 
 
+def test_datetime_add_is_exact_to_the_microsecond() -> None:
+    out = outputs({"t": {"type": "DateTime", "default": "2026-01-31T00:00:00Z"}},
+                  ("t", "Add", "0.0000000000058"))    # 0.50112 microseconds, rounded half up
+    assert out["t"] == dt.datetime(2026, 1, 31, 0, 0, 0, 1, tzinfo=UTC)
+
+
 def test_adding_days_to_a_null_date_leaves_it_null() -> None:
     assert outputs({"d": {"type": "Date"}}, ("d", "Add", 3))["d"] is None
 

@@ -85,6 +85,17 @@ def test_record_ids_compare_exactly(left: str, right: str, expected: bool) -> No
     assert holds({"t": var("Text", left)}, ("t", "NotEqualTo", right)) is not expected
 
 
+def test_contains_on_collections() -> None:
+    nums = var("Number", [1, 2.5], collection=True)
+    assert holds({"c": nums}, ("c", "Contains", 2.5))
+    assert holds({"c": nums}, ("c", "Contains", 1.0))
+    assert not holds({"c": nums}, ("c", "Contains", 3))
+    words = var("Text", ["Red", "Blue"], collection=True)
+    assert holds({"c": words}, ("c", "Contains", "blue"))      # an item equal ignoring case
+    assert not holds({"c": words}, ("c", "Contains", "Bl"))    # whole items, not text inside them
+    assert not holds({"c": var("Text", collection=True)}, ("c", "Contains", "x"))
+
+
 def test_ids_in_a_collection_compare_exactly() -> None:
     ids = var("Text", ["001000000000001AAA"], collection=True)
     assert not holds({"ids": ids}, ("ids", "Contains", "001000000000001aaa"))
@@ -199,9 +210,9 @@ def test_was_set_sees_assignments_and_record_fields() -> None:
         "variables": {"p": {"type": "Apex", "apexClass": "Acme.Parcel"}, "t": var("Text"),
                       "seen": var("Text", output=True)},
         "elements": {
-            "Set_It": {"type": "Assignment", "assignments": [
-                {"ref": "t", "op": "Assign", "value": "x"}, {"ref": "p.tracking", "op": "Assign", "value": "T"}],
-                "next": "Check"},
+            "Set_It": {"type": "Assignment", "assignments": [{"ref": "t", "op": "Assign", "value": "x"},
+                                                             {"ref": "p.tracking", "op": "Assign", "value": "T"}],
+                       "next": "Check"},
             "Check": {"type": "Decision", "rules": [{"name": "Both", "conditions": [
                 {"left": "t", "op": "WasSet", "right": True},
                 {"left": "p.tracking", "op": "WasSet", "right": True},
@@ -249,24 +260,35 @@ def test_a_fault_in_a_condition_fails_the_interview() -> None:
     assert "hasn't been set or assigned" in result.error.message  # type: ignore[union-attr]
 
 
+def assign(ref: str, op: str, value: Any, next: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "Assignment", "assignments": [{"ref": ref, "op": op, "value": value}]}
+    if next:
+        element["next"] = next
+    return element
+
+
+def rule(name: str, *conditions: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": name,
+                             "conditions": [{"left": c[0], "op": c[1], "right": c[2]} for c in conditions]}
+    if next:
+        found["next"] = next
+    return found
+
+
 def rules_flow(value: int, with_default: bool = True) -> InterviewResult:
     doc: dict[str, Any] = {
         "flow": "Rules", "variables": {"n": var("Number", value), "taken": var("Text", output=True),
                                        "flags": var("Text", output=True)},
         "elements": {
             "Pick": {"type": "Decision", "rules": [
-                {"name": "Small", "conditions": [{"left": "n", "op": "LessThan", "right": 10}], "next": "Note_Small"},
-                {"name": "Tiny", "conditions": [{"left": "n", "op": "LessThan", "right": 5}], "next": "Note_Tiny"},
-                {"name": "Big", "conditions": [{"left": "n", "op": "GreaterThan", "right": 100}]},
+                rule("Small", ("n", "LessThan", 10), next="Note_Small"),
+                rule("Tiny", ("n", "LessThan", 5), next="Note_Tiny"),
+                rule("Big", ("n", "GreaterThan", 100)),
             ]},
-            "Note_Small": {"type": "Assignment", "assignments": [{"ref": "taken", "op": "Assign", "value": "small"}],
-                           "next": "Show_Flags"},
-            "Note_Tiny": {"type": "Assignment", "assignments": [{"ref": "taken", "op": "Assign", "value": "tiny"}],
-                          "next": "Show_Flags"},
-            "Note_Other": {"type": "Assignment", "assignments": [{"ref": "taken", "op": "Assign", "value": "other"}],
-                           "next": "Show_Flags"},
-            "Show_Flags": {"type": "Assignment", "assignments": [
-                {"ref": "flags", "op": "Assign", "value": "{!Small} {!Tiny} {!Big}"}]},
+            "Note_Small": assign("taken", "Assign", "small", next="Show_Flags"),
+            "Note_Tiny": assign("taken", "Assign", "tiny", next="Show_Flags"),
+            "Note_Other": assign("taken", "Assign", "other", next="Show_Flags"),
+            "Show_Flags": assign("flags", "Assign", "{!Small} {!Tiny} {!Big}"),
         },
         "start": "Pick",
     }
@@ -303,12 +325,10 @@ def test_outcome_is_false_again_when_a_later_visit_takes_another_way() -> None:
         "flow": "Revisit",
         "variables": {"n": var("Number", 0), "log": var("Text", output=True)},
         "elements": {
-            "Step": {"type": "Assignment", "assignments": [{"ref": "n", "op": "Add", "value": 1}], "next": "Pick"},
-            "Pick": {"type": "Decision", "rules": [
-                {"name": "First", "conditions": [{"left": "n", "op": "EqualTo", "right": 1}], "next": "Write_Log"},
-                {"name": "Second", "conditions": [{"left": "n", "op": "EqualTo", "right": 2}], "next": "Write_Log"}]},
-            "Write_Log": {"type": "Assignment", "assignments": [
-                {"ref": "log", "op": "Add", "value": "[{!First} {!Second}]"}], "next": "Step"},
+            "Step": assign("n", "Add", 1, next="Pick"),
+            "Pick": {"type": "Decision", "rules": [rule("First", ("n", "EqualTo", 1), next="Write_Log"),
+                                                   rule("Second", ("n", "EqualTo", 2), next="Write_Log")]},
+            "Write_Log": assign("log", "Add", "[{!First} {!Second}]", next="Step"),
         },
         "start": "Step",
     }
@@ -323,16 +343,12 @@ def test_was_visited() -> None:
         "flow": "Visits",
         "variables": {"log": var("Text", output=True), "n": var("Number", 0)},
         "elements": {
-            "Count": {"type": "Assignment", "assignments": [{"ref": "n", "op": "Add", "value": 1}], "next": "Check"},
+            "Count": assign("n", "Add", 1, next="Check"),
             "Check": {"type": "Decision", "rules": [
-                {"name": "Saw_Extra", "conditions": [{"left": "Extra", "op": "WasVisited", "right": True}],
-                 "next": "Done"},
-                {"name": "Not_Extra", "conditions": [{"left": "Extra", "op": "WasVisited", "right": False},
-                                                     {"left": "Count", "op": "WasVisited", "right": True}],
-                 "next": "Extra"}]},
-            "Extra": {"type": "Assignment", "assignments": [{"ref": "log", "op": "Add", "value": "extra;"}],
-                      "next": "Count"},
-            "Done": {"type": "Assignment", "assignments": [{"ref": "log", "op": "Add", "value": "done {!n}"}]},
+                rule("Saw_Extra", ("Extra", "WasVisited", True), next="Done"),
+                rule("Not_Extra", ("Extra", "WasVisited", False), ("Count", "WasVisited", True), next="Extra")]},
+            "Extra": assign("log", "Add", "extra;", next="Count"),
+            "Done": assign("log", "Add", "done {!n}"),
         },
         "start": "Count",
     }

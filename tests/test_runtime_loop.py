@@ -202,3 +202,20 @@ def test_loop_item_is_converted_to_the_loop_variables_type() -> None:
         "As_Text")
     assert result.outputs["log"] == "1.5! 2! 2 2 "
     assert result.outputs["whole"] == Decimal(2)
+
+
+def test_leaving_the_body_without_after_and_coming_back_continues_the_loop() -> None:
+    # a Decision in the body jumps out of the loop; the next visit of the Loop element goes on
+    # with the next item instead of starting again (only taking `after` resets the loop)
+    result = run(
+        {"nums": {"type": "Number", "collection": True, "default": [1, 2, 3]},
+         "log": {"type": "Text", "output": True}},
+        {"Each_Num": {"type": "Loop", "collection": "nums", "each": "Is_Two", "after": "Finish"},
+         "Is_Two": {"type": "Decision", "rules": [
+             {"name": "Two", "conditions": [{"left": "Each_Num", "op": "EqualTo", "right": 2}], "next": "Outside"}],
+             "default": "Body"},
+         "Body": assign(("log", "Add", "{!Each_Num}"), next="Each_Num"),
+         "Outside": assign(("log", "Add", "(out)"), next="Each_Num"),
+         "Finish": assign(("log", "Add", "|end"))},
+        "Each_Num")
+    assert result.outputs["log"] == "1(out)3|end"

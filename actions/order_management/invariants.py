@@ -53,7 +53,7 @@ def _line_problems(lines: list[dict[str, Any]]) -> list[str]:
 
 
 def _summary_problems(summaries: list[dict[str, Any]], lines: list[dict[str, Any]]) -> list[str]:
-    on_lines: dict[str, Decimal] = defaultdict(Decimal)
+    on_lines: dict[Any, Decimal] = defaultdict(Decimal)
     for line in lines:
         on_lines[line.get("OrderItemSummaryId")] += dec(line.get("Quantity"))
     problems = []
@@ -73,7 +73,7 @@ def _summary_problems(summaries: list[dict[str, Any]], lines: list[dict[str, Any
 
 
 def _order_problems(orders: list[dict[str, Any]], lines: list[dict[str, Any]]) -> list[str]:
-    by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_order: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for line in lines:
         by_order[line.get("FulfillmentOrderId")].append(line)
     problems = []

@@ -110,12 +110,12 @@ def list_command(args: argparse.Namespace) -> int:
     actions = catalog.list(_category(catalog, args.category))
     if args.format == "json":
         print_json([{"name": a["name"], "label": a["label"], "category": a["category"],
-                     "description": summary(a["description"], 10_000)} for a in actions])
+                     "description": a["description"]} for a in actions])
         return 0
     _table([[a["name"], a["label"], a["category"], summary(a["description"])] for a in actions],
            ["NAME", "LABEL", "CATEGORY", "DESCRIPTION"])
     if not actions:
-        print("no actions installed" if args.category is None else "no actions in this category")
+        print("no actions installed")
     return 0
 
 
@@ -127,7 +127,7 @@ def search_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json([{"name": h.action["name"], "label": h.action["label"],
                      "category": h.action["category"], "score": h.score,
-                     "description": summary(h.action["description"], 10_000)} for h in hits])
+                     "description": h.action["description"]} for h in hits])
         return 0
     if not hits:
         print(f"no actions match {query!r}")
@@ -161,7 +161,7 @@ def docs_command(args: argparse.Namespace) -> int:
         written = catalog.write_docs(args.out_dir)
     except OSError as exc:
         fail(f"cannot write documentation to {args.out_dir}: {exc.strerror or exc}")
-    print(f"wrote {len(written)} pages to {args.out_dir}")
+    print(f"wrote {len(written) - 1} action pages and index.md to {args.out_dir}")
     return 0
 
 
@@ -185,8 +185,9 @@ def _print_action(catalog: Catalog, action: dict[str, Any]) -> None:
     print(f"{paint(action['name'], '1')} — {action['label']}")
     origin = f"   (plug-in {action['plugin']})" if action["plugin"] else ""
     print(f"Category: {action['category']}{origin}")
-    if action["editions"]:
-        print(f"Available in: {action['editions']}")
+    editions = action["editions"]
+    if editions:
+        print(editions if editions.startswith("Available in") else f"Available in: {editions}")
     print()
     for paragraph in action["description"].split("\n\n"):
         print(textwrap.fill(" ".join(paragraph.split()), width=96))

@@ -1,0 +1,114 @@
+"""The canvas: flows drawn as Flow Builder's auto-layout draws them, and runs drawn on top.
+
+    render_svg(flow)       -> str   standalone SVG
+    render_html(flow)      -> str   self-contained page: pan/zoom, details on hover or click
+    render_mermaid(flow)   -> str   Mermaid `flowchart TD` text
+    render_report(flow, result) -> str   the page with a run's path, steps and outputs
+    write_run_report(flow, result, path)  writes render_report atomically
+
+`flow` is an `api.Flow` (or a `CheckedFlow`, or a bare `FlowModel`). Output depends only on the
+flow (and the run): the same file renders byte for byte the same. Heavy imports happen on first
+use, so importing this package (as the CLI does) stays cheap.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from flowengine.errors import FlowError
+
+__all__ = ["render_svg", "render_html", "render_mermaid", "render_report", "write_run_report",
+           "write_atomically", "WriteError"]
+
+
+class WriteError(FlowError, OSError):
+    """An output file could not be written (missing folder, no permission...)."""
+
+
+def render_svg(flow: Any) -> str:
+    """The flow's canvas as a standalone SVG document."""
+    from flowengine.render.canvas import layout_of, plain_views, render_svg_text, source_of
+
+    source = source_of(flow)
+    layout = layout_of(source)
+    nodes, edges = plain_views(layout)
+    return render_svg_text(source, layout, nodes, edges)
+
+
+def _page(source: Any, layout: Any, nodes: list[Any], edges: list[Any],
+          run: dict[str, Any] | None) -> str:
+    from markupsafe import Markup
+
+    from flowengine.render.canvas import environment, render_svg_text
+    from flowengine.render.details import all_details
+    from flowengine.render.text import FONT_FAMILY
+
+    svg = render_svg_text(source, layout, nodes, edges, report=run is not None)
+    model = source.model
+    return environment().get_template("page.html.j2").render(
+        title=model.display_label, flow=model.flow, description=model.description or "",
+        file=os.path.basename(source.file) if source.file else "", font=FONT_FAMILY,
+        svg=Markup(svg), details=all_details(model, source.actions), run=run)
+
+
+def render_html(flow: Any) -> str:
+    """A self-contained HTML page (inline CSS and JS, no network) showing the canvas, with pan,
+    zoom, fit-to-width, and each element's details on hover or click."""
+    from flowengine.render.canvas import layout_of, plain_views, source_of
+
+    source = source_of(flow)
+    layout = layout_of(source)
+    nodes, edges = plain_views(layout)
+    return _page(source, layout, nodes, edges, None)
+
+
+def render_mermaid(flow: Any) -> str:
+    """The flow as Mermaid `flowchart TD` text."""
+    from flowengine.render.canvas import source_of
+    from flowengine.render.mermaid import render_mermaid_text
+
+    source = source_of(flow)
+    return render_mermaid_text(source.model, source.actions)
+
+
+def render_report(flow: Any, result: Any) -> str:
+    """The HTML canvas of `flow` with the run `result` on it: executed path highlighted, visited
+    elements numbered (loop bodies show ×N), the failed element in red, and a panel with status,
+    outputs and every trace step. `result` must have been run with `trace=True`."""
+    from flowengine.render.canvas import layout_of, source_of
+    from flowengine.render.report import overlay, run_view
+
+    source = source_of(flow)
+    layout = layout_of(source)
+    nodes, edges = overlay(layout, source.model, result)
+    return _page(source, layout, nodes, edges, run_view(source.model, result))
+
+
+def write_atomically(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and os.replace, so a
+    reader never sees half a file. Raises WriteError (a FlowError and an OSError)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+
+
+def write_run_report(flow: Any, result: Any, path: str | os.PathLike[str]) -> None:
+    """Write the run report of `result` (see `render_report`) to `path` as one HTML file."""
+    write_atomically(path, render_report(flow, result))

@@ -97,9 +97,9 @@ def evaluate(test: FlowTestFile, prepared: PreparedCase, result: InterviewResult
     wanted_status = expect.status or (None if expect.fault else "Finished")
     if wanted_status and result.status != wanted_status:
         note = f"error: {result.error.message}" if result.error else ""
-        path = base + ("status",) if expect.status else case.path
+        at = where(base + ("status",)) if expect.status else test.where(case.path, key=True)
         label = "status" if expect.status else "status (expected Finished by default)"
-        out.append(Mismatch(label, where(path), wanted_status, result.status, note))
+        out.append(Mismatch(label, at, wanted_status, result.status, note))
     for check in prepared.values:
         try:
             actual = check.read(result, state)
@@ -191,6 +191,7 @@ def _fault_mismatches(spec: FaultExpectation, result: InterviewResult, state: Fi
     connector handled (`$Flow.FaultMessage`)."""
     from flowengine.references import FAULT_MESSAGE_KEY
 
+    message: str | None
     if result.error is not None:
         message, element, code = result.error.message, result.error.element, result.error.error_code
     else:

@@ -131,8 +131,7 @@ class _Preparer:
             vtype = self.checked.symbols.get(name).type  # type: ignore[union-attr]
             expected = self.convert(raw, vtype, path)
             if expected is not _BAD:
-                values.append(ValueCheck(f"outputs.{name}", path,
-                                         lambda res, st, n=name: res.outputs.get(n), expected))
+                values.append(ValueCheck(f"outputs.{name}", path, _output(name), expected))
         for text, raw in expect.variables.items():
             check = self.variable_check(str(text), raw, base + ("expect", "variables", text))
             if check is not None:
@@ -306,6 +305,12 @@ class _Bad:
 
 
 _BAD: Any = _Bad()
+
+
+def _output(name: str) -> Callable[[Any, FinalState], Any]:
+    def read(result: Any, state: FinalState) -> Any:
+        return result.outputs.get(name)
+    return read
 
 
 def _camel(name: str) -> str:

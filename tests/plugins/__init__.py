@@ -63,7 +63,7 @@ def _changed(site: Path) -> None:
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def site_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty directory on sys.path to install fake plug-ins into, a private catalog cache,
     and no registry cached from an earlier test."""
     site = tmp_path / "site"
