@@ -49,6 +49,8 @@ class Flow:
         """Run one interview. `org` is an open org store or the path of one; without it, actions
         that need records fault with ORG_REQUIRED. Raises InputError for bad inputs; a flow that
         faults returns a result with status "Failed" rather than raising."""
+        if max_elements is not None and max_elements < 1:
+            raise ValueError(f"max_elements must be a positive number, not {max_elements}")
         store = org
         opened = False
         if isinstance(org, (str, os.PathLike)):

@@ -16,15 +16,16 @@ from flowengine.model import (
     check_api_name, connector_slots,
 )
 from flowengine.references import (
-    LiteralValue, ListValue, MapValue, PathSyntaxError, RefValue, TemplateValue, ValueSpec,
-    check_path, parse_value, refs_in,
+    LiteralValue, ListValue, PathSyntaxError, RefValue, TemplateValue, ValueSpec, check_path,
+    parse_value, refs_in,
 )
 from flowengine.schema_errors import SECTIONS, Structure, build_model, display_path
 from flowengine.symbols import (
-    BrokenReference, no_field_message, ResolvedPath, ResolveError, Symbol, SymbolTable, UnknownName, did_you_mean,
+    BrokenReference, ResolvedPath, ResolveError, Symbol, SymbolTable, UnknownName, did_you_mean,
+    no_field_message,
 )
 from flowengine.types import (
-    NUMERIC, SCALAR_KINDS, TEXT_LIKE, ApexClass, ApexField, FlowType, TypeRegistry, ValueTypeError,
+    NUMERIC, TEXT_LIKE, ApexClass, ApexField, FlowType, TypeRegistry, ValueTypeError,
     assignable, canonical_kind, convert_literal, describe, normalize_class_name,
 )
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from flowengine.action import Action
     from flowengine.formula import CompiledFormula
 
-ORDERING_KINDS = NUMERIC | {"Date", "DateTime", "Time"}
 COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
                        "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon"}
 COLLECTION_OPS = ("Assign", "Add", "AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
@@ -179,7 +179,8 @@ class Checker:
                 return None
             return FlowType("Apex", apex_class=cls.name, collection=decl.collection)
         if decl.apexClass:
-            self.error(path + ("apexClass",), f"apexClass is only for type Apex, not {kind}", "type.apex-class")
+            self.error(path + ("apexClass",), f"apexClass is only for type Apex, not {kind}",
+                       "type.apex-class")
         if kind == "Record":
             if not decl.object:
                 self.error(path + ("type",), "type Record needs object: the object's API name",
@@ -195,7 +196,8 @@ class Checker:
         if decl.object:
             self.error(path + ("object",), f"object is only for type Record, not {kind}", "type.object")
         if decl.scale is not None and kind not in NUMERIC:
-            self.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}", "type.scale")
+            self.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}",
+                       "type.scale")
         return FlowType(kind, scale=decl.scale if kind in NUMERIC else None, collection=decl.collection)
 
     def declare_types(self) -> None:
@@ -206,7 +208,8 @@ class Checker:
             path = ("types", name)
             if not CLASS_NAME.match(name):
                 self.error(path, f"class name {name!r} is not valid: expected names of letters, "
-                           "digits and underscores joined by dots, e.g. Acme.Parcel", "type.class-name", key=True)
+                           "digits and underscores joined by dots, e.g. Acme.Parcel",
+                           "type.class-name", key=True)
             if key in declared:
                 self.error(path, f"class {name!r} is declared twice: {declared[key]!r} is the same "
                            "class (the __ spelling equals the dotted one, ignoring case)",
@@ -607,7 +610,8 @@ class Checker:
             self.check_action(name, element)
 
     def _check_connector(self, path: tuple[Any, ...], kind: str, label: str, target: str) -> None:
-        if target in self.model.elements or target in self.broken or "elements" in self.structure.dropped:
+        if target in self.model.elements or target in self.broken or \
+                "elements" in self.structure.dropped:
             return
         which = f"the connector of outcome {label!r}" if kind == "outcome" else f"connector {label!r}"
         names = [*self.model.elements, *(str(b) for b in self.broken)]
@@ -786,7 +790,3 @@ def check_flow(doc: Document, registry: Callable[[], Any] | None = None) -> Chec
     checker = Checker(structure.model, doc, registry, structure)
     checker.problems.items.extend(structure.problems)
     return checker.run()
-
-
-def is_scalar(t: FlowType) -> bool:
-    return not t.collection and t.kind in SCALAR_KINDS

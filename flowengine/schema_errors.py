@@ -272,7 +272,8 @@ def _validate_entries(section: str, entries: dict[Any, Any], doc: Document,
     return valid
 
 
-def _repair(section: str, raw: Any, errors: list[dict[str, Any]]) -> tuple[Any, list[int] | None] | None:
+def _repair(section: str, raw: Any,
+            errors: list[dict[str, Any]]) -> tuple[Any, list[int] | None] | None:
     """A copy of `raw` without the parts that failed, when they can go without changing what
     the rest means (and, for assignment items left out, the original indexes of those kept);
     None when they cannot."""

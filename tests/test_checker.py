@@ -16,7 +16,7 @@ from conftest import INVOICE_LINE, FakeRegistry
 from flowengine.action import Action, Parameter
 from flowengine.api import load_flow_text
 from flowengine.errors import Problem, ValidationError
-from flowengine.types import Apex, ApexClass, ApexField, FlowType, Number, Text
+from flowengine.types import Apex, ApexClass, ApexField, Number, Text
 
 
 def check(text: str, registry: Any = None) -> list[Problem]:

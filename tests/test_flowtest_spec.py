@@ -230,3 +230,8 @@ def test_unhandled_fault_message_exact_and_contains(tmp_path: Path) -> None:
     labels = [m.label for m in outcome.mismatches]
     assert labels == ["fault.message", "fault.element"]
     assert outcome.mismatches[1].actual == outcome.result.error.element != "Report"
+
+
+def test_a_case_written_twice_is_an_error(tmp_path: Path) -> None:
+    errors = spec_errors(tmp_path, f"flow: {COUNTER}\ncases:\n  a: {{}}\n  a: {{}}\n")
+    assert len(errors) == 1 and errors[0].startswith("4: duplicate key 'a' in cases")

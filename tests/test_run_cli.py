@@ -146,7 +146,7 @@ def test_failed_interview_exits_1_with_the_error(capsys: pytest.CaptureFixture[s
     assert "RemovePosition 99" in data["error"]["message"]
     assert "trace" not in data
     code, out, err = run_cli(capsys, flow_file, "--input", "qty=101")
-    assert code == 1 and "Failed" in out and "RemovePosition 99" in out
+    assert code == 1 and "Failed" in out and "error: " in err and "RemovePosition 99" in err
 
 
 def test_max_elements(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

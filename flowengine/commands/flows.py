@@ -185,7 +185,8 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
         for name, value in result.outputs.items():
             print(f"  {name} = {_show(value)}")
     if result.error:
-        print(f"error: {result.error.message}")
+        sys.stdout.flush()
+        print(f"error: {result.error.message}", file=sys.stderr)
 
 
 def format_trace_entry(entry: dict[str, Any]) -> str:

@@ -172,6 +172,8 @@ def load_flowtest(path: str | os.PathLike[str]) -> FlowTestFile:
 def parse_flowtest(doc: Document) -> FlowTestFile:
     """Validate a parsed document as a flow test file."""
     reader = _Reader(doc)
+    # problems the loader records without stopping (a duplicate key: a case written twice)
+    reader.problems.extend(p for p in getattr(doc, "problems", []) if p.severity == "error")
     result = reader.read_file()
     if reader.problems or result is None:
         raise FlowTestSpecError(reader.problems)
