@@ -92,6 +92,9 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
         flow = load_flow(path)
     except FlowError as exc:
         return list(getattr(exc, "problems", [])) or [Problem("error", "load", str(exc), os.fspath(path))]
+    except Exception as exc:  # noqa: BLE001 - one file's internal error must not hide the others
+        return [Problem("error", "internal", f"internal error while checking: {type(exc).__name__}: "
+                        f"{exc}", os.fspath(path))]
     return flow.warnings
 
 

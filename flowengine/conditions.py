@@ -85,7 +85,7 @@ def parse_logic(text: str, count: int) -> Any:
             return ("not", unary())
         if kind == "(":
             inner = expr()
-            if take()[0] != ")":
+            if pos >= len(tokens) or take()[0] != ")":
                 raise LogicError(f"missing ')' in custom logic {text!r}")
             return inner
         if kind == "num":
@@ -194,7 +194,12 @@ def _expected_right(op: str, left: FlowType) -> tuple[FlowType, ...] | str:
 def check_condition(checker: Checker, path: tuple[Any, ...], cond: Condition) -> None:
     op = cond.op
     if op in ELEMENT_TESTS:
-        if cond.left not in checker.model.elements:
+        target = checker.model.elements.get(cond.left)
+        if op == "HasError" and target is not None and target.type != "Action":
+            checker.error(path + ("left",), f"HasError applies to Action elements (only they can "
+                          f"fault and go on); {cond.left!r} is a {target.type} element",
+                          "condition.element")
+        elif target is None and cond.left not in checker.broken:
             from flowengine.symbols import did_you_mean
             checker.error(path + ("left",), f"{op} takes an element name, and {cond.left!r} is not "
                           f"an element{did_you_mean(str(cond.left), checker.model.elements)}",

@@ -423,7 +423,12 @@ class _Builder:
             return self.constructor.construct_object(yaml.ScalarNode(tag, event.value,
                                                                      event.start_mark, event.end_mark))
         except (yaml.YAMLError, ValueError) as exc:
-            raise self.fail(f"cannot read {event.value!r} as {tag.rsplit(':', 1)[-1]}: {exc}",
+            shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
+            why = str(exc) if len(str(exc)) <= 80 else str(exc)[:77] + "..."
+            kind = tag.rsplit(":", 1)[-1]
+            kind = {"timestamp": "a date", "int": "a whole number", "float": "a number",
+                    "bool": "a Boolean"}.get(kind, kind)
+            raise self.fail(f"cannot read {shown!r} as {kind}: {why} (quote it to mean text)",
                             event.start_mark) from None
 
     def document(self) -> Document:

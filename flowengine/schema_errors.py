@@ -144,10 +144,14 @@ def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()
                 message = (f"unknown {what} {value!r}{did_you_mean(str(value), options)} "
                            f"(expected one of: {', '.join(options)})")
             elif kind == "union_tag_invalid":
-                message = (f"unknown element type {ctx.get('tag')!r}"
-                           f"{did_you_mean(str(ctx.get('tag')), ELEMENT_CLASSES)} "
-                           f"(expected one of: {', '.join(ELEMENT_CLASSES)})")
                 path = path + ("type",)
+                tag = doc.get(path)
+                if isinstance(tag, str):
+                    message = (f"unknown element type {tag!r}{did_you_mean(tag, ELEMENT_CLASSES)} "
+                               f"(expected one of: {', '.join(ELEMENT_CLASSES)})")
+                else:
+                    message = (f"expected text for 'type' (one of: {', '.join(ELEMENT_CLASSES)}), "
+                               f"found {_kind_of(tag)}")
             elif kind == "union_tag_not_found":
                 message = f"element has no 'type' (expected one of: {', '.join(ELEMENT_CLASSES)})"
             elif kind in ("model_type", "dict_type", "model_attributes_type"):
@@ -282,7 +286,8 @@ def _repair(section: str, raw: Any,
     cls: Any = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
                 "formulas": FormulaDecl, "templates": TemplateDecl}.get(section)
     if section == "elements":
-        cls = ELEMENT_CLASSES.get(raw.get("type"))  # type: ignore[arg-type]
+        tag = raw.get("type")
+        cls = ELEMENT_CLASSES.get(tag) if isinstance(tag, str) else None
     if cls is None:
         return None
     fixed = copy.deepcopy(raw)

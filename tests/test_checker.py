@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from flowengine.action import Action, Parameter
 from flowengine.api import load_flow_text
 from flowengine.errors import Problem, ValidationError
 from flowengine.types import Apex, ApexClass, ApexField, Number, Text
+
+FLOWS = Path(__file__).parent.parent / "flows"
 
 
 def check(text: str, registry: Any = None) -> list[Problem]:
@@ -837,7 +840,7 @@ DECISION_VARS = {"t": {"type": "Text"}, "n": {"type": "Number"}, "c": {"type": "
     ("texts", "Contains", "x"), ("nums", "Contains", 3), ("t", "IsNull", True), ("n", "IsBlank", False),
     ("texts", "IsEmpty", True), ("t", "WasSet", True), ("t", "In", ["a", "b"]), ("t", "In", "{!texts}"),
     ("n", "NotIn", "{!nums}"), ("b", "EqualTo", "{!$GlobalConstant.True}"),
-    ("Check", "WasVisited", False), ("Check", "HasError", False),
+    ("Check", "WasVisited", False),
 ])
 def test_valid_conditions(left: str, op: str, right: Any) -> None:
     valid(decision_flow(DECISION_VARS, (left, op, right)))
@@ -873,6 +876,8 @@ def test_valid_conditions(left: str, op: str, right: Any) -> None:
      "WasVisited takes an element name, and 't' is not an element"),
     ("Chek", "HasError", True, "left", "condition.element",
      "HasError takes an element name, and 'Chek' is not an element; did you mean 'Check'?"),
+    ("Check", "HasError", True, "left", "condition.element",
+     "HasError applies to Action elements (only they can fault and go on); 'Check' is a Decision element"),
     ("nope", "EqualTo", 1, "left", "reference.unknown",
      "unknown name 'nope' (no variable, constant, formula, template or element has that name)"),
 ])
@@ -900,7 +905,7 @@ def test_valid_logic(logic: str, count: int) -> None:
     ("1 OR 2 AND 3", 3, "custom logic '1 OR 2 AND 3' mixes AND and OR without parentheses; add "
                         "parentheses to say which goes first"),
     ("1 AND", 1, "custom logic '1 AND' ends too early"),
-    ("1 AND (2 OR 3", 3, "custom logic '1 AND (2 OR 3' ends too early"),
+    ("1 AND (2 OR 3", 3, "missing ')' in custom logic '1 AND (2 OR 3'"),
     ("1 AND 2)", 2, "unexpected ')' in custom logic '1 AND 2)'"),
     ("1 & 2", 2, "unexpected '&' in custom logic '1 & 2' (expected condition numbers, AND, OR, NOT "
                  "and parentheses)"),
@@ -1400,3 +1405,56 @@ def test_yaml_booleans_where_names_belong_get_a_hint() -> None:
         6, "elements.Check.rules[0].name",
         "expected text for 'name', found the Boolean true (YAML reads true/false, yes/no and "
         "on/off as Booleans: quote it to mean text)")
+
+
+# -- robustness: a broken file is reported, never a crash ------------------------------------------
+
+ODD_VALUES = [None, True, 0, -1, 2.5, "", "x", "{!x}", "{!", "{!$Flow.X}", [], [1, "a"], {}, {"a": 1},
+              "Assign", "RemoveAll", "IsEmpty", "In", "Apex", "Record", "Loop", "Action", "custom",
+              "1 OR (2", "__", "a.b.c", "$GlobalConstant.True", 10**30, "2026-01-31", [[[]]],
+              {"type": "Number"}]
+
+
+def _mutations(doc: Any, rnd: Any) -> Any:
+    import copy
+
+    doc = copy.deepcopy(doc)
+    for _ in range(rnd.randint(1, 3)):
+        paths: list[tuple[Any, ...]] = []
+        todo: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
+        while todo:
+            node, path = todo.pop()
+            if path:
+                paths.append(path)
+            items = node.items() if isinstance(node, dict) else enumerate(node) \
+                if isinstance(node, list) else ()
+            todo += [(value, path + (key,)) for key, value in items]
+        path = rnd.choice(paths)
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if rnd.random() < 0.8 or not isinstance(parent, dict):
+            parent[path[-1]] = copy.deepcopy(rnd.choice(ODD_VALUES))
+        else:
+            del parent[path[-1]]
+    return doc
+
+
+def test_mutated_flows_fail_with_problems_not_crashes() -> None:
+    import random
+
+    seeds = [yaml.safe_load(action_flow("      orderId: x\n      items: [{code: a}]",
+                                        "      canceled: count"))]
+    seeds += [yaml.safe_load(p.read_text(encoding="utf-8"))
+              for p in sorted(FLOWS.glob("*.yaml")) if ".flowtest." not in p.name]
+    rnd = random.Random(20260131)
+    outcomes = {"valid": 0, "problems": 0}
+    for _ in range(300):
+        text = yaml.safe_dump(_mutations(rnd.choice(seeds), rnd), sort_keys=False)
+        try:
+            load_flow_text(text, "flow.yaml", registry=ACTIONS)
+            outcomes["valid"] += 1
+        except ValidationError as exc:
+            assert exc.problems and all(p.line for p in exc.problems), str(exc)
+            outcomes["problems"] += 1
+    assert outcomes["problems"] > 200

@@ -283,3 +283,15 @@ def test_an_offset_inside_a_scalar_maps_to_its_line_and_column(yaml_text: str,
     doc = parse_yaml(yaml_text)
     value = doc.data["f"]
     assert doc.position_in(("f",), value.index("*")) == expected
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("2026-02-30", "cannot read '2026-02-30' as a date: day is out of range for month (quote it "
+                   "to mean text)"),
+    ("9" * 5000, "cannot read '9999999999999999999999999999999999999...' as a whole number: Exceeds "
+                 "the limit (4300 digits) for integer string conversion: value has 5000... (quote "
+                 "it to mean text)"),
+])
+def test_plain_scalars_that_yaml_cannot_read(value: str, message: str) -> None:
+    error = load_error(f"flow: Demo\nlabel: {value}\n")
+    assert (error.problem.line, error.problem.column, error.problem.message) == (2, 8, message)

@@ -250,7 +250,7 @@ def test_fault_connector_sets_the_fault_message_and_has_error() -> None:
          "Happy": assign(("log", "Add", "happy")),
          "Check": {"type": "Decision", "rules": [
              {"name": "Failed_Cancel", "conditions": [{"left": "Cancel", "op": "HasError", "right": True},
-                                                      {"left": "Start", "op": "HasError", "right": False}],
+                                                      {"left": "Start", "op": "WasVisited", "right": True}],
               "next": "Handle"}], "default": "Happy"},
          "Handle": assign(("log", "Add", "handled: {!$Flow.FaultMessage}"))},
         "Start")

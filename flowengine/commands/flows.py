@@ -58,7 +58,7 @@ def validate_command(args: argparse.Namespace) -> int:
     unreadable = False
     for path in args.files:
         found = validate_file(path)
-        if any(p.code == "file" for p in found):
+        if any(p.code in ("file", "limit") for p in found):
             unreadable = True
         problems.extend(p for p in found if not (args.no_warnings and p.severity != "error"))
     errors = sum(1 for p in problems if p.severity == "error")

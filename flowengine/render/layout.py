@@ -320,7 +320,7 @@ class LayoutBuilder:
                   min([r[1] for r in obstacles] + [p[1] for p in points]),
                   max([r[2] for r in obstacles] + [p[0] for p in points]),
                   max([r[3] for r in obstacles] + [p[1] for p in points]))
-        router = Router(obstacles, bounds)
+        router = Router(obstacles, bounds, [c.points for c in self.connectors])
         for conn, target in self.gotos:
             box = self.boxes[box_id(target)]
             conn.points = simplify(conn.points[:-1] + router.route(conn.points[-1], box.rect))

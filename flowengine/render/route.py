@@ -18,6 +18,7 @@ Rect = tuple[int, int, int, int]     # x1, y1, x2, y2
 CLEARANCE: Final = 10     # how far routes keep from boxes
 LANE_GAP: Final = 14      # between parallel outer lanes
 BEND_COST: Final = 40     # a bend costs as much as this many pixels of length
+RUN_GAP: Final = 12       # how far a horizontal run keeps from another connector's
 
 
 def simplify(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -61,11 +62,20 @@ def _nearest(spans: list[tuple[int, int]], want: int) -> int | None:
 class Router:
     """Routes connectors around `obstacles`; `bounds` is the extent of everything drawn."""
 
-    def __init__(self, obstacles: list[Rect], bounds: Rect) -> None:
+    def __init__(self, obstacles: list[Rect], bounds: Rect,
+                 connectors: list[list[Point]] | None = None) -> None:
         c = CLEARANCE
         self.rects = [(x1 - c, y1 - c, x2 + c, y2 + c) for x1, y1, x2, y2 in obstacles]
         self.bounds = bounds
         self.lanes = 0
+        self.runs: list[tuple[int, int, int]] = []     # horizontal runs of drawn connectors
+        for points in connectors or []:
+            self._add_runs(points)
+
+    def _add_runs(self, points: list[Point]) -> None:
+        for (ax, ay), (bx, by) in zip(points, points[1:]):
+            if ay == by and ax != bx:
+                self.runs.append((min(ax, bx), max(ax, bx), ay))
 
     # -- geometry -------------------------------------------------------------------------------
     def inflate(self, rect: Rect) -> Rect:
@@ -73,8 +83,12 @@ class Router:
         return (rect[0] - c, rect[1] - c, rect[2] + c, rect[3] + c)
 
     def _h_blocked(self, x1: int, x2: int, skip: Rect | None = None) -> list[tuple[int, int]]:
+        """Heights where a horizontal run from x1 to x2 would cross a box or lie on top of
+        another connector's horizontal run."""
         lo, hi = min(x1, x2), max(x1, x2)
-        return [(r[1], r[3]) for r in self.rects if r != skip and r[0] < hi and r[2] > lo]
+        blocked = [(r[1], r[3]) for r in self.rects if r != skip and r[0] < hi and r[2] > lo]
+        blocked += [(y - RUN_GAP, y + RUN_GAP) for a, b, y in self.runs if a < hi and b > lo]
+        return blocked
 
     def clear(self, a: Point, b: Point, rects: list[Rect] | None = None) -> bool:
         """Whether the axis-parallel segment a–b keeps clear of every obstacle."""
@@ -142,7 +156,9 @@ class Router:
                 if best is None or cost < best_cost:
                     best, best_cost = path, cost
                 break
-        return best if best is not None else self._grid_route(start, target)
+        path = best if best is not None else self._grid_route(start, target)
+        self._add_runs(path)
+        return path
 
     # -- fallback: shortest path over the grid of obstacle edges --------------------------------
     def _grid_route(self, start: Point, target: Rect) -> list[Point]:

@@ -115,3 +115,132 @@ def generate_flow_yaml(elements: int = 200, seed: int = 7) -> str:
     import yaml
 
     return yaml.safe_dump(generate_flow(elements, seed), sort_keys=False)
+
+
+# -- a hand-written flow with every shape the canvas draws --------------------------------------
+
+SHOWCASE_YAML = """\
+flow: Canvas_Showcase
+label: Reserve and notify
+description: Every shape the canvas draws - outcomes that end, merge or jump back, a fault path, a loop.
+variables:
+  qty: {type: Number, scale: 0, input: true, default: 3}
+  tries: {type: Number, scale: 0, default: 0}
+  items: {type: Text, collection: true, default: [a, b, c]}
+  note: {type: Text, output: true}
+elements:
+  Check_Quantity:
+    type: Decision
+    label: How many items did the customer order?
+    rules:
+      - name: None_Ordered
+        label: Nothing
+        conditions: [{left: qty, op: EqualTo, right: 0}]
+      - name: Many
+        label: More than ten
+        conditions: [{left: qty, op: GreaterThan, right: 10}]
+        next: Warn
+    default: Reserve
+    defaultLabel: A normal amount
+  Warn:
+    type: Assignment
+    label: Note that it is a lot
+    assignments: [{ref: note, op: Assign, value: too many}]
+    next: Notify
+  Reserve:
+    type: Action
+    label: Reserve stock
+    action: reserveStock
+    inputs: {qty: "{!qty}"}
+    next: Each_Item
+    fault: Count_Try
+  Count_Try:
+    type: Assignment
+    label: Count a try
+    assignments: [{ref: tries, op: Add, value: 1}]
+    next: Retry
+  Retry:
+    type: Decision
+    label: Retry?
+    rules:
+      - name: Again
+        label: Try again
+        conditions: [{left: tries, op: LessThan, right: 3}]
+        next: Reserve
+    default: Give_Up
+    defaultLabel: Give up
+  Give_Up:
+    type: Assignment
+    label: Give up
+    assignments: [{ref: note, op: Assign, value: "gave up: {!$Flow.FaultMessage}"}]
+  Each_Item:
+    type: Loop
+    label: Each item
+    collection: items
+    each: Is_B
+    after: Notify
+  Is_B:
+    type: Decision
+    label: Is it b?
+    rules:
+      - name: B
+        conditions: [{left: Each_Item, op: EqualTo, right: b}]
+        next: Mark_B
+    default: Each_Item
+  Mark_B:
+    type: Assignment
+    label: Mark b
+    assignments: [{ref: note, op: Add, value: "b"}]
+    next: Each_Item
+  Notify:
+    type: Action
+    label: Notify the customer
+    action: sendEmail
+    inputs: {body: "{!note}"}
+start: Check_Quantity
+"""
+
+
+class ShowcaseActions:
+    """A stand-in action registry for the showcase: `reserveStock` faults above 5 items,
+    `sendEmail` faults when the body says "too many"."""
+
+    def __init__(self) -> None:
+        from flowengine.action import Action, Parameter
+        from flowengine.types import FlowType, TypeRegistry
+
+        self.types = TypeRegistry()
+        self.actions = {
+            "reserveStock": Action("reserveStock", "Reserve Stock", "Inventory",
+                                   "Reserve items in the warehouse.", _reserve,
+                                   (Parameter("qty", FlowType("Number")),),
+                                   (Parameter("ok", FlowType("Boolean")),)),
+            "sendEmail": Action("sendEmail", "Send Email", "Messaging", "Send an email.",
+                                _send, (Parameter("body", FlowType("Text")),), ()),
+        }
+
+    def action(self, name: str) -> Any:
+        return self.actions.get(name)
+
+
+def _reserve(inputs: Any, ctx: Any) -> dict[str, Any]:
+    from flowengine.errors import ActionError
+
+    if (inputs.get("qty") or 0) > 5:
+        raise ActionError("INSUFFICIENT_STOCK", "only 5 left in the warehouse")
+    return {"ok": True}
+
+
+def _send(inputs: Any, ctx: Any) -> dict[str, Any]:
+    from flowengine.errors import ActionError
+
+    if inputs.get("body") == "too many":
+        raise ActionError("MAIL_REJECTED", "the mail server refused the message")
+    return {}
+
+
+def showcase_flow() -> Any:
+    """The showcase flow, loaded and checked against `ShowcaseActions`."""
+    from flowengine.api import load_flow_text
+
+    return load_flow_text(SHOWCASE_YAML, "showcase.yaml", registry=ShowcaseActions)
