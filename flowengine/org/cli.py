@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
                                    "or every record of the object when no Id is given.")
     p.add_argument("object", metavar="OBJECT", help="object name, e.g. OrderSummary")
     p.add_argument("id", metavar="ID", nargs="?", help="record Id (15 or 18 characters)")
+    p.add_argument("--fields", metavar="F1,F2", help="show only these fields (Id is always shown)")
     add_format_option(p)
     add_org_option(p)
     p.set_defaults(handler=run_show)
@@ -119,13 +120,21 @@ def run_show(args: argparse.Namespace) -> int:
                 records = [record]
         finally:
             tx.rollback()
+    columns = list(info.columns)
+    if args.fields:
+        wanted = [f.strip() for f in args.fields.split(",") if f.strip()]
+        for name in wanted:
+            if name not in columns:
+                fail(f"{info.name} has no field {name!r}{did_you_mean(name, columns)}")
+        columns = ["Id"] + [f for f in wanted if f != "Id"]
+        records = [{k: r.get(k) for k in columns} for r in records]
     if args.format == "json":
         data = [{k: plain_value(v) for k, v in r.items()} for r in records]
         print_json(data[0] if args.id is not None else data)
     elif args.id is not None:
         _print_record(records[0])
     else:
-        _print_table(list(info.columns), records)
+        _print_table(columns, records)
         print(f"({len(records)} {info.name} record{'s' * (len(records) != 1)})")
     return 0
 
