@@ -262,7 +262,7 @@ class _Builder:
                             code="limit")
 
     def feed(self, event: Any) -> None:
-        handler = self._handlers.get(type(event))
+        handler = self._handlers.get(type(event).__name__)
         if handler is not None:
             handler(self, event)
 
@@ -284,7 +284,7 @@ class _Builder:
         self.check_tag(event)
         self.count(1, event.start_mark)
         self.check_depth(len(self.stack) + 1, event.start_mark)
-        is_map = type(event) is self.yaml.events.MappingStartEvent
+        is_map = type(event).__name__ == "MappingStartEvent"
         mark = event.start_mark
         if is_map and event.flow_style and self.text_at(mark).startswith("{!"):
             raise self.fail(unquoted_merge_message(self.merge_field_at(mark)), mark,
@@ -436,20 +436,19 @@ class _Builder:
         return self.doc
 
 
-    _handlers: dict[type, Callable[[_Builder, Any], None]] = {}
+    # keyed by class name, not class: the yaml module may be imported afresh (pytester does)
+    _handlers: dict[str, Callable[[_Builder, Any], None]] = {}
 
 
 def _register_handlers() -> None:
-    from yaml import events as ev
-
     _Builder._handlers = {
-        ev.DocumentStartEvent: _Builder._document_start,
-        ev.AliasEvent: _Builder._alias,
-        ev.MappingStartEvent: _Builder._collection_start,
-        ev.SequenceStartEvent: _Builder._collection_start,
-        ev.MappingEndEvent: _Builder._collection_end,
-        ev.SequenceEndEvent: _Builder._collection_end,
-        ev.ScalarEvent: _Builder._scalar,
+        "DocumentStartEvent": _Builder._document_start,
+        "AliasEvent": _Builder._alias,
+        "MappingStartEvent": _Builder._collection_start,
+        "SequenceStartEvent": _Builder._collection_start,
+        "MappingEndEvent": _Builder._collection_end,
+        "SequenceEndEvent": _Builder._collection_end,
+        "ScalarEvent": _Builder._scalar,
     }
 
 

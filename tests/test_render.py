@@ -20,6 +20,7 @@ from flowengine.render import (
 from flowengine.render.canvas import layout_of, source_of
 from flowengine.render.layout import Layout
 from flowengine.render.report import taken_connectors
+from flowengine.render.route import Router, _grid_search
 from flowengine.render.sample import generate_flow_yaml, showcase_flow
 from flowengine.render.structure import BranchItem, FlowStructure, GoToItem, LoopItem
 from flowengine.render.text import text_width, wrap
@@ -69,6 +70,8 @@ def geometry_problems(layout: Layout) -> list[str]:
                 if _segment_hits(p, q, box.rect):
                     problems.append(f"{c.source}.{c.label} crosses {box.id} at {p}–{q}")
         end = c.points[-1]
+        if c.style == "goto-label":
+            continue
         x1, y1, x2, y2 = layout.box(c.target_box).rect
         on_border = x1 <= end[0] <= x2 and y1 <= end[1] <= y2 and (end[0] in (x1, x2)
                                                                   or end[1] in (y1, y2))
@@ -174,6 +177,51 @@ start: A
 """)
     layout = layout_of(source_of(flow))
     assert {"A", "B"} <= {b.element for b in layout.boxes}
+    assert geometry_problems(layout) == []
+
+
+def _path_clear(path: list[tuple[int, int]], rects: list[tuple[int, int, int, int]]) -> bool:
+    return all(not _segment_hits(p, q, r) for p, q in zip(path, path[1:]) for r in rects)
+
+
+def test_router_goes_around_boxes_and_through_channels() -> None:
+    # a target with neighbours left and right at its height, and boxes under the start
+    target = (400, 400, 600, 460)
+    boxes = [(100, 400, 300, 460), (700, 400, 900, 460), (380, 80, 620, 140), (380, 200, 620, 260)]
+    router = Router(boxes + [target], (100, 80, 900, 460))
+    path = router.route((500, 160), target)
+    assert path is not None and path[0] == (500, 160)
+    assert _path_clear(path, [router.inflate(b) for b in boxes])
+    end = path[-1]
+    assert end[0] in (400, 600) or end[1] in (400, 460)
+
+
+def test_grid_search_finds_a_way_out_of_a_pocket_and_gives_up_when_walled_in() -> None:
+    target = (0, 0, 100, 40)
+    pocket = [(180, 100, 200, 320), (300, 100, 320, 320), (170, 300, 330, 330)]   # open at the top
+    window = (-50, -50, 400, 400)
+    path = _grid_search((250, 250), target, pocket + [target], window)
+    assert path is not None and _path_clear(path, pocket)
+    assert path[-1] in {(50, 40), (100, 20), (50, 0), (0, 20)}
+    walled = pocket + [(170, 80, 330, 110)]
+    assert _grid_search((250, 250), target, walled + [target], window) is None
+
+
+def test_a_go_to_without_a_way_is_labelled(monkeypatch: Any) -> None:
+    monkeypatch.setattr(Router, "route", lambda self, start, target: None)
+    flow = load_flow_text("""
+flow: Back_Jump
+variables: {n: {type: Number, default: 0}}
+elements:
+  Inc: {type: Assignment, label: Add one, assignments: [{ref: n, op: Add, value: 1}], next: Check}
+  Check:
+    type: Decision
+    rules: [{name: Again, conditions: [{left: n, op: LessThan, right: 3}], next: Inc}]
+start: Inc
+""")
+    layout = layout_of(source_of(flow))
+    goto = next(c for c in layout.connectors if c.source == "Check" and c.label == "Again")
+    assert goto.style == "goto-label" and goto.chip is not None and goto.chip.text == "Go to Add one"
     assert geometry_problems(layout) == []
 
 

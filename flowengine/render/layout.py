@@ -323,7 +323,14 @@ class LayoutBuilder:
         router = Router(obstacles, bounds, [c.points for c in self.connectors])
         for conn, target in self.gotos:
             box = self.boxes[box_id(target)]
-            conn.points = simplify(conn.points[:-1] + router.route(conn.points[-1], box.rect))
+            path = router.route(conn.points[-1], box.rect)
+            if path is None:      # boxed in: say where it goes instead of drawing the way
+                end = conn.points[-1]
+                text = "Go to " + " ".join(box.title)
+                conn.chip = Chip(text, end[0], end[1], _chip(text))
+                conn.style = "goto-label"
+            else:
+                conn.points = simplify(conn.points[:-1] + path)
             conn.target, conn.target_box = target, box.id
             self.connectors.append(conn)
 

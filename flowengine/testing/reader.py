@@ -1,0 +1,365 @@
+"""Reading a flow test file's YAML into the dataclasses of `flowengine.testing.spec`.
+
+Every problem is collected (unknown keys with a did-you-mean, values of the wrong kind), each with
+the line and column of the test file, and raised once by `parse_flowtest`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flowengine.errors import Problem
+from flowengine.loader import Document
+from flowengine.model import CONDITION_OPERATORS
+from flowengine.symbols import did_you_mean
+from flowengine.testing.spec import (
+    ASSERTION_KEYS, CASE_KEYS, CONDITION_KEYS, EXPECT_KEYS, FAULT_KEYS, FILE_KEYS, MOCK_FAULT_KEYS,
+    RECORD_KEYS, RESULT_KEYS, STATUSES, Assertion, Case, ConditionSpec, Expectations,
+    FaultExpectation, FlowTestFile, MockResult, MockSpec, Path_, RecordExpectation, display,
+)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the Boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return repr(value)
+
+
+class SpecReader:
+    """Walks the document, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.file = doc.file or "<flowtest>"
+        self.problems: list[Problem] = []
+
+    def error(self, path: Path_, message: str, key: bool = False) -> None:
+        mark = self.doc.locate(path, key=key)
+        self.problems.append(Problem("error", "flowtest", message, self.file,
+                                     mark[0] if mark else None, mark[1] if mark else None,
+                                     display(path) or None))
+
+    # -- generic shapes -------------------------------------------------------------------------
+    def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...], what: str,
+                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(path, f"{what} must be a mapping, found {_kind(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.error(path + (key,), f"unknown key {key!r} in {what}"
+                           f"{did_you_mean(str(key), allowed)} (allowed: {', '.join(allowed)})",
+                           key=True)
+        for key in required:
+            if key not in value:
+                self.error(path, f"{what} is missing the required key {key!r}")
+        return value
+
+    def text(self, value: Any, path: Path_, what: str, optional: bool = True) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(path, f"{what} must be text, found {_kind(value)}")
+            return None
+        return value
+
+    def names(self, value: Any, path: Path_, what: str) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.error(path, f"{what} must be a list of element names, found {_kind(value)}")
+            return []
+        names = []
+        for i, item in enumerate(value):
+            if isinstance(item, str) and item.strip():
+                names.append(item.strip())
+            else:
+                self.error(path + (i,), f"{what} must list element names, found {_kind(item)}")
+        return names
+
+    def count(self, value: Any, path: Path_, what: str, minimum: int) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.error(path, f"{what} must be a whole number of at least {minimum}, "
+                       f"found {_kind(value)}")
+            return None
+        return value
+
+    def plain_mapping(self, value: Any, path: Path_, what: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, f"{what} must be a mapping of names to values, found {_kind(value)}")
+            return {}
+        return dict(value)
+
+    def reason(self, value: Any, path: Path_, what: str) -> str | None:
+        """`skip:`/`xfail:` take a reason (text) or true."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return f"marked {what} in the flow test file"
+        if isinstance(value, str) and value.strip():
+            return value
+        self.error(path, f"{what} takes a reason (text) or true, found {_kind(value)}")
+        return None
+
+    # -- the file ---------------------------------------------------------------------------------
+    def read_file(self) -> FlowTestFile | None:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.error((), "a flow test file must be a mapping with 'flow' (the flow file, "
+                       f"relative to this file) and 'cases'; found {_kind(data)}")
+            return None
+        self.mapping(data, (), FILE_KEYS, "the flow test file", required=("flow", "cases"))
+        base = Path(self.file).parent
+        flow = self.text(data.get("flow"), ("flow",), "flow", optional="flow" not in data)
+        description = self.text(data.get("description"), ("description",), "description")
+        default_org = self._org(data, (), base)
+        default_mocks = self.mocks(data.get("mocks"), ("mocks",))
+        cases: list[Case] = []
+        raw_cases = data.get("cases")
+        if "cases" in data:
+            if not isinstance(raw_cases, dict) or not raw_cases:
+                self.error(("cases",), "cases must be a mapping of case names to cases (at least "
+                           f"one), found {_kind(raw_cases)}")
+            else:
+                for name, raw in raw_cases.items():
+                    case = self.case(str(name), raw, ("cases", name), base, default_org,
+                                     default_mocks)
+                    if case is not None:
+                        cases.append(case)
+        if flow is None:
+            return None
+        return FlowTestFile(Path(self.file), self.doc, base / flow, description, cases)
+
+    def _org(self, data: dict[str, Any], path: Path_, base: Path,
+             inherited: Path | None = None) -> Path | None:
+        if "org" not in data:
+            return inherited
+        value = data["org"]
+        if value is None:
+            return None                       # `org: null` turns a file-wide fixture off
+        text = self.text(value, path + ("org",), "org (a fixture file, relative to this file)")
+        return base / text if text else None
+
+    def case(self, name: str, raw: Any, path: Path_, base: Path, default_org: Path | None,
+             default_mocks: dict[str, MockSpec]) -> Case | None:
+        if raw is None:
+            raw = {}
+        data = self.mapping(raw, path, CASE_KEYS, f"case {name!r}")
+        if data is None:
+            return None
+        mocks = dict(default_mocks)
+        mocks.update(self.mocks(data.get("mocks"), path + ("mocks",)))
+        expect = self.expectations(data.get("expect"), path + ("expect",))
+        mark = self.doc.locate(path, key=True)
+        return Case(
+            name=name,
+            description=self.text(data.get("description"), path + ("description",), "description"),
+            inputs=self.plain_mapping(data.get("inputs"), path + ("inputs",), "inputs"),
+            org=self._org(data, path, base, default_org),
+            mocks=mocks,
+            max_elements=self.count(data.get("maxElements"), path + ("maxElements",),
+                                    "maxElements", 1),
+            expect=expect,
+            skip=self.reason(data.get("skip"), path + ("skip",), "skip"),
+            xfail=self.reason(data.get("xfail"), path + ("xfail",), "xfail"),
+            path=path,
+            line=mark[0] if mark else 1,
+        )
+
+    # -- mocks ------------------------------------------------------------------------------------
+    def mocks(self, raw: Any, path: Path_) -> dict[str, MockSpec]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.error(path, "mocks must be a mapping of action (or Action element) names to "
+                       f"results, found {_kind(raw)}")
+            return {}
+        out: dict[str, MockSpec] = {}
+        for target, value in raw.items():
+            where = path + (target,)
+            if isinstance(value, list):
+                if not value:
+                    self.error(where, f"mock {target!r} lists no results; give at least one")
+                    continue
+                results = [self.mock_result(item, where + (i,), target) for i, item in enumerate(value)]
+                every = False
+            else:
+                results = [self.mock_result(value, where, target)]
+                every = True
+            if all(r is not None for r in results):
+                out[str(target)] = MockSpec(str(target), tuple(results), every, where)  # type: ignore[arg-type]
+        return out
+
+    def mock_result(self, raw: Any, path: Path_, target: str) -> MockResult | None:
+        data = self.mapping(raw, path, RESULT_KEYS, f"a result of mock {target!r}")
+        if data is None:
+            return None
+        if ("outputs" in data) == ("fault" in data):
+            self.error(path, f"a result of mock {target!r} needs exactly one of 'outputs' (what "
+                       "the action returns) or 'fault' ({errorCode, message}: how it fails)")
+            return None
+        if "outputs" in data:
+            return MockResult(outputs=self.plain_mapping(data["outputs"], path + ("outputs",),
+                                                         "outputs"), path=path)
+        fault = self.mapping(data["fault"], path + ("fault",), MOCK_FAULT_KEYS,
+                             f"the fault of mock {target!r}", required=("errorCode",))
+        if fault is None:
+            return None
+        code = self.text(fault.get("errorCode"), path + ("fault", "errorCode"), "errorCode")
+        message = fault.get("message", "")
+        if not isinstance(message, str):
+            self.error(path + ("fault", "message"), f"message must be text, found {_kind(message)}")
+            message = ""
+        if code is None:
+            return None
+        return MockResult(error_code=code, message=message or f"mocked {code} fault", path=path)
+
+    # -- expectations -----------------------------------------------------------------------------
+    def expectations(self, raw: Any, path: Path_) -> Expectations:
+        out = Expectations()
+        if raw is None:
+            return out
+        data = self.mapping(raw, path, EXPECT_KEYS, "expect")
+        if data is None:
+            return out
+        status = data.get("status")
+        if status is not None:
+            if status in STATUSES:
+                out.status = status
+            else:
+                self.error(path + ("status",), f"unknown status {status!r}"
+                           f"{did_you_mean(str(status), STATUSES)} (expected Finished or Failed)")
+        out.outputs = self.plain_mapping(data.get("outputs"), path + ("outputs",), "outputs")
+        out.variables = self.plain_mapping(data.get("variables"), path + ("variables",), "variables")
+        out.visited = self.names(data.get("visited"), path + ("visited",), "visited")
+        out.not_visited = self.names(data.get("notVisited"), path + ("notVisited",), "notVisited")
+        if "path" in data:
+            out.path = self.names(data.get("path"), path + ("path",), "path")
+        out.records = self.records(data.get("records"), path + ("records",))
+        out.fault = self.fault(data, path)
+        out.assertions = self.assertions(data.get("assertions"), path + ("assertions",))
+        calls = self.plain_mapping(data.get("calls"), path + ("calls",), "calls")
+        for target, n in calls.items():
+            checked = self.count(n, path + ("calls", target), f"calls.{target}", 0)
+            if checked is not None:
+                out.calls[str(target)] = checked
+        return out
+
+    def records(self, raw: Any, path: Path_) -> list[RecordExpectation]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.error(path, "records must be a list of {object, id or where, fields, count}, "
+                       f"found {_kind(raw)}")
+            return []
+        out = []
+        for i, item in enumerate(raw):
+            where = path + (i,)
+            data = self.mapping(item, where, RECORD_KEYS, "a record expectation",
+                                required=("object",))
+            if data is None:
+                continue
+            obj = self.text(data.get("object"), where + ("object",), "object",
+                            optional="object" not in data)
+            rid = data.get("id")
+            if rid is not None and not isinstance(rid, str):
+                self.error(where + ("id",), f"id must be text (quote Ids), found {_kind(rid)}")
+                rid = None
+            if rid is not None and "where" in data:
+                self.error(where + ("where",), "give either id (one record) or where (a filter), "
+                           "not both")
+            count = self.count(data.get("count"), where + ("count",), "count", 0)
+            fields = self.plain_mapping(data.get("fields"), where + ("fields",), "fields")
+            if not fields and count is None:
+                self.error(where, "a record expectation needs fields (values to check), count "
+                           "(how many records match), or both")
+            if obj is not None:
+                out.append(RecordExpectation(obj, rid, self.plain_mapping(
+                    data.get("where"), where + ("where",), "where"), fields, count, where))
+        return out
+
+    def fault(self, data: dict[str, Any], path: Path_) -> FaultExpectation | None:
+        if "fault" not in data:
+            return None
+        raw = data["fault"]
+        where = path + ("fault",)
+        if isinstance(raw, str):
+            return FaultExpectation(message=raw, path=where)
+        fault = self.mapping(raw, where, FAULT_KEYS, "fault (the exact message as text, or "
+                             "{message, contains, errorCode, element})")
+        if fault is None:
+            return None
+        values = {k: self.text(fault.get(k), where + (k,), k) for k in FAULT_KEYS}
+        if not fault:
+            self.error(where, "fault needs at least one of message, contains, errorCode or element")
+        return FaultExpectation(values["message"], values["contains"], values["errorCode"],
+                                values["element"], where)
+
+    def assertions(self, raw: Any, path: Path_) -> list[Assertion]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.error(path, "assertions must be a list of conditions such as {left: counter, op: "
+                       f"EqualTo, right: 5}}, found {_kind(raw)}")
+            return []
+        out = []
+        for i, item in enumerate(raw):
+            where = path + (i,)
+            data = self.mapping(item, where, ASSERTION_KEYS, "an assertion")
+            if data is None:
+                continue
+            message = self.text(data.get("errorMessage"), where + ("errorMessage",), "errorMessage")
+            logic = data.get("logic", "and")
+            if not isinstance(logic, str):
+                self.error(where + ("logic",), f"logic must be and, or, or custom logic such as "
+                           f"\"1 AND (2 OR 3)\", found {_kind(logic)}")
+                continue
+            if "conditions" in data:
+                extra = [k for k in CONDITION_KEYS if k in data]
+                if extra:
+                    self.error(where + (extra[0],), "an assertion has either conditions or "
+                               "left/op/right, not both", key=True)
+                    continue
+                conds = data["conditions"]
+                if not isinstance(conds, list) or not conds:
+                    self.error(where + ("conditions",), "conditions must be a non-empty list, "
+                               f"found {_kind(conds)}")
+                    continue
+                parsed = [self.condition(c, where + ("conditions", j)) for j, c in enumerate(conds)]
+            else:
+                if "logic" in data:
+                    self.error(where + ("logic",), "logic joins several conditions; list them "
+                               "under conditions", key=True)
+                parsed = [self.condition({k: data[k] for k in CONDITION_KEYS if k in data}, where)]
+            if all(c is not None for c in parsed):
+                out.append(Assertion(tuple(parsed), logic, message, where))  # type: ignore[arg-type]
+        return out
+
+    def condition(self, raw: Any, path: Path_) -> ConditionSpec | None:
+        data = self.mapping(raw, path, CONDITION_KEYS, "a condition", required=("left", "op"))
+        if data is None or "left" not in data or "op" not in data:
+            return None
+        left = self.text(data["left"], path + ("left",), "left (a bare path such as counter)",
+                         optional=False)
+        op = data["op"]
+        if op not in CONDITION_OPERATORS:
+            self.error(path + ("op",), f"unknown operator {op!r}{did_you_mean(str(op), CONDITION_OPERATORS)}"
+                       f" (expected one of: {', '.join(CONDITION_OPERATORS)})")
+            return None
+        if left is None:
+            return None
+        return ConditionSpec(left.strip(), op, data.get("right"), path)
