@@ -7,6 +7,7 @@ compile time. Faults, transactions (spec 5), limits (spec 6) and the trace (spec
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
@@ -495,8 +496,17 @@ class CompiledFlow:
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
         committed = False
+        # a trace is a long list of small acyclic dicts: the cyclic garbage collector would
+        # rescan it again and again as it grows, so it pauses while a traced interview runs
+        pause_gc = trace and gc.isenabled()
         try:
-            result = self._interview(st, prepared, trace, max_elements)
+            if pause_gc:
+                gc.disable()
+            try:
+                result = self._interview(st, prepared, trace, max_elements)
+            finally:
+                if pause_gc:
+                    gc.enable()
             if tx is not None:
                 if result.ok and not rollback:
                     tx.commit()

@@ -22,7 +22,7 @@ from flowengine.render.layout import Layout
 from flowengine.render.report import taken_connectors
 from flowengine.render.route import Router, _grid_search
 from flowengine.render.sample import generate_flow_yaml, showcase_flow
-from flowengine.render.structure import BranchItem, FlowStructure, GoToItem, LoopItem
+from flowengine.render.structure import BranchItem, FlowStructure, GoToItem
 from flowengine.render.text import text_width, wrap
 
 ROOT = Path(__file__).resolve().parent.parent

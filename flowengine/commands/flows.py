@@ -134,6 +134,10 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
+    if args.report:
+        folder = os.path.dirname(os.path.abspath(args.report))
+        if not os.path.isdir(folder):
+            fail(f"--report {args.report}: folder {folder} does not exist")
     raw = parse_cli_inputs(args.input, args.inputs, flow.input_types)
     org = None
     if flow.compiled.has_actions:

@@ -48,11 +48,13 @@ def dump_dom(page: str | Path, budget_ms: int = 5000, timeout: float = 90) -> st
 
 
 def screenshot(page: str | Path, png: str | Path, width: int = 1400, height: int = 900,
-               budget_ms: int = 2000, timeout: float = 90) -> None:
-    """Save a PNG of `page` (a file) as a `width`×`height` window shows it."""
+               fragment: str = "", budget_ms: int = 2000, timeout: float = 90) -> None:
+    """Save a PNG of `page` (a file, opened at `#fragment` if given) as a `width`×`height`
+    window shows it."""
     png = Path(png).resolve()
+    url = Path(page).resolve().as_uri() + (f"#{fragment}" if fragment else "")
     result = _run([f"--window-size={width},{height}", f"--virtual-time-budget={budget_ms}",
-                   f"--screenshot={png}", Path(page).resolve().as_uri()], timeout)
+                   f"--screenshot={png}", url], timeout)
     if result.returncode != 0 or not png.exists():
         raise RuntimeError(f"chromium --screenshot failed ({result.returncode}): "
                            f"{result.stderr.strip()[-2000:]}")

@@ -28,6 +28,7 @@ TITLE_LINE: Final = 16
 CAPTION_SIZE: Final = 11
 CAPTION_LINE: Final = 14
 END_R: Final = 16            # End circle radius
+END_W: Final = 2 * END_R + 8 + int(text_width("End", 12)) + 6   # circle and its label
 GAP_Y: Final = 44            # between consecutive elements
 GAP_X: Final = 40            # between branch columns
 BUS_DROP: Final = 20         # from a branching element to its horizontal bus
@@ -98,6 +99,7 @@ class Layout:
     connectors: list[Connector]
 
     def box(self, box_id: str) -> Box:
+        """The box with DOM id `box_id` ("start", "el-<element>", "end-<n>")."""
         return next(b for b in self.boxes if b.id == box_id)
 
 
@@ -119,6 +121,8 @@ class _Measure:
 
 
 class LayoutBuilder:
+    """Measures and places the block tree of one flow, then routes its go-tos."""
+
     def __init__(self, model: Any, graph: Any, actions: dict[str, Any]) -> None:
         self.model = model
         self.actions = actions
@@ -183,7 +187,7 @@ class LayoutBuilder:
         if isinstance(item, NodeItem):
             return _Measure(half, half, self._card(item.name)[0])
         if isinstance(item, EndItem):
-            return _Measure(END_R, END_R + 8 + int(text_width("End", 12)), 2 * END_R)
+            return _Measure(END_R, END_W - END_R, 2 * END_R)
         if isinstance(item, GoToItem):
             return _Measure(6, 6, GOTO_STUB)
         if isinstance(item, LoopItem):
@@ -235,7 +239,7 @@ class LayoutBuilder:
         if isinstance(item, EndItem):
             self.end_count += 1
             box = Box(f"end-{self.end_count}", None, "End", x - END_R, y,
-                      2 * END_R + 8 + int(text_width("End", 12)), 2 * END_R, ["End"], [])
+                      END_W, 2 * END_R, ["End"], [])
             self.boxes[box.id] = box
             self._finish(pending, (x, y), None, box.id)
             return []

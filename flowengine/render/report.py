@@ -113,10 +113,10 @@ def step_view(model: Any, entry: dict[str, Any], failed: bool) -> dict[str, Any]
     if "action" in entry:
         lines.append({"kind": "text", "cls": "note", "text": f"Action {entry['action']}"})
     if entry.get("inputs"):
-        lines.append({"kind": "table", "columns": ["Input", "Value"],
+        lines.append({"kind": "table", "title": "Inputs",
                       "rows": [[k, show_value(v)] for k, v in entry["inputs"].items()]})
     if entry.get("outputs"):
-        lines.append({"kind": "table", "columns": ["Output", "Value"],
+        lines.append({"kind": "table", "title": "Outputs",
                       "rows": [[k, show_value(v)] for k, v in entry["outputs"].items()]})
     if "fault" in entry:
         lines.append({"kind": "text", "cls": "fault-msg", "text": f"Fault: {entry['fault']}"})
