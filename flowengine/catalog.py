@@ -107,12 +107,12 @@ class Catalog:
 
     def render_markdown(self, action: dict[str, Any]) -> str:
         """The action's documentation page, laid out like Salesforce's pages on core actions."""
-        from flowengine.templates import render_action_page
+        from flowengine.docs import render_action_page
         return render_action_page(self, action)
 
     def write_docs(self, out_dir: str) -> list[str]:
         """Write one page per action and an index by category; returns the files written."""
-        from flowengine.templates import write_docs
+        from flowengine.docs import write_docs
         return write_docs(self, out_dir)
 
 

@@ -15,7 +15,7 @@ from flowengine import catalog, registry
 from flowengine.catalog import Catalog, load_catalog
 from flowengine.cli import main
 from flowengine.registry import reset_registry
-from flowengine.templates import DOCS_MARKER
+from flowengine.docs import DOCS_MARKER
 from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Markdown documentation of actions: the jinja2 templates in this folder and their rendering.
+"""Markdown documentation of actions, rendered with the jinja2 templates in `flowengine/templates/`.
 
 `action.md.j2` lays one action out like Salesforce's "Flow Core Action" pages (title, description,
 editions, "Set Input Values", "Store Output Values", the Apex-defined classes, "Usage");
@@ -95,7 +95,7 @@ def _is_generated(path: str) -> bool:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(os.path.dirname(os.path.abspath(__file__))),
+        loader=jinja2.PackageLoader("flowengine", "templates"),
         autoescape=False,  # markdown, not HTML; table cells are escaped by the `cell` filter
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined)
