@@ -1,286 +1,38 @@
-"""The interpreter: a checked flow compiled into linked nodes, run as interviews.
+"""The interpreter: a checked flow compiled into linked nodes (`flowengine.nodes`), run as
+interviews (`flowengine.interview`).
 
 Each element becomes a node whose `run(interview)` does its work and returns the next node, so
-the hot loop is `node = node.run(st)`. Names, conversions and operators were all settled at
-compile time. Faults, transactions (spec 5), limits (spec 6) and the trace (spec 7) live here.
+the hot loop is `node = node.run(st)`. Names, conversions and operators are settled here, at
+compile time. Transactions (spec 5), limits (spec 6) and the choice of traced or plain running
+(spec 7) live here too.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import gc
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flowengine.action import ActionContext
 from flowengine.compiler import ValueCompiler, assignment_function
 from flowengine.conditions import CompiledCondition, compile_condition, compile_logic
-from flowengine.errors import ActionError, FlowError, FlowRuntimeError, InputError, LimitExceeded
+from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
+from flowengine.interview import Fault, Interview, InterviewResult
 from flowengine.model import ActionElement, AssignmentElement, DecisionElement, LoopElement
-from flowengine.references import FAULT_MESSAGE_KEY, new_guid
-from flowengine.symbols import did_you_mean
-from flowengine.types import (
-    TEXT_LIKE, FlowType, ValueTypeError, convert_literal, converter, copy_value, to_json,
+from flowengine.nodes import (
+    ActionFault, ActionNode, AssignmentNode, DecisionNode, LoopNode, Node, SingleAssignmentNode,
+    fault_cause,
 )
+from flowengine.symbols import did_you_mean
+from flowengine.types import TEXT_LIKE, FlowType, ValueTypeError, convert_literal, converter
 
 if TYPE_CHECKING:
     from flowengine.checker import CheckedFlow
-    from flowengine.org.base import OrgStore, OrgTransaction
+    from flowengine.org.base import OrgStore
+
+__all__ = ["CompiledFlow", "Fault", "Interview", "InterviewResult", "compile_flow"]
 
 DEFAULT_LIMIT = 1_000_000
 LEGACY_LIMIT = 2_000          # apiVersion < 57
 RECORDED = 10_000             # elements before the limit whose names are kept to name the cycle
-
-
-class Interview:
-    """The state of one run: resource values, visited elements, faults, the org transaction."""
-
-    __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
-                 "flow_name", "trace")
-
-    def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
-        self.values: dict[str, Any] = {}
-        self.visited: set[str] = set()
-        self.errors: set[str] = set()
-        self.org = org
-        self.guid = new_guid()
-        self.start_time = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-        self.loops: dict[str, list[Any]] = {}
-        self.flow_name = flow_name
-        self.trace: list[dict[str, Any]] | None = None
-
-
-@dataclass
-class Fault:
-    """Why an interview failed: the message, the element, and the kind of error."""
-
-    message: str
-    element: str | None
-    type: str                      # ActionError | RuntimeError | LimitExceeded
-    error_code: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"message": self.message, "element": self.element, "type": self.type}
-
-
-@dataclass
-class InterviewResult:
-    """What an interview did (spec 7)."""
-
-    flow: str
-    status: Literal["Finished", "Failed"]
-    outputs: dict[str, Any]
-    error: Fault | None = None
-    trace: list[dict[str, Any]] | None = None
-    elements_executed: int = 0
-    variables: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "Finished"
-
-    def to_json(self, trace: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "flow": self.flow, "status": self.status,
-            "outputs": {k: to_json(v) for k, v in self.outputs.items()},
-            "error": self.error.to_json() if self.error else None,
-        }
-        if trace:
-            data["trace"] = self.trace or []
-        return data
-
-
-class _Node:
-    __slots__ = ("name", "type", "next")
-
-    def __init__(self, name: str, type_: str) -> None:
-        self.name = name
-        self.type = type_
-        self.next: _Node | None = None
-
-    def run(self, st: Interview) -> _Node | None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
-        return self.run(st)
-
-
-class _AssignmentNode(_Node):
-    __slots__ = ("items", "described")
-
-    def run(self, st: Interview) -> _Node | None:
-        for apply in self.items:
-            apply(st)
-        return self.next
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
-        rows = entry["assignments"] = []
-        for apply, (ref, op, read) in zip(self.items, self.described):
-            before = _snapshot(read, st)
-            apply(st)
-            rows.append({"ref": ref, "op": op, "before": before, "after": _snapshot(read, st)})
-        return self.next
-
-
-class _SingleAssignmentNode(_AssignmentNode):
-    __slots__ = ("apply",)
-
-    def run(self, st: Interview) -> _Node | None:
-        self.apply(st)
-        return self.next
-
-
-class _DecisionNode(_Node):
-    __slots__ = ("rules", "default", "conditions")
-
-    def run(self, st: Interview) -> _Node | None:
-        values = st.values
-        for test, target, outcome in self.rules:
-            if test(st):
-                values[outcome] = True
-                return target
-            values[outcome] = False      # evaluated and not taken (Salesforce: false)
-        return self.default
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
-        # evaluates exactly what run() does, in the same order; each condition is also probed
-        # on its own for display, without letting a probe's fault change the run
-        rows = entry["conditions"] = []
-        values = st.values
-        for (test, target, outcome), (_, conds) in zip(self.rules, self.conditions):
-            for cond in conds:
-                rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": _probe(lambda s, c=cond: to_json(copy_value(c.left(s))), st),
-                             "result": _probe(cond.test, st)})
-            if test(st):
-                values[outcome] = True
-                entry["outcome"] = outcome
-                return target
-            values[outcome] = False
-        entry["outcome"] = "default"
-        return self.default
-
-
-def _probe(read: Callable[[Interview], Any], st: Interview) -> Any:
-    try:
-        return read(st)
-    except FlowRuntimeError as exc:
-        return f"<{exc.message}>"
-
-
-class _LoopNode(_Node):
-    __slots__ = ("collection", "descending", "set_item", "read_item", "after")
-
-    def run(self, st: Interview) -> _Node | None:
-        state = st.loops.get(self.name)
-        if state is None:
-            items = self.collection(st) or []
-            state = st.loops[self.name] = [items[::-1] if self.descending else list(items), 0]
-        items, index = state
-        if index < len(items):
-            state[1] = index + 1
-            self.set_item(st, copy_value(items[index]))
-            return self.next
-        del st.loops[self.name]
-        return self.after
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
-        target = self.run(st)
-        state = st.loops.get(self.name)
-        if state is not None and target is self.next:
-            entry["iteration"] = state[1]
-            entry["item"] = to_json(self.read_item(st))
-        else:
-            entry["iteration"] = None
-            entry["done"] = True
-        return target
-
-
-class _ActionNode(_Node):
-    __slots__ = ("action", "inputs", "outputs", "fault", "types", "output_types")
-
-    def invoke(self, st: Interview, entry: dict[str, Any] | None) -> _Node | None:
-        action = self.action
-        inputs = {name: get(st) for name, get in self.inputs}
-        if entry is not None:
-            entry["action"] = action.name
-            entry["inputs"] = {k: to_json(v) for k, v in inputs.items()}
-        ctx = ActionContext(st.org, st.flow_name, self.name)
-        try:
-            if st.org is not None:
-                # outputs are checked inside the savepoint: bad outputs undo the action's writes
-                with st.org.savepoint():
-                    outputs = self.check_outputs(action.handler(inputs, ctx))
-            else:
-                outputs = self.check_outputs(action.handler(inputs, ctx))
-        except (ActionError, FlowRuntimeError, FlowError, Exception) as exc:  # noqa: BLE001
-            message, code = _fault_text(exc, action.name)
-            if entry is not None:
-                entry["fault"] = message
-            st.errors.add(self.name)
-            if self.fault is None:
-                raise _ActionFault(message, code) from exc
-            st.values[FAULT_MESSAGE_KEY] = message
-            return self.fault
-        st.values[self.name] = outputs
-        for setter, name in self.outputs:
-            setter(st, copy_value(outputs.get(name)))
-        if entry is not None:
-            entry["outputs"] = {k: to_json(v) for k, v in outputs.items()}
-        return self.next
-
-    def check_outputs(self, raw: Any) -> dict[str, Any]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            raise FlowRuntimeError(f"action {self.action.name} returned {type(raw).__name__}, "
-                                   "expected a mapping of output names to values")
-        unknown = [k for k in raw if k not in self.output_types]
-        if unknown:
-            raise FlowRuntimeError(f"action {self.action.name} returned unknown output {unknown[0]!r}")
-        out: dict[str, Any] = {}
-        for name, ptype in self.output_types.items():
-            try:
-                out[name] = convert_literal(raw.get(name), ptype, self.types)
-            except ValueTypeError as exc:
-                raise FlowRuntimeError(f"action {self.action.name} returned a bad {name}: {exc}") from None
-        return out
-
-    def run(self, st: Interview) -> _Node | None:
-        return self.invoke(st, None)
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> _Node | None:
-        return self.invoke(st, entry)
-
-
-class _ActionFault(Exception):
-    def __init__(self, message: str, code: str | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _fault_text(exc: BaseException, action: str) -> tuple[str, str | None]:
-    code = getattr(exc, "error_code", None)
-    if isinstance(exc, ActionError):
-        return f"{exc.error_code}: {exc.message}", exc.error_code
-    if isinstance(exc, FlowError):
-        return (f"{code}: {exc}" if code else str(exc)), code
-    return f"internal error in action {action}: {type(exc).__name__}: {exc}", None
-
-
-def _cause(exc: BaseException) -> str:
-    if isinstance(exc, InvalidOperation):   # quantize past the decimal context's precision
-        return ("a number has more than 28 significant digits (with its scale), more than "
-                "numbers can hold")
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _snapshot(read: Callable[[Interview], Any], st: Interview) -> Any:
-    try:
-        return to_json(read(st))
-    except FlowRuntimeError:
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +45,7 @@ class CompiledFlow:
         self.name = checked.name
         model = checked.model
         self.values = ValueCompiler(checked)
-        self.nodes: dict[str, _Node] = {}
+        self.nodes: dict[str, Node] = {}
         for name, element in model.elements.items():
             self.nodes[name] = self._make_node(name, element)
         for name, element in model.elements.items():
@@ -325,25 +77,25 @@ class CompiledFlow:
                          for r in e.rules]
 
     # -- compiling --------------------------------------------------------------------------
-    def _make_node(self, name: str, element: Any) -> _Node:
+    def _make_node(self, name: str, element: Any) -> Node:
         if isinstance(element, AssignmentElement):
-            node: _Node = _AssignmentNode(name, "Assignment")
+            node: Node = AssignmentNode(name, "Assignment")
             node.items, node.described = [], []  # type: ignore[attr-defined]
             for item in element.assignments:
                 apply, read = self._assignment(item.ref, item.op, item.value)
                 node.items.append(apply)  # type: ignore[attr-defined]
                 node.described.append((item.ref, item.op, read))  # type: ignore[attr-defined]
             if len(element.assignments) == 1:
-                single = _SingleAssignmentNode(name, "Assignment")
+                single = SingleAssignmentNode(name, "Assignment")
                 single.items, single.described = node.items, node.described  # type: ignore
                 single.apply = node.items[0]  # type: ignore[attr-defined]
                 return single
             return node
         if isinstance(element, DecisionElement):
-            node = _DecisionNode(name, "Decision")
+            node = DecisionNode(name, "Decision")
             return node
         if isinstance(element, LoopElement):
-            node = _LoopNode(name, "Loop")
+            node = LoopNode(name, "Loop")
             rp = self.values.resolve(element.collection)
             node.collection = self.values.ref_getter(rp)  # type: ignore[attr-defined]
             node.descending = element.order == "Desc"  # type: ignore[attr-defined]
@@ -365,7 +117,7 @@ class CompiledFlow:
             node.set_item = setter  # type: ignore[attr-defined]
             node.read_item = read_item  # type: ignore[attr-defined]
             return node
-        node = _ActionNode(name, "Action")
+        node = ActionNode(name, "Action")
         action = self.checked.actions[name]
         node.action = action  # type: ignore[attr-defined]
         node.types = self.checked.types  # type: ignore[attr-defined]
@@ -444,7 +196,7 @@ class CompiledFlow:
             return (_D(raw),)
         return None
 
-    def _link(self, node: _Node, element: Any) -> None:
+    def _link(self, node: Node, element: Any) -> None:
         nodes = self.nodes
         if isinstance(element, DecisionElement):
             rules = []
@@ -580,7 +332,7 @@ class CompiledFlow:
                     node = node.run(st)
         except LimitExceeded as exc:
             return self._failed(st, Fault(exc.message, exc.element, "LimitExceeded"), count)
-        except _ActionFault as exc:
+        except ActionFault as exc:
             fault = Fault(f"{current.name} ({current.type} {current.action.name}): "  # type: ignore
                           f"{exc.message}", current.name, "ActionError", exc.code)
             return self._failed(st, fault, count)
@@ -589,7 +341,7 @@ class CompiledFlow:
             return self._failed(st, Fault(f"{element} ({current.type}): {exc.message}", element,
                                           "RuntimeError"), count)
         except (ArithmeticError, ValueError, TypeError) as exc:
-            return self._failed(st, Fault(f"{current.name} ({current.type}): {_cause(exc)}",
+            return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
                                           current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
                                None, st.trace, count, dict(values))

@@ -1,0 +1,69 @@
+"""The state of one interview and what it leaves behind: its result, its fault, its trace."""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from flowengine.references import new_guid
+from flowengine.types import to_json
+
+if TYPE_CHECKING:
+    from flowengine.org.base import OrgTransaction
+
+class Interview:
+    """The state of one run: resource values, visited elements, faults, the org transaction."""
+
+    __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
+                 "flow_name", "trace")
+
+    def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
+        self.values: dict[str, Any] = {}
+        self.visited: set[str] = set()
+        self.errors: set[str] = set()
+        self.org = org
+        self.guid = new_guid()
+        self.start_time = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        self.loops: dict[str, list[Any]] = {}
+        self.flow_name = flow_name
+        self.trace: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class Fault:
+    """Why an interview failed: the message, the element, and the kind of error."""
+
+    message: str
+    element: str | None
+    type: str                      # ActionError | RuntimeError | LimitExceeded
+    error_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "element": self.element, "type": self.type}
+
+
+@dataclass
+class InterviewResult:
+    """What an interview did (spec 7)."""
+
+    flow: str
+    status: Literal["Finished", "Failed"]
+    outputs: dict[str, Any]
+    error: Fault | None = None
+    trace: list[dict[str, Any]] | None = None
+    elements_executed: int = 0
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "Finished"
+
+    def to_json(self, trace: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "flow": self.flow, "status": self.status,
+            "outputs": {k: to_json(v) for k, v in self.outputs.items()},
+            "error": self.error.to_json() if self.error else None,
+        }
+        if trace:
+            data["trace"] = self.trace or []
+        return data
