@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import datetime as dt
 import inspect
 import time
@@ -531,11 +532,17 @@ def test_huge_numbers_do_not_hang() -> None:
     assert time.perf_counter() - start < 2
 
 
-def test_module_never_calls_eval_or_exec() -> None:
-    tree = ast.parse(inspect.getsource(formula))
-    called = {node.func.id for node in ast.walk(tree)
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    assert not called & {"eval", "exec", "compile", "__import__", "getattr"}
+def test_the_formula_package_never_calls_eval_or_exec() -> None:
+    import pkgutil
+
+    modules = [formula] + [importlib.import_module(f"{formula.__name__}.{m.name}")
+                           for m in pkgutil.iter_modules(formula.__path__)]
+    assert len(modules) > 3
+    for module in modules:
+        tree = ast.parse(inspect.getsource(module))
+        called = {node.func.id for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        assert not called & {"eval", "exec", "compile", "__import__", "getattr"}, module.__name__
 
 
 # --- speed -----------------------------------------------------------------------------------

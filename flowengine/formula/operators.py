@@ -1,0 +1,182 @@
+"""Operators: the type rules of each unary and binary operator, and the closure it compiles to."""
+from __future__ import annotations
+
+import datetime as _dt
+import operator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, Callable, Final
+
+from flowengine.formula.nodes import CTX, MAX_TEXT, Expr, Fault, Getter, kind_name
+
+if TYPE_CHECKING:
+    from flowengine.formula.parser import Parser
+
+_MICROS_PER_DAY: Final = Decimal(86_400_000_000)
+
+
+def whole(value: Decimal, limit: int = 1_000_000_000) -> int:
+    """Truncate toward zero; clamp huge values so int() never builds a giant integer."""
+    if value > limit:
+        return limit
+    if value < -limit:
+        return -limit
+    return int(value)
+
+
+def _divide(a: Decimal, b: Decimal) -> Decimal:
+    if not b:
+        raise Fault("division by zero")
+    return CTX.divide(a, b)
+
+
+def _power(a: Decimal, b: Decimal) -> Decimal:
+    if not a:
+        if b < 0:
+            raise Fault("division by zero")
+        return Decimal(0 if b else 1)
+    return CTX.power(a, b)
+
+
+def _date_plus(d: _dt.date, days: Decimal) -> _dt.date:
+    try:
+        return d + _dt.timedelta(days=whole(days, 4_000_000))
+    except OverflowError:
+        raise Fault("the date falls outside years 1 to 9999") from None
+
+
+def _datetime_plus(t: _dt.datetime, days: Decimal) -> _dt.datetime:
+    micros = CTX.multiply(days, _MICROS_PER_DAY).to_integral_value(ROUND_HALF_UP, CTX)
+    try:
+        return t + _dt.timedelta(microseconds=whole(micros, 10**18))
+    except OverflowError:
+        raise Fault("the date falls outside years 1 to 9999") from None
+
+
+def _days_between(a: _dt.datetime, b: _dt.datetime) -> Decimal:
+    delta = a - b
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return CTX.divide(Decimal(micros), _MICROS_PER_DAY)
+
+
+_N, _D, _DT = "Number", "Date", "DateTime"
+_ARITHMETIC: Final[dict[tuple[str, str, str], tuple[str, Callable[[Any, Any], Any]]]] = {
+    ("+", _N, _N): (_N, CTX.add),
+    ("-", _N, _N): (_N, CTX.subtract),
+    ("*", _N, _N): (_N, CTX.multiply),
+    ("/", _N, _N): (_N, _divide),
+    ("^", _N, _N): (_N, _power),
+    ("+", _D, _N): (_D, _date_plus),
+    ("+", _N, _D): (_D, lambda n, d: _date_plus(d, n)),
+    ("-", _D, _N): (_D, lambda d, n: _date_plus(d, -n)),
+    ("-", _D, _D): (_N, lambda a, b: Decimal((a - b).days)),
+    ("+", _DT, _N): (_DT, _datetime_plus),
+    ("+", _N, _DT): (_DT, lambda n, t: _datetime_plus(t, n)),
+    ("-", _DT, _N): (_DT, lambda t, n: _datetime_plus(t, -n)),
+    ("-", _DT, _DT): (_N, _days_between),
+}
+_EQUALITY: Final = frozenset({"=", "==", "!=", "<>"})
+_ORDERING: Final = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def binary(p: Parser, op: str, left: Expr, right: Expr, offset: int) -> Expr:
+    lk, rk = left.kind, right.kind
+    if op in ("&&", "||"):
+        return _logic(p, op, left, right, offset)
+    if op in _EQUALITY or op in _ORDERING:
+        return _compare(p, op, left, right, offset)
+    if op == "&" or (op == "+" and {lk, rk} <= {"Text", "Null"} and "Text" in (lk, rk)):
+        return _concat(p, op, left, right, offset)
+    entry = _ARITHMETIC.get((op, _N if lk == "Null" else lk, _N if rk == "Null" else rk))
+    if entry is None:
+        a, b = kind_name(lk), kind_name(rk)
+        if op == "+":
+            hint = "; use & to join text" if "Text" in (lk, rk) else ""
+            p.fail(f"'+' cannot add {a} and {b}{hint}", offset)
+        if op == "-":
+            p.fail(f"'-' cannot subtract {b} from {a}", offset)
+        p.fail(f"'{op}' needs Numbers on both sides, found {a} and {b}", offset)
+    kind, fn2 = entry
+    return p.node(kind, _null_propagating(fn2, left, right), offset, (left, right))
+
+
+def _null_propagating(fn2: Callable[[Any, Any], Any], left: Expr, right: Expr) -> Getter:
+    lf, rf = left.fn, right.fn
+    if right.const and right.value is not None:
+        constant = right.value
+
+        def with_constant(s: Any) -> Any:
+            x = lf(s)
+            return None if x is None else fn2(x, constant)
+        return with_constant
+
+    def both(s: Any) -> Any:
+        x = lf(s)
+        if x is None:
+            return None
+        y = rf(s)
+        return None if y is None else fn2(x, y)
+    return both
+
+
+def unary(p: Parser, sign: str, node: Expr, offset: int) -> Expr:
+    if node.kind not in ("Number", "Null"):
+        p.fail(f"'{sign}' needs a Number, found {node.kind}", offset)
+    if sign == "+":
+        return node
+    f, minus = node.fn, CTX.minus
+    return p.node("Number", lambda s: None if (v := f(s)) is None else minus(v), offset, (node,))
+
+
+def _logic(p: Parser, op: str, left: Expr, right: Expr, offset: int) -> Expr:
+    for side, n in (("left", left), ("right", right)):
+        if n.kind not in ("Boolean", "Null"):
+            p.fail(f"'{op}' needs Boolean values, but the {side} side is {n.kind}", n.offset)
+    lf, rf = left.fn, right.fn
+    fn = (lambda s: bool(lf(s) and rf(s))) if op == "&&" else (lambda s: bool(lf(s) or rf(s)))
+    return p.node("Boolean", fn, offset, (left, right))
+
+
+def _compare(p: Parser, op: str, left: Expr, right: Expr, offset: int) -> Expr:
+    lk, rk = left.kind, right.kind
+    if not comparable(lk, rk):
+        p.fail(f"'{op}' cannot compare {kind_name(lk)} with {kind_name(rk)}", offset)
+    kind, lf, rf = (rk if lk == "Null" else lk), left.fn, right.fn
+    if op in _EQUALITY:
+        if kind == "Text":
+            def equal(s: Any) -> bool:
+                return (lf(s) or "") == (rf(s) or "")
+        else:
+            def equal(s: Any) -> bool:
+                return lf(s) == rf(s)
+        fn = equal if op in ("=", "==") else (lambda s: not equal(s))
+    else:
+        if kind == "Boolean":
+            p.fail(f"'{op}' cannot order Boolean values; use = or <>", offset)
+        test = _ORDERING[op]
+
+        def fn(s: Any) -> bool:
+            x = lf(s)
+            if x is None:
+                return False
+            y = rf(s)
+            return y is not None and test(x, y)
+    return p.node("Boolean", fn, offset, (left, right))
+
+
+def comparable(a: str, b: str) -> bool:
+    return a == b or a == "Null" or b == "Null"
+
+
+def _concat(p: Parser, op: str, left: Expr, right: Expr, offset: int) -> Expr:
+    for side, n in (("left", left), ("right", right)):
+        if n.kind not in ("Text", "Null"):
+            p.fail(f"'&' joins Text, but the {side} side is {n.kind}; use TEXT() to convert it",
+                   n.offset)
+    lf, rf = left.fn, right.fn
+
+    def join(s: Any) -> str:
+        joined = (lf(s) or "") + (rf(s) or "")
+        if len(joined) > MAX_TEXT:
+            raise Fault(f"'{op}' would build text longer than {MAX_TEXT:,} characters")
+        return joined
+    return p.node("Text", join, offset, (left, right))
