@@ -1,0 +1,203 @@
+"""What a flow declares (spec 1, 3.2–3.3): its Apex-defined classes and the types of its
+variables, then every name in its one namespace — the type registry and symbol table that the
+other checks resolve against.
+
+Like `flowengine.conditions.check_decision`, each step takes the `Checker` and reports through it.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from flowengine.element_checks import loop_item_type
+from flowengine.model import ActionElement, DecisionElement, LoopElement, TypedDecl, check_api_name
+from flowengine.symbols import Symbol, did_you_mean
+from flowengine.types import (
+    NUMERIC, ApexClass, ApexField, FlowType, canonical_kind, normalize_class_name,
+)
+
+if TYPE_CHECKING:
+    from flowengine.action import Action
+    from flowengine.checker import Checker
+
+CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+# -- types ----------------------------------------------------------------------------------------
+def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowType | None:
+    kind = canonical_kind(decl.type)
+    if kind is None:
+        return None
+    if kind == "Apex":
+        if not decl.apexClass:
+            checker.error(path + ("type",), "type Apex needs apexClass: the Apex-defined class name",
+                          "type.apex-class")
+            return None
+        cls = checker.types.apex_class(decl.apexClass)
+        if cls is None:
+            if not _class_may_be_broken(checker, decl.apexClass):
+                known = checker.types.class_names()
+                checker.error(path + ("apexClass",), f"unknown Apex class {decl.apexClass!r}"
+                              f"{did_you_mean(decl.apexClass, known)} (declare it under types:, or "
+                              "install the plug-in that defines it)", "type.unknown-class")
+            return None
+        return FlowType("Apex", apex_class=cls.name, collection=decl.collection)
+    if decl.apexClass:
+        checker.error(path + ("apexClass",), f"apexClass is only for type Apex, not {kind}",
+                      "type.apex-class")
+    if kind == "Record":
+        if not decl.object:
+            checker.error(path + ("type",), "type Record needs object: the object's API name",
+                          "type.object")
+            return None
+        schema = checker.types.object_schema(decl.object)
+        if schema is None:
+            checker.error(path + ("object",), f"unknown object {decl.object!r}"
+                          f"{did_you_mean(decl.object, checker.types.object_names())} (objects come "
+                          "from installed plug-ins)", "type.unknown-object")
+            return None
+        return FlowType("Record", object=schema.name, collection=decl.collection)
+    if decl.object:
+        checker.error(path + ("object",), f"object is only for type Record, not {kind}", "type.object")
+    if decl.scale is not None and kind not in NUMERIC:
+        checker.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}",
+                      "type.scale")
+    return FlowType(kind, scale=decl.scale if kind in NUMERIC else None, collection=decl.collection)
+
+
+def declare_types(checker: Checker) -> None:
+    registry = checker.loaded_registry
+    plugin_classes = set(registry.types.classes) if registry is not None else set()
+    declared: dict[str, str] = {}
+    for name in checker.model.types:
+        key = normalize_class_name(name).lower()
+        path = ("types", name)
+        if not CLASS_NAME.match(name):
+            checker.error(path, f"class name {name!r} is not valid: expected names of letters, "
+                          "digits and underscores joined by dots, e.g. Acme.Parcel",
+                          "type.class-name", key=True)
+        if key in declared:
+            checker.error(path, f"class {name!r} is declared twice: {declared[key]!r} is the same "
+                          "class (the __ spelling equals the dotted one, ignoring case)",
+                          "type.duplicate-class", key=True)
+            continue
+        if key in plugin_classes:
+            checker.error(path, f"class {name!r} is already defined by an installed plug-in; "
+                          "give the flow's class another name", "type.duplicate-class", key=True)
+            continue
+        declared[key] = name
+        checker.types.add_class(ApexClass(normalize_class_name(name), {}))
+    for name, decl in checker.model.types.items():
+        if declared.get(normalize_class_name(name).lower()) != name:
+            continue
+        fields: dict[str, ApexField] = {}
+        for fname, fdecl in decl.fields.items():
+            fpath = ("types", name, "fields", fname)
+            problem = check_api_name(fname, "field name")
+            if problem:
+                checker.error(fpath, problem, "name.invalid", key=True)
+            ftype = decl_type(checker, fdecl, fpath)
+            if ftype is not None:
+                fields[fname] = ApexField(ftype, description=fdecl.description or "")
+        checker.types.add_class(ApexClass(normalize_class_name(name), fields, decl.description or ""))
+
+
+def _class_may_be_broken(checker: Checker, name: str) -> bool:
+    """A class declared in the flow with structural errors (reported), or a `types:` section
+    that could not be read at all."""
+    if "types" in checker.structure.dropped or checker.plugins_failed:
+        return True
+    wanted = normalize_class_name(name).lower()
+    return any(normalize_class_name(str(b)).lower() == wanted
+               for b in checker.structure.broken.get("types", ()))
+
+
+# -- names ----------------------------------------------------------------------------------------
+def declare_names(checker: Checker) -> None:
+    m = checker.model
+    entries: list[tuple[str, tuple[Any, ...], Symbol]] = []
+    for name, var in m.variables.items():
+        vtype = decl_type(checker, var, ("variables", name))
+        # no type: the declaration's error is reported; references to it are not
+        entries.append((name, ("variables", name),
+                        Symbol(name, "variable", vtype, var, broken=vtype is None)))
+    for name, const in m.constants.items():
+        ctype = canonical_kind(const.type)
+        entries.append((name, ("constants", name),
+                        Symbol(name, "constant", FlowType(ctype) if ctype else None, const,
+                               broken=ctype in (None, "Apex", "Record"))))
+    for name, formula in m.formulas.items():
+        ftype = canonical_kind(formula.type)
+        t = FlowType(ftype, scale=formula.scale) if ftype else None
+        entries.append((name, ("formulas", name), Symbol(name, "formula", t, formula,
+                                                         broken=ftype in (None, "Apex", "Record"))))
+    for name, template in m.templates.items():
+        entries.append((name, ("templates", name), Symbol(name, "template", FlowType("Text"), template)))
+    for name, element in m.elements.items():
+        entries.append((name, ("elements", name), Symbol(name, "element", None, element, element.type)))
+        if isinstance(element, DecisionElement):
+            for i, rule in enumerate(element.rules):
+                entries.append((rule.name, ("elements", name, "rules", i, "name"),
+                                Symbol(rule.name, "outcome", FlowType("Boolean"), rule)))
+    entries += _broken_entries(checker)
+    where: dict[str, tuple[Any, ...]] = {}
+    for name, path, symbol in entries:
+        problem = check_api_name(name)
+        if problem:
+            checker.error(path, problem, "name.invalid", key=True)
+        existing = checker.table.add(symbol)
+        if existing is not None:
+            first = where[existing.name.lower()]
+            mark = checker.doc.locate(first, key=True) if checker.doc else None
+            line = f" on line {mark[0]}" if mark else ""
+            checker.error(path, f"duplicate name {name!r}: already used by the {existing.what} "
+                          f"{existing.name!r}{line} (names are unique across variables, constants, "
+                          "formulas, templates, elements and outcomes, ignoring case)",
+                          "name.duplicate", key=True)
+        else:
+            where[name.lower()] = path
+    for name, element in m.elements.items():
+        symbol = checker.table.get(name)
+        if symbol is None or symbol.decl is not element:
+            continue
+        if isinstance(element, LoopElement) and not element.item:
+            symbol.type = loop_item_type(checker, name, element, report=False)
+            symbol.broken = symbol.type is None     # check_loop reports why
+        if isinstance(element, ActionElement):
+            symbol.action = _find_action(checker, name, element)
+
+
+def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:
+    """Placeholders for entries that failed structural validation and could not be repaired:
+    their names are taken (duplicates are still found) and references to them stay silent."""
+    kinds = {"variables": "variable", "constants": "constant", "formulas": "formula",
+             "templates": "template", "elements": "element"}
+    raw_data = checker.doc.data if checker.doc and isinstance(checker.doc.data, dict) else {}
+    out: list[tuple[str, tuple[Any, ...], Symbol]] = []
+    for section, kind in kinds.items():
+        present = getattr(checker.model, section)
+        raw_section = raw_data.get(section)
+        for name in sorted(checker.structure.broken.get(section, ()), key=str):
+            if name in present:
+                continue
+            raw = raw_section.get(name) if isinstance(raw_section, dict) else None
+            etype = raw.get("type") if isinstance(raw, dict) else None
+            symbol = Symbol(str(name), kind, None, None,  # type: ignore[arg-type]
+                            etype if isinstance(etype, str) else None, broken=True)
+            out.append((str(name), (section, name), symbol))
+    return out
+
+
+def _find_action(checker: Checker, name: str, element: ActionElement) -> Action | None:
+    try:
+        registry = checker.registry
+    except Exception:  # noqa: BLE001 - reported in Checker.run()
+        return None
+    action = registry.action(element.action)
+    if action is None:
+        checker.error(("elements", name, "action"), f"unknown action {element.action!r}"
+                      f"{did_you_mean(element.action, registry.actions)} (see 'flowengine actions "
+                      "list')", "action.unknown")
+        return None
+    checker.actions[name] = action
+    return action
