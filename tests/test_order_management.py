@@ -356,25 +356,35 @@ def test_one_bad_line_changes_nothing(org: Any, sample: SampleOrder) -> None:
 def test_a_store_failure_half_way_undoes_the_whole_request(org: Any, sample: SampleOrder) -> None:
     """Defence in depth: the writes run in a savepoint even outside an interview."""
 
-    class FailingSecondUpdate:
+    class FailingSecondWrite:
+        """Lets the lines be written, fails writing the order item summaries."""
+
         def __init__(self, tx: Any) -> None:
-            self._tx, self.updates = tx, 0
+            self._tx, self.writes = tx, 0
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._tx, name)
 
-        def update(self, *args: Any) -> None:
-            self.updates += 1
-            if self.updates == 2:
+        def _write(self, method: str, *args: Any) -> None:
+            self.writes += 1
+            if self.writes == 2:
                 raise RuntimeError("disk full")
-            self._tx.update(*args)
+            getattr(self._tx, method)(*args)
+
+        def update(self, *args: Any) -> None:
+            self._write("update", *args)
+
+        def update_many(self, *args: Any) -> None:
+            self._write("update_many", *args)
 
     before = org_snapshot(org)
     inputs = {"fulfillmentOrderId": sample.fulfillment_order_id,
               "cancelFulfillmentOrderItemsInput": cancel_input((sample.line_ids[0], 1),
                                                                (sample.line_ids[1], 1))}
+    failing = FailingSecondWrite(org)
     with pytest.raises(RuntimeError, match="disk full"):
-        CANCEL.handler(inputs, ActionContext(org=FailingSecondUpdate(org)))  # type: ignore[arg-type]
+        CANCEL.handler(inputs, ActionContext(org=failing))  # type: ignore[arg-type]
+    assert failing.writes == 2          # the lines were written before the failure
     assert org_snapshot(org) == before
 
 
@@ -384,12 +394,13 @@ def test_without_an_org_the_action_says_so() -> None:
     assert info.value.error_code == "ORG_REQUIRED"
 
 
-def test_reads_do_not_grow_with_the_number_of_lines(org: Any) -> None:
-    """Validation and effects read the store a fixed number of times, whatever the line count."""
+def test_reads_and_writes_do_not_grow_with_the_number_of_lines(org: Any) -> None:
+    """Validation and effects read the store a fixed number of times, and write it with a fixed
+    number of calls (batches), whatever the line count."""
 
-    class CountingReads:
+    class Counting:
         def __init__(self, tx: Any) -> None:
-            self._tx, self.reads = tx, 0
+            self._tx, self.reads, self.writes = tx, 0, 0
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._tx, name)
@@ -402,13 +413,35 @@ def test_reads_do_not_grow_with_the_number_of_lines(org: Any) -> None:
             self.reads += 1
             return self._tx.query(*args, **kwargs)
 
-    reads = []
+        def update(self, *args: Any) -> Any:
+            self.writes += 1
+            return self._tx.update(*args)
+
+        def update_many(self, *args: Any) -> Any:
+            self.writes += 1
+            return self._tx.update_many(*args)
+
+    counts = []
     for size in (2, 40):
         sample = build_sample_order(org, size, order_number=f"SIZE{size}")
-        counting = CountingReads(org)
+        counting = Counting(org)
         inputs = {"fulfillmentOrderId": sample.fulfillment_order_id,
                   "cancelFulfillmentOrderItemsInput": cancel_input(
                       *[(line_id, 1) for line_id in sample.line_ids])}
         CANCEL.handler(inputs, ActionContext(org=counting))  # type: ignore[arg-type]
-        reads.append(counting.reads)
-    assert reads[0] == reads[1]
+        counts.append((counting.reads, counting.writes))
+    assert counts[0] == counts[1]
+    assert counts[0][1] == 2            # the lines, then their order item summaries
+
+
+def test_canceling_thousands_of_lines_keeps_the_order_totals(org: Any) -> None:
+    sample = build_sample_order(org, 2000, delivery_charge=True)
+    cancel(org, sample.fulfillment_order_id, *[(line_id, 1) for line_id in sample.line_ids[::2]],
+           (sample.delivery_line_id, 1))
+    order = org.get(FO, sample.fulfillment_order_id)
+    assert order["ItemCount"] == 1000 * 2 + 1000 * 3
+    assert order["TotalDeliveryAmount"] == 0
+    assert order["TotalProductAmount"] == Decimal("20.00") * 5000
+    assert order["TotalTaxAmount"] == Decimal("4.00") * 1000 + Decimal("6.00") * 1000
+    assert order["GrandTotalAmount"] == order["TotalAmount"] + order["TotalTaxAmount"]
+    # the invariants (autouse fixture) check every line, summary and total after the test

@@ -48,6 +48,31 @@ Counter:
             == (Decimal("40.08"), Decimal("0.10"), 2, Decimal("39.08"))
 
 
+def test_large_fixture_loads_in_one_batch_per_object(org_store: SqliteOrgStore,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowengine.org.transaction import SqliteTransaction
+
+    batches: list[tuple[str, int]] = []
+    insert_many = SqliteTransaction.insert_many
+
+    def counting(self: Any, object_name: str, records: Any) -> list[str]:
+        batches.append((object_name, len(records)))
+        return insert_many(self, object_name, records)
+
+    monkeypatch.setattr(SqliteTransaction, "insert_many", counting)
+    lines = [{"InvoiceId": INVOICE_ID, "Quantity": i % 7, "UnitPrice": "0.25",
+              "Status": "Open" if i % 3 else "Closed"} for i in range(3000)]
+    loaded = load_records(org_store, {"InvoiceLine": lines, "Invoice": [GOOD_INVOICE]})
+    assert batches == [("Invoice", 1), ("InvoiceLine", 3000)]
+    assert loaded["InvoiceLine"][:2] == ["a02XX0000000001YAA", "a02XX0000000002YAA"]
+    with org_store.begin() as tx:
+        invoice = tx.get("Invoice", INVOICE_ID)
+        assert invoice["LineCount"] == 3000
+        assert invoice["Total"] == sum(Decimal(i % 7) for i in range(3000)) * Decimal("0.25")
+        assert invoice["OpenTotal"] == \
+            sum(Decimal(i % 7) for i in range(3000) if i % 3) * Decimal("0.25")
+
+
 def test_json_fixture_keeps_decimals_exact(org_store: SqliteOrgStore, tmp_path: Path) -> None:
     path = _write(tmp_path, json.dumps({"Counter": [{"Value": 0}]}).replace("0}", "0.1000000000000000055511}"),
                   "fixture.json")

@@ -165,6 +165,254 @@ def test_a_failing_calculation_is_an_org_error_naming_the_field(org_path: Path) 
         assert caught.value.error_code == "CALCULATED_FIELD_ERROR"
 
 
+# -- batched writes: update_many, insert_many ---------------------------------------------------
+
+def _snapshot(tx: Any) -> dict[str, list[dict[str, Any]]]:
+    return {name: tx.query(name) for name in ("Invoice", "InvoiceLine", "Counter")}
+
+
+def _expected_totals(tx: Any, invoice: str) -> tuple[Decimal, Decimal, int]:
+    """Total, OpenTotal and LineCount summed here from the lines, to compare with the store's."""
+    lines = tx.query("InvoiceLine", {"InvoiceId": invoice})
+    return (sum((line["Amount"] for line in lines), Decimal(0)),
+            sum((line["Amount"] for line in lines if line["Status"] == "Open"), Decimal(0)),
+            len(lines))
+
+
+def test_update_many_writes_every_record_and_keeps_rollups_current(
+        org_store: SqliteOrgStore) -> None:
+    with org_store.begin() as tx:
+        first, first_lines = _invoice_with_lines(tx, *[(i, "1.50") for i in range(1, 6)])
+        second, second_lines = _invoice_with_lines(tx, (2, 10))
+        tx.update_many("InvoiceLine", {
+            first_lines[0][:15]: {"Quantity": 10},                        # 15-character Id
+            first_lines[1]: {"Status": "Closed"},                         # leaves OpenTotal
+            first_lines[2]: {"InvoiceId": second, "UnitPrice": "2.25"},   # moves to the other
+            second_lines[0]: {"Quantity": None},                          # null: adds nothing
+        })
+        assert tx.get("InvoiceLine", first_lines[0])["Amount"] == Decimal("15.00")
+        assert tx.get("InvoiceLine", first_lines[2])["Amount"] == Decimal("6.75")
+        for invoice in (first, second):
+            record = tx.get("Invoice", invoice)
+            assert (record["Total"], record["OpenTotal"], record["LineCount"]) == \
+                _expected_totals(tx, invoice)
+            assert record["Balance"] == record["Total"] - record["Paid"]
+        assert tx.get("Invoice", first)["Total"] == Decimal("31.50")
+        assert tx.get("Invoice", second)["LineCount"] == 2
+
+
+def test_update_many_reads_and_writes_parents_once_per_batch(org_store: SqliteOrgStore) -> None:
+    """The cost of a batch does not grow with the number of children a parent has."""
+    statements: list[str] = []
+
+    def batch_statements(tx: Any, lines: list[str]) -> list[str]:
+        statements.clear()
+        tx._conn.set_trace_callback(statements.append)
+        try:
+            tx.update_many("InvoiceLine", {line: {"Quantity": 7} for line in lines})
+        finally:
+            tx._conn.set_trace_callback(None)
+        return [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))]
+
+    with org_store.begin() as tx:
+        _, few = _invoice_with_lines(tx, *[(1, 1)] * 2)
+        _, many = _invoice_with_lines(tx, *[(1, 1)] * 200)
+        small, large = batch_statements(tx, few), batch_statements(tx, many)
+        assert len([s for s in large if s.startswith("SELECT")]) == \
+            len([s for s in small if s.startswith("SELECT")]) == 2   # the lines, their invoice
+        assert len([s for s in large if s.startswith('UPDATE "Invoice" ')]) == 1
+        assert len([s for s in large if s.startswith('UPDATE "InvoiceLine" ')]) == 200
+        assert tx.query("Invoice", {"LineCount": 200})[0]["Total"] == Decimal("1400.00")
+
+
+@pytest.mark.parametrize("updates, code, message", [
+    ({"LINE": {"Quantity": 5}, "OTHER": {"Quantiy": 1}}, "INVALID_FIELD",
+     r"InvoiceLine.Quantiy: no such field on InvoiceLine; did you mean 'Quantity'\? "
+     r"\(record a02XX0000000002YAA\)"),
+    ({"LINE": {"Quantity": 5}, "OTHER": {"Amount": 1}}, "INVALID_FIELD_FOR_INSERT_UPDATE",
+     r"InvoiceLine.Amount: cannot be set: it is calculated from the record's other fields by "
+     r"the store \(record a02XX0000000002YAA\)"),
+    ({"LINE": {"Quantity": 5}, "OTHER": {"Quantity": "many"}}, "INVALID_TYPE_ON_FIELD_IN_RECORD",
+     r"InvoiceLine.Quantity: the text 'many' does not fit Number.*\(record a02XX0000000002YAA\)"),
+    ({"LINE": {"Quantity": 5}, "OTHER": {"InvoiceId": None}}, "REQUIRED_FIELD_MISSING",
+     r"InvoiceLine.InvoiceId: is required, found no value \(record a02XX0000000002YAA\)"),
+    ({"LINE": {"Quantity": 5}, "OTHER": {"InvoiceId": "a01XX0000000009"}},
+     "INVALID_CROSS_REFERENCE_KEY",
+     r"InvoiceLine.InvoiceId: no Invoice record has Id a01XX0000000009YAA "
+     r"\(record a02XX0000000002YAA\)"),
+    ({"LINE": {"Quantity": 5}, "OTHER": {"Id": "a02XX0000000009"}},
+     "INVALID_FIELD_FOR_INSERT_UPDATE", "InvoiceLine.Id: the Id of a record cannot be changed"),
+    ({"LINE": {"Quantity": 5}, "a02XX0000000009": {"Quantity": 1}}, "NOT_FOUND",
+     "no InvoiceLine record has Id a02XX0000000009YAA"),
+    ({"LINE": {"Quantity": 5}, "a02XX000000000": {"Quantity": 1}}, "INVALID_ID",
+     r"'a02XX000000000' is not an Id: .*found 14 characters"),
+    ({"LINE": {"Quantity": 5}, "a01XX0000000001": {"Quantity": 1}}, "INVALID_ID",
+     r"is not an InvoiceLine Id \(key prefix a02\)"),
+    ({"LINE": {"Quantity": 5}, "a02XX0000000001YAB": {"Quantity": 1}}, "INVALID_ID",
+     "checksum 'YAB' does not match"),
+    ({"LINE": {"Quantity": 5}, "a02XX0000000001": {"Quantity": 1}}, "DUPLICATE_VALUE",
+     r"InvoiceLine record a02XX0000000001YAA is updated twice in one batch"),
+    ({"LINE": {"Quantity": 5}, "OTHER": "Quantity"}, "INVALID_ARGUMENT",
+     r"InvoiceLine: the fields of a record must be a mapping .*found the text 'Quantity'"),
+])
+def test_update_many_refuses_a_bad_batch_whole(org_store: SqliteOrgStore, updates: dict[str, Any],
+                                               code: str, message: str) -> None:
+    with org_store.begin() as tx:
+        _, (line, other) = _invoice_with_lines(tx, (1, 2), (3, 4))
+        before = _snapshot(tx)
+        named = {line if key == "LINE" else other if key == "OTHER" else key: fields
+                 for key, fields in updates.items()}
+        with pytest.raises(OrgError, match=message) as caught:
+            tx.update_many("InvoiceLine", named)
+        assert caught.value.error_code == code
+        assert _snapshot(tx) == before
+
+
+def test_update_many_of_unknown_objects_and_empty_batches(org_store: SqliteOrgStore) -> None:
+    with org_store.begin() as tx:
+        with pytest.raises(OrgError, match="unknown object 'InvoiceLines'; did you mean") as caught:
+            tx.update_many("InvoiceLines", {})
+        assert caught.value.error_code == "INVALID_TYPE"
+        tx.update_many("InvoiceLine", {})
+        assert tx.insert_many("InvoiceLine", []) == []
+    reader = org_store.begin(write=False)
+    with pytest.raises(OrgError, match="read-only"):
+        reader.update_many("InvoiceLine", {})
+    reader.rollback()
+
+
+def test_a_batch_failing_after_its_writes_changes_nothing(org_path: Path) -> None:
+    """A parent's calculation fails only once the children are written: all is undone."""
+    parent = ObjectSchema("Box", "b01", (
+        FieldDef("Weight", Number(), rollup=Rollup("Item", "BoxId", "Weight")),
+        FieldDef("Spare", Number(), calculated=lambda r: 10 / (10 - r["Weight"])),
+    ))
+    item = ObjectSchema("Item", "b02", (FieldDef("BoxId", Text(), reference_to="Box"),
+                                        FieldDef("Weight", Number())))
+    with open_org(org_path, [parent, item]) as store, store.begin() as tx:
+        box = tx.insert("Box", {})
+        items = tx.insert_many("Item", [{"BoxId": box, "Weight": 2}, {"BoxId": box, "Weight": 3}])
+        before = {name: tx.query(name) for name in ("Box", "Item")}
+        with pytest.raises(OrgError, match="Box.Spare: calculation failed for record "
+                                           "b01XX0000000001YAA: DivisionByZero") as caught:
+            tx.update_many("Item", {items[0]: {"Weight": 4}, items[1]: {"Weight": 6}})
+        assert caught.value.error_code == "CALCULATED_FIELD_ERROR"
+        with pytest.raises(OrgError, match="DivisionByZero"):
+            tx.insert_many("Item", [{"BoxId": box, "Weight": 1}, {"BoxId": box, "Weight": 4}])
+        assert {name: tx.query(name) for name in ("Box", "Item")} == before
+        assert tx.get("Box", box)["Spare"] == 2
+
+
+def test_savepoint_rollback_undoes_a_batch_and_its_rollups(org_store: SqliteOrgStore) -> None:
+    with org_store.begin() as tx:
+        invoice, lines = _invoice_with_lines(tx, (1, 1), (2, 1), (3, 1))
+        before = _snapshot(tx)
+        with pytest.raises(RuntimeError):
+            with tx.savepoint():
+                tx.update_many("InvoiceLine", {line: {"Quantity": 100} for line in lines})
+                tx.insert_many("InvoiceLine", [{"InvoiceId": invoice, "Quantity": 1,
+                                                "UnitPrice": 1}] * 3)
+                assert tx.get("Invoice", invoice)["LineCount"] == 6
+                raise RuntimeError("the action failed")
+        assert _snapshot(tx) == before
+        # the roll-ups kept after the rollback are the base for the next batch
+        tx.update_many("InvoiceLine", {lines[0]: {"Quantity": 4}})
+        assert tx.get("Invoice", invoice)["Total"] == Decimal("9.00") == \
+            _expected_totals(tx, invoice)[0]
+
+
+def test_reads_between_batches_see_current_rollups(org_store: SqliteOrgStore) -> None:
+    with org_store.begin() as tx:
+        invoice, lines = _invoice_with_lines(tx, (1, 10), (1, 10))
+        tx.update("Invoice", invoice, {"Paid": 5})
+        with tx.savepoint():
+            tx.update_many("InvoiceLine", {lines[0]: {"Quantity": 3},
+                                           lines[1]: {"Status": "Closed"}})
+            assert [r["Id"] for r in tx.query("Invoice", {"Total": 40, "OpenTotal": 30})] == \
+                [invoice]
+            assert tx.get("Invoice", invoice)["Balance"] == Decimal("35.00")
+            tx.insert_many("InvoiceLine", [{"InvoiceId": invoice, "Quantity": 1, "UnitPrice": 1}])
+            assert tx.query("Invoice", {"LineCount": 3})[0]["Balance"] == Decimal("36.00")
+        assert tx.get("Invoice", invoice)["OpenTotal"] == Decimal("31.00")
+
+
+def test_rounded_rollups_are_recomputed_from_the_children(org_path: Path) -> None:
+    """A Currency sum of unrounded Numbers rounds the total, not each step."""
+    order = ObjectSchema("Order", "o01", (
+        FieldDef("Fees", FlowType("Currency"), rollup=Rollup("Fee", "OrderId", "Amount")),))
+    fee = ObjectSchema("Fee", "o02", (FieldDef("OrderId", Text(), reference_to="Order"),
+                                      FieldDef("Amount", Number())))
+    with open_org(org_path, [order, fee]) as store, store.begin() as tx:
+        order_id = tx.insert("Order", {})
+        fees = tx.insert_many("Fee", [{"OrderId": order_id, "Amount": "0.005"}] * 3)
+        assert tx.get("Order", order_id)["Fees"] == Decimal("0.02")          # round(0.015)
+        tx.update_many("Fee", {fees[0]: {"Amount": "0.004"}})
+        assert tx.get("Order", order_id)["Fees"] == Decimal("0.01")          # round(0.014)
+
+
+def test_sums_too_long_for_exact_steps_match_a_recomputation(org_path: Path) -> None:
+    big = Decimal("1234567890123456789012345678")                            # 28 digits
+    box = ObjectSchema("Box", "b01", (
+        FieldDef("Weight", Number(), rollup=Rollup("Item", "BoxId", "Weight")),))
+    item = ObjectSchema("Item", "b02", (FieldDef("BoxId", Text(), reference_to="Box"),
+                                        FieldDef("Weight", Number())))
+    with open_org(org_path, [box, item]) as store, store.begin() as tx:
+        box_id = tx.insert("Box", {})
+        first, second = tx.insert_many("Item", [{"BoxId": box_id, "Weight": big},
+                                                {"BoxId": box_id, "Weight": "0.5"}])
+        for weight in ("0.5", "1.5", "2", "-0.5"):
+            tx.update_many("Item", {second: {"Weight": weight}})
+            assert tx.get("Box", box_id)["Weight"] == sum([big, Decimal(weight)], Decimal(0))
+        tx.update_many("Item", {first: {"Weight": 1}})
+        assert tx.get("Box", box_id)["Weight"] == Decimal("0.5")
+
+
+def test_insert_many_creates_records_in_order_all_or_nothing(org_store: SqliteOrgStore) -> None:
+    with org_store.begin() as tx:
+        invoices = tx.insert_many("Invoice", [{"Name": "A"}, {"Id": "a01XX0000000002", "Name": "B"},
+                                              {"Name": "C"}])
+        assert invoices == ["a01XX0000000001YAA", "a01XX0000000002YAA", "a01XX0000000003YAA"]
+        lines = tx.insert_many("InvoiceLine", [
+            {"InvoiceId": invoices[i % 3], "Quantity": i, "UnitPrice": "0.10"} for i in range(30)])
+        assert len(set(lines)) == 30
+        assert [tx.get("Invoice", i)["Total"] for i in invoices] == \
+            [Decimal("13.50"), Decimal("14.50"), Decimal("15.50")]
+        before = _snapshot(tx)
+        with pytest.raises(OrgError, match=r"InvoiceLine.Status: .*'Lost' is not one of its "
+                                           r"picklist values.* \(record \[1\] of the batch\)"):
+            tx.insert_many("InvoiceLine", [{"InvoiceId": invoices[0]},
+                                           {"InvoiceId": invoices[0], "Status": "Lost"}])
+        with pytest.raises(OrgError, match=r"Invoice.Id: a01XX0000000009YAA is also given to "
+                                           r"record \[0\] of the batch \(record \[2\] of") as caught:
+            tx.insert_many("Invoice", [{"Id": "a01XX0000000009", "Name": "x"}, {"Name": "y"},
+                                       {"Id": "a01XX0000000009YAA", "Name": "z"}])
+        assert caught.value.error_code == "DUPLICATE_VALUE"
+        with pytest.raises(OrgError, match=r"a01XX0000000002YAA is already the Id of a record in "
+                                           r"the org \(record \[1\] of the batch\)"):
+            tx.insert_many("Invoice", [{"Name": "x"}, {"Id": "a01XX0000000002", "Name": "y"}])
+        with pytest.raises(OrgError, match=r"Invoice.Name: is required, found no value "
+                                           r"\(record \[0\] of the batch\)"):
+            tx.insert_many("Invoice", [{}])
+        assert _snapshot(tx) == before
+        assert tx.insert("Invoice", {"Name": "D"}) == "a01XX0000000004YAA"   # counter kept
+
+
+def test_insert_many_skips_given_ids_and_links_records_of_the_batch(org_path: Path) -> None:
+    node = ObjectSchema("Node", "n01", (FieldDef("NextId", Text(), reference_to="Node"),))
+    with open_org(org_path, [node]) as store, store.begin() as tx:
+        created = tx.insert_many("Node", [{"NextId": "n01XX0000000002"},   # generated: 1
+                                          {"Id": "n01XX0000000002", "NextId": "n01XX0000000003"},
+                                          {"Id": "n01XX0000000003"},
+                                          {}])                             # generated: 4
+        assert created == ["n01XX0000000001YAA", "n01XX0000000002YAA", "n01XX0000000003YAA",
+                           "n01XX0000000004YAA"]
+        assert tx.get("Node", created[0])["NextId"] == created[1]
+        with pytest.raises(OrgError, match="Node.NextId: no Node record has Id "
+                                           "n01XX0000000009YAA") as caught:
+            tx.insert_many("Node", [{"NextId": "n01XX0000000009"}])
+        assert caught.value.error_code == "INVALID_CROSS_REFERENCE_KEY"
+
+
 # -- transactions ------------------------------------------------------------------------------
 
 def test_savepoint_undoes_only_its_block(org_store: SqliteOrgStore) -> None:

@@ -5,7 +5,8 @@ are not canceled: their allocated quantity shrinks, so the quantity can be reall
 fulfillment order (see `create.py`).
 
 The whole request is validated before anything is written, so a request with one bad line changes
-nothing. The store is read with a fixed number of queries whatever the number of lines.
+nothing. The store is read with a fixed number of queries and written with a fixed number of
+calls (`update_many` batches) whatever the number of lines.
 """
 from __future__ import annotations
 
@@ -133,24 +134,30 @@ def _not_on_order_message(tx: OrgTransaction, line_id: str, fo_id: str, path: st
 def apply_cancel(tx: OrgTransaction, request: CancelRequest) -> None:
     """Write a validated request: lines, their order item summaries, the fulfillment order.
 
-    The savepoint keeps a direct call (outside an interview) all-or-nothing even if the store
-    fails half-way; the interpreter wraps every action in its own savepoint as well.
+    Lines and summaries are written with one `update_many` each, so the fulfillment order's
+    roll-ups are brought up to date once per call rather than once per line. The savepoint keeps
+    a direct call (outside an interview) all-or-nothing even if the store fails half-way; the
+    interpreter wraps every action in its own savepoint as well.
     """
     allocated_delta: dict[str, Decimal] = defaultdict(Decimal)
     remaining = {line_id: dec(line.get("Quantity")) for line_id, line in request.lines.items()}
+    line_updates: dict[str, dict[str, Decimal]] = {}
+    for cancel in request.cancels:
+        line = cancel.line
+        current = dec(line.get("Quantity"))
+        left = current - cancel.quantity
+        # tax follows the quantity: the current tax prorated over what is left [ours]
+        tax = money(dec(line.get("TotalTaxAmount")) * left / current) if left else ZERO
+        line_updates[line["Id"]] = {"Quantity": left, "TotalTaxAmount": tax}
+        remaining[line["Id"]] = left
+        allocated_delta[line["OrderItemSummaryId"]] += cancel.quantity
     with tx.savepoint():
-        for cancel in request.cancels:
-            line = cancel.line
-            current = dec(line.get("Quantity"))
-            left = current - cancel.quantity
-            # tax follows the quantity: the current tax prorated over what is left [ours]
-            tax = money(dec(line.get("TotalTaxAmount")) * left / current) if left else ZERO
-            tx.update(LINE, line["Id"], {"Quantity": left, "TotalTaxAmount": tax})
-            remaining[line["Id"]] = left
-            allocated_delta[line["OrderItemSummaryId"]] += cancel.quantity
-        for summary in tx.query(OIS, where={"Id": list(allocated_delta)}):
-            allocated = dec(summary.get("QuantityAllocated")) - allocated_delta[summary["Id"]]
-            tx.update(OIS, summary["Id"], {"QuantityAllocated": allocated})
+        tx.update_many(LINE, line_updates)
+        summaries = tx.query(OIS, where={"Id": list(allocated_delta)})
+        tx.update_many(OIS, {
+            summary["Id"]: {"QuantityAllocated": dec(summary.get("QuantityAllocated"))
+                            - allocated_delta[summary["Id"]]}
+            for summary in summaries})
         if not any(remaining.values()):
             # nothing left to fulfill: the whole order is canceled [ours]
             tx.update(FO, request.order["Id"], {"Status": "Cancelled"})

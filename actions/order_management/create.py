@@ -157,7 +157,8 @@ def _check_available(groups: list[Group]) -> None:
 
 def apply_create(tx: OrgTransaction, request: CreateRequest) -> list[str]:
     """Create one fulfillment order per group and one line per order item summary; raise the
-    summaries' allocated quantities. Returns the new fulfillment order Ids in group order."""
+    summaries' allocated quantities. Returns the new fulfillment order Ids in group order.
+    Each group's lines are one `insert_many` and the summaries one `update_many`."""
     created: list[str] = []
     allocated_delta: dict[str, Decimal] = defaultdict(Decimal)
     summaries: dict[str, Mapping[str, Any]] = {}
@@ -173,26 +174,25 @@ def apply_create(tx: OrgTransaction, request: CreateRequest) -> list[str]:
                 "Type": group.fulfillment_type,
                 "Status": NEW_STATUS,
             })
+            tx.insert_many(FULFILLMENT_ORDER_LINE_ITEM.name, [{
+                "FulfillmentOrderId": fo_id,
+                "OrderItemSummaryId": allocation.summary["Id"],
+                "Product2Id": allocation.summary.get("Product2Id"),
+                "Type": allocation.summary.get("Type"),
+                "TypeCode": allocation.summary.get("TypeCode"),
+                "OriginalQuantity": allocation.quantity,
+                "Quantity": allocation.quantity,
+                "UnitPrice": allocation.summary.get("UnitPrice"),
+                # the summary carries no tax in this model, so neither does the line [ours]
+                "TotalTaxAmount": ZERO,
+            } for allocation in group.allocations])
             for allocation in group.allocations:
-                summary = allocation.summary
-                tx.insert(FULFILLMENT_ORDER_LINE_ITEM.name, {
-                    "FulfillmentOrderId": fo_id,
-                    "OrderItemSummaryId": summary["Id"],
-                    "Product2Id": summary.get("Product2Id"),
-                    "Type": summary.get("Type"),
-                    "TypeCode": summary.get("TypeCode"),
-                    "OriginalQuantity": allocation.quantity,
-                    "Quantity": allocation.quantity,
-                    "UnitPrice": summary.get("UnitPrice"),
-                    # the summary carries no tax in this model, so neither does the line [ours]
-                    "TotalTaxAmount": ZERO,
-                })
-                allocated_delta[summary["Id"]] += allocation.quantity
-                summaries[summary["Id"]] = summary
+                allocated_delta[allocation.summary["Id"]] += allocation.quantity
+                summaries[allocation.summary["Id"]] = allocation.summary
             created.append(fo_id)
-        for ois_id, delta in allocated_delta.items():
-            allocated = dec(summaries[ois_id].get("QuantityAllocated")) + delta
-            tx.update(ORDER_ITEM_SUMMARY.name, ois_id, {"QuantityAllocated": allocated})
+        tx.update_many(ORDER_ITEM_SUMMARY.name, {
+            ois_id: {"QuantityAllocated": dec(summaries[ois_id].get("QuantityAllocated")) + delta}
+            for ois_id, delta in allocated_delta.items()})
     return created
 
 

@@ -13,13 +13,13 @@ import graphlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Final, Iterable, Mapping
+from typing import Any, Callable, Final, Iterable, Mapping, Sequence
 
 from flowengine.errors import OrgError
 from flowengine.org import ids
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import (NUMERIC, TEXT_LIKE, TypeRegistry, ValueTypeError, convert_literal,
-                              describe, format_decimal, text_of)
+                              describe, format_decimal, round_to_scale, text_of)
 
 __all__ = ["Catalog", "FieldError", "ObjectInfo", "did_you_mean"]
 
@@ -29,16 +29,25 @@ _NO_TYPES: Final = TypeRegistry()
 
 
 class FieldError(OrgError):
-    """A problem with one field of one object; `str()` reads `Object.Field: detail`."""
+    """A problem with one field of one object; `str()` reads `Object.Field: detail`, followed by
+    `(record ...)` when `record` names the record of a write (its Id, or its place in a batch)."""
 
-    def __init__(self, object_name: str, field_name: str, detail: str, error_code: str) -> None:
+    def __init__(self, object_name: str, field_name: str, detail: str, error_code: str,
+                 record: str | None = None) -> None:
         self.object_name = object_name
         self.field_name = field_name
         self.detail = detail
-        super().__init__(f"{object_name}.{field_name}: {detail}", error_code)
+        self.record = record
+        where = f" (record {record})" if record else ""
+        super().__init__(f"{object_name}.{field_name}: {detail}{where}", error_code)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.object_name, self.field_name, self.detail, self.error_code))
+        return (type(self), (self.object_name, self.field_name, self.detail, self.error_code,
+                             self.record))
+
+    def of_record(self, record: str) -> FieldError:
+        """The same error, naming the record it is about."""
+        return FieldError(self.object_name, self.field_name, self.detail, self.error_code, record)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -63,18 +72,16 @@ class ObjectInfo:
     rollups: tuple[FieldDef, ...]
     encoders: Mapping[str, Encoder]
     decoders: Mapping[str, Decoder]
+    columns: tuple[str, ...]            # "Id", then the fields in declaration order
+    by_name: Mapping[str, FieldDef]
 
     @property
     def name(self) -> str:
         return self.schema.name
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return ("Id",) + tuple(f.name for f in self.schema.fields)
-
     def field(self, name: str) -> FieldDef:
         """The field called `name`, or FieldError(INVALID_FIELD) with a did-you-mean."""
-        found = self.schema.field(name) if isinstance(name, str) else None
+        found = self.by_name.get(name) if isinstance(name, str) else None
         if found is None:
             hint = did_you_mean(str(name), self.columns)
             raise FieldError(self.name, str(name), f"no such field on {self.name}{hint}",
@@ -83,12 +90,27 @@ class ObjectInfo:
 
     def decode_row(self, names: Iterable[str], row: Iterable[Any]) -> dict[str, Any]:
         """A stored row as a record dict (columns that no field describes any more are dropped)."""
-        record = {}
-        for name, raw in zip(names, row):
-            decode = self.decoders.get(name)
-            if decode is not None:
-                record[name] = None if raw is None else decode(raw)
-        return record
+        return self.row_decoder(list(names))(list(row))
+
+    def row_decoder(self, names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        """`decode_row` for many rows of the same columns, with the per-column work done once
+        (text read back as text needs no decoding; numbers read back as text become Decimals
+        directly)."""
+        plan = [(index, name, self.decoders[name]) for index, name in enumerate(names)
+                if name in self.decoders]
+
+        def decode(row: Sequence[Any]) -> dict[str, Any]:
+            record = {}
+            for index, name, convert in plan:
+                raw = row[index]
+                if raw is None or (convert is str and raw.__class__ is str):
+                    record[name] = raw
+                elif convert is _decode_number and raw.__class__ is str:
+                    record[name] = Decimal(raw)
+                else:
+                    record[name] = convert(raw)
+            return record
+        return decode
 
 
 class Catalog:
@@ -110,12 +132,6 @@ class Catalog:
             problems += _reference_problems(info.schema, self.objects)
         if problems:
             raise OrgError("invalid org object schemas:\n  " + "\n  ".join(problems), "ORG_SCHEMA")
-        # child object → (parent object, roll-up field) for every roll-up summarising it
-        self.parents_of: dict[str, list[tuple[str, FieldDef]]] = {}
-        for info in self.objects.values():
-            for fdef in info.rollups:
-                assert fdef.rollup is not None
-                self.parents_of.setdefault(fdef.rollup.child_object, []).append((info.name, fdef))
         self.rollup_filters = {(info.name, f.name): _rollup_filter(self, info, f)
                                for info in self.objects.values() for f in info.rollups}
 
@@ -154,6 +170,9 @@ class Catalog:
                 return ids.normalize_id(value, target.key_prefix, target.name)
             except OrgError as exc:
                 raise FieldError(info.name, fdef.name, exc.message, exc.error_code) from None
+        if value.__class__ is Decimal and fdef.type.kind in NUMERIC and value.is_finite() \
+                and not fdef.picklist:  # the common case, as convert_literal would do it
+            return round_to_scale(value, fdef.type.effective_scale)
         try:
             converted = convert_literal(value, fdef.type, _NO_TYPES)
         except ValueTypeError as exc:
@@ -272,7 +291,9 @@ def _compile(schema: ObjectSchema) -> ObjectInfo:
         stored=tuple(f for f in schema.fields if not f.is_computed),
         calculated=tuple(f for f in schema.fields if f.calculated is not None),
         rollups=tuple(f for f in schema.fields if f.rollup is not None),
-        encoders=encoders, decoders=decoders)
+        encoders=encoders, decoders=decoders,
+        columns=("Id", *(f.name for f in schema.fields)),
+        by_name={f.name: f for f in schema.fields})
 
 
 def _decode_datetime(raw: str) -> _dt.datetime:
@@ -280,7 +301,11 @@ def _decode_datetime(raw: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text).astimezone(_dt.timezone.utc)
 
 
-_NUMBER_CODEC: Final = (format_decimal, lambda raw: Decimal(str(raw)))
+def _decode_number(raw: Any) -> Decimal:
+    return Decimal(str(raw))
+
+
+_NUMBER_CODEC: Final = (format_decimal, _decode_number)
 _CODECS: Final[dict[str, tuple[Encoder, Decoder]]] = {
     "Number": _NUMBER_CODEC,
     "Currency": _NUMBER_CODEC,

@@ -7,6 +7,7 @@ uppercase letter (bit i for position i), mapped into `ABCDEFGHIJKLMNOPQRSTUVWXYZ
 from __future__ import annotations
 
 import re
+import string
 from typing import Any, Final
 
 from flowengine.errors import OrgError
@@ -22,16 +23,18 @@ _ALNUM: Final = re.compile(r"[A-Za-z0-9]+")
 _PREFIX: Final = re.compile(r"[A-Za-z0-9]{3}")
 
 
+# an Id's characters as binary digits, 1 for an uppercase letter; a chunk's 5 digits → its letter
+_UPPER_AS_BITS: Final = str.maketrans(string.ascii_uppercase + string.ascii_lowercase
+                                      + string.digits, "1" * 26 + "0" * 36)
+_CHUNK_LETTER: Final = {format(n, "05b")[::-1]: CHECKSUM_ALPHABET[n] for n in range(32)}
+
+
 def checksum(id15: str) -> str:
     """The 3-character case-safe suffix of a 15-character Id."""
-    suffix = []
-    for start in (0, 5, 10):
-        bits = 0
-        for i, char in enumerate(id15[start:start + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << i
-        suffix.append(CHECKSUM_ALPHABET[bits])
-    return "".join(suffix)
+    bits = id15[:15].translate(_UPPER_AS_BITS)
+    if len(bits) != 15 or not bits.isdigit():  # not 15 letters and digits: only A–Z count
+        bits = "".join("1" if "A" <= char <= "Z" else "0" for char in id15[:15]).ljust(15, "0")
+    return _CHUNK_LETTER[bits[:5]] + _CHUNK_LETTER[bits[5:10]] + _CHUNK_LETTER[bits[10:]]
 
 
 def looks_like_id(text: Any) -> bool:
@@ -51,7 +54,7 @@ def normalize_id(text: Any, expected_prefix: str | None = None,
     or, with `expected_prefix`, when it is the Id of another object. `object_name` only makes the
     message clearer ("expected an OrderSummary Id (key prefix 1Os)").
     """
-    wanted = _expected(expected_prefix, object_name)
+    wanted = _Expected(expected_prefix, object_name)
     if not isinstance(text, str):
         shown = f"the number {text}" if isinstance(text, (int, float)) and \
             not isinstance(text, bool) else repr(text)
@@ -72,12 +75,19 @@ def normalize_id(text: Any, expected_prefix: str | None = None,
     return text[:15] + suffix
 
 
-def _expected(prefix: str | None, object_name: str | None) -> str:
-    if object_name and prefix:
-        return f"{_article(object_name)} {object_name} Id (key prefix {prefix})"
-    if prefix:
-        return f"an Id with key prefix {prefix}"
-    return "a record Id"
+class _Expected:
+    """What Id was expected, as text only when an error message needs it (Ids are normalised
+    on every read and write: the happy path must not format messages)."""
+
+    def __init__(self, prefix: str | None, object_name: str | None) -> None:
+        self.prefix, self.object_name = prefix, object_name
+
+    def __str__(self) -> str:
+        if self.object_name and self.prefix:
+            return f"{_article(self.object_name)} {self.object_name} Id (key prefix {self.prefix})"
+        if self.prefix:
+            return f"an Id with key prefix {self.prefix}"
+        return "a record Id"
 
 
 def _article(word: str) -> str:
