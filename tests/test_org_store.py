@@ -607,3 +607,14 @@ def test_open_org_takes_objects_and_invariants_from_the_plugins(
         assert store.invariants == (no_overpaid,)
     with open_org(org_path, invariants=()) as store:
         assert store.invariants == ()
+
+
+def test_queries_with_more_ids_than_one_statement_may_hold(org_store: SqliteOrgStore) -> None:
+    tx = org_store.begin()
+    try:
+        ids = tx.insert_many("Counter", [{"Name": f"c{i}", "Value": i} for i in range(33_000)])
+        found = tx.query("Counter", {"Id": ids + ids[:5], "Name": [f"c{i}" for i in range(0, 33_000, 2)]})
+        assert len(found) == 16_500
+        assert [r["Id"] for r in found] == sorted(ids[0::2])
+    finally:
+        tx.rollback()

@@ -32,6 +32,8 @@ Row = dict[str, Any]
 Change = tuple[Row, Row]     # (old, new) values of one record
 
 
+_IN_CHUNK = 500      # values per IN (...) list; SQLite allows 32,766 variables a statement
+
 class SqliteTransaction:
     """One open transaction on a `SqliteOrgStore` (implements `OrgTransaction`).
 
@@ -60,6 +62,19 @@ class SqliteTransaction:
         """Records whose fields equal every value in `where` (a list value means IN, None means
         null), sorted by `order_by` (nulls first). Filter values are converted to the field's type."""
         info = self.catalog.object(object_name)
+        long_lists = [(n, v) for n, v in (where or {}).items()
+                      if isinstance(v, (list, tuple, set, frozenset)) and len(v) > _IN_CHUNK]
+        if long_lists:  # SQLite limits the variables of one statement: ask in chunks
+            name, wanted = long_lists[0]
+            wanted = list(wanted)
+            found: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk_where = dict(where or {}, **{name: wanted[start:start + _IN_CHUNK]})
+                found.update((r["Id"], r) for r in self.query(object_name, chunk_where, order_by))
+            records = list(found.values())
+            sort_keys = [n if n == "Id" else info.field(n).name for n in order_by]
+            records.sort(key=lambda r: tuple((r[k] is not None, r[k]) for k in sort_keys))
+            return records
         clauses, params, checks = [], [], []
         for name, wanted in (where or {}).items():
             many = isinstance(wanted, (list, tuple, set, frozenset))
