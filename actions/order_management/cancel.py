@@ -203,7 +203,7 @@ ACTION: Final = Action(
         "ConnectApi.FulfillmentOrderLineItemInputRepresentation variables. Then use an Assignment "
         f"element to add those variables to the {ITEMS_FIELD} field on a {CANCEL_INPUT} "
         "variable. Use that variable in the action input."),
-    editions=("Available in: Lightning Experience. Available in: Enterprise, Unlimited, and "
+    editions=("Available in: Lightning Experience, in Enterprise, Unlimited, and "
               "Developer Editions with Salesforce Order Management."),
     plugin="order_management",
 )

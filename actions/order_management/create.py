@@ -245,7 +245,7 @@ ACTION: Final = Action(
         "with its fulfilledFromLocationId and fulfillmentType. Add the group to the "
         f"fulfillmentGroups field of a {FO_INPUT} variable, set its orderSummaryId and "
         "orderDeliveryGroupSummaryId, and use that variable in the action input."),
-    editions=("Available in: Lightning Experience. Available in: Enterprise, Unlimited, and "
+    editions=("Available in: Lightning Experience, in Enterprise, Unlimited, and "
               "Developer Editions with Salesforce Order Management."),
     plugin="order_management",
 )
