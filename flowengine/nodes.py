@@ -3,7 +3,7 @@ node. `run_traced` does the same and fills the element's trace entry (spec 7).""
 from __future__ import annotations
 
 from decimal import InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from flowengine.action import ActionContext
 from flowengine.errors import ActionError, FlowError, FlowRuntimeError
@@ -11,12 +11,24 @@ from flowengine.interview import Interview
 from flowengine.references import FAULT_MESSAGE_KEY
 from flowengine.types import ValueTypeError, convert_literal, copy_value, to_json
 
-class Node:
-    __slots__ = ("name", "type", "next")
+if TYPE_CHECKING:
+    from flowengine.action import Action
+    from flowengine.types import TypeRegistry
 
-    def __init__(self, name: str, type_: str) -> None:
+Apply = Callable[[Interview], None]
+Read = Callable[[Interview], Any]
+
+
+class Node:
+    """One compiled element. Connectors (`next` and the others) are linked after every node of
+    the flow exists, since elements may point forwards and backwards."""
+
+    __slots__ = ("name", "type", "next")
+    type_name = ""
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.type = type_
+        self.type = self.type_name
         self.next: Node | None = None
 
     def run(self, st: Interview) -> Node | None:  # pragma: no cover - abstract
@@ -28,6 +40,12 @@ class Node:
 
 class AssignmentNode(Node):
     __slots__ = ("items", "described")
+    type_name = "Assignment"
+
+    def __init__(self, name: str, items: list[Apply], described: list[tuple[str, str, Read]]) -> None:
+        super().__init__(name)
+        self.items = items            # each applies one assignment row
+        self.described = described    # (ref, op, read the target) per row, for the trace
 
     def run(self, st: Interview) -> Node | None:
         for apply in self.items:
@@ -44,7 +62,13 @@ class AssignmentNode(Node):
 
 
 class SingleAssignmentNode(AssignmentNode):
+    """The common one-row Assignment, without the loop over rows."""
+
     __slots__ = ("apply",)
+
+    def __init__(self, name: str, items: list[Apply], described: list[tuple[str, str, Read]]) -> None:
+        super().__init__(name, items, described)
+        self.apply = items[0]
 
     def run(self, st: Interview) -> Node | None:
         self.apply(st)
@@ -53,6 +77,13 @@ class SingleAssignmentNode(AssignmentNode):
 
 class DecisionNode(Node):
     __slots__ = ("rules", "default", "conditions")
+    type_name = "Decision"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.rules: list[tuple[Callable[[Interview], bool], Node | None, str]] = []  # test, target, outcome
+        self.conditions: list[tuple[str, list[Any]]] = []   # outcome → its CompiledConditions
+        self.default: Node | None = None
 
     def run(self, st: Interview) -> Node | None:
         values = st.values
@@ -91,6 +122,16 @@ def _probe(read: Callable[[Interview], Any], st: Interview) -> Any:
 
 class LoopNode(Node):
     __slots__ = ("collection", "descending", "set_item", "read_item", "after")
+    type_name = "Loop"
+
+    def __init__(self, name: str, collection: Read, descending: bool,
+                 set_item: Callable[[Interview, Any], None], read_item: Read) -> None:
+        super().__init__(name)
+        self.collection = collection
+        self.descending = descending
+        self.set_item = set_item
+        self.read_item = read_item
+        self.after: Node | None = None
 
     def run(self, st: Interview) -> Node | None:
         state = st.loops.get(self.name)
@@ -119,6 +160,18 @@ class LoopNode(Node):
 
 class ActionNode(Node):
     __slots__ = ("action", "inputs", "outputs", "fault", "types", "output_types")
+    type_name = "Action"
+
+    def __init__(self, name: str, action: Action, inputs: list[tuple[str, Read]],
+                 outputs: list[tuple[Callable[[Interview, Any], None], str]],
+                 types: TypeRegistry) -> None:
+        super().__init__(name)
+        self.action = action
+        self.inputs = inputs          # (parameter, getter converting to its type)
+        self.outputs = outputs        # (setter of the mapped variable, output name)
+        self.output_types = {p.name: p.type for p in action.outputs}
+        self.types = types
+        self.fault: Node | None = None
 
     def invoke(self, st: Interview, entry: dict[str, Any] | None) -> Node | None:
         action = self.action
@@ -134,7 +187,7 @@ class ActionNode(Node):
                     outputs = self.check_outputs(action.handler(inputs, ctx))
             else:
                 outputs = self.check_outputs(action.handler(inputs, ctx))
-        except (ActionError, FlowRuntimeError, FlowError, Exception) as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - every failure of an action is its fault
             message, code = _fault_text(exc, action.name)
             if entry is not None:
                 entry["fault"] = message

@@ -16,7 +16,7 @@ from flowengine.compiler import ValueCompiler, assignment_function
 from flowengine.conditions import CompiledCondition, compile_condition, compile_logic
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.interview import Fault, Interview, InterviewResult
-from flowengine.model import ActionElement, AssignmentElement, DecisionElement, LoopElement
+from flowengine.model import AssignmentElement, DecisionElement, LoopElement
 from flowengine.nodes import (
     ActionFault, ActionNode, AssignmentNode, DecisionNode, LoopNode, Node, SingleAssignmentNode,
     fault_cause,
@@ -79,54 +79,42 @@ class CompiledFlow:
     # -- compiling --------------------------------------------------------------------------
     def _make_node(self, name: str, element: Any) -> Node:
         if isinstance(element, AssignmentElement):
-            node: Node = AssignmentNode(name, "Assignment")
-            node.items, node.described = [], []  # type: ignore[attr-defined]
+            items, described = [], []
             for item in element.assignments:
                 apply, read = self._assignment(item.ref, item.op, item.value)
-                node.items.append(apply)  # type: ignore[attr-defined]
-                node.described.append((item.ref, item.op, read))  # type: ignore[attr-defined]
-            if len(element.assignments) == 1:
-                single = SingleAssignmentNode(name, "Assignment")
-                single.items, single.described = node.items, node.described  # type: ignore
-                single.apply = node.items[0]  # type: ignore[attr-defined]
-                return single
-            return node
+                items.append(apply)
+                described.append((item.ref, item.op, read))
+            kind = SingleAssignmentNode if len(items) == 1 else AssignmentNode
+            return kind(name, items, described)
         if isinstance(element, DecisionElement):
-            node = DecisionNode(name, "Decision")
-            return node
+            return DecisionNode(name)       # its rules point at other nodes: see _link
         if isinstance(element, LoopElement):
-            node = LoopNode(name, "Loop")
-            rp = self.values.resolve(element.collection)
-            node.collection = self.values.ref_getter(rp)  # type: ignore[attr-defined]
-            node.descending = element.order == "Desc"  # type: ignore[attr-defined]
-            if element.item:
-                setter, item_type = self.values.setter(element.item)
-                read_item = self.values.ref_getter(self.values.resolve(element.item))
-                convert = None if item_type.is_object else converter(rp.type.item, item_type)
-                if convert is not None:   # e.g. a Number item into a Text or scaled variable
-                    def set_converted(st: Interview, value: Any, set_: Any = setter,
-                                      convert_: Any = convert) -> None:
-                        set_(st, convert_(value))
-                    setter = set_converted
-            else:
-                def setter(st: Interview, value: Any, key: str = name) -> None:
-                    st.values[key] = value
-
-                def read_item(st: Interview, key: str = name) -> Any:
-                    return st.values.get(key)
-            node.set_item = setter  # type: ignore[attr-defined]
-            node.read_item = read_item  # type: ignore[attr-defined]
-            return node
-        node = ActionNode(name, "Action")
+            return self._loop_node(name, element)
         action = self.checked.actions[name]
-        node.action = action  # type: ignore[attr-defined]
-        node.types = self.checked.types  # type: ignore[attr-defined]
-        node.inputs = [(p, self.values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
-                       for p, raw in element.inputs.items()]  # type: ignore[attr-defined]
-        node.outputs = [(self._output_setter(path, action.output(out).type), out)  # type: ignore
-                        for out, path in element.outputs.items()]
-        node.output_types = {p.name: p.type for p in action.outputs}  # type: ignore[attr-defined]
-        return node
+        inputs = [(p, self.values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
+                  for p, raw in element.inputs.items()]
+        outputs = [(self._output_setter(path, action.output(out).type), out)  # type: ignore[union-attr]
+                   for out, path in element.outputs.items()]
+        return ActionNode(name, action, inputs, outputs, self.checked.types)
+
+    def _loop_node(self, name: str, element: LoopElement) -> LoopNode:
+        rp = self.values.resolve(element.collection)
+        if element.item:
+            setter, item_type = self.values.setter(element.item)
+            read_item = self.values.ref_getter(self.values.resolve(element.item))
+            convert = None if item_type.is_object else converter(rp.type.item, item_type)
+            if convert is not None:   # e.g. a Number item into a Text or scaled variable
+                def set_converted(st: Interview, value: Any, set_: Any = setter,
+                                  convert_: Any = convert) -> None:
+                    set_(st, convert_(value))
+                setter = set_converted
+        else:                         # the current item is read as {!Loop_Name}
+            def setter(st: Interview, value: Any, key: str = name) -> None:
+                st.values[key] = value
+
+            def read_item(st: Interview, key: str = name) -> Any:
+                return st.values.get(key)
+        return LoopNode(name, self.values.ref_getter(rp), element.order == "Desc", setter, read_item)
 
     def _output_setter(self, path: str, output_type: FlowType) -> Callable[[Interview, Any], None]:
         """Store an action output in a variable, converted to the variable's type (a Number
@@ -191,32 +179,27 @@ class CompiledFlow:
 
     def _constant(self, raw: Any, op: str) -> tuple[Any] | None:
         """A scalar literal used as a number (Add 1), folded at compile time."""
-        from decimal import Decimal as _D
-        if op in ("Add", "Subtract") and isinstance(raw, (int, _D)) and not isinstance(raw, bool):
-            return (_D(raw),)
+        if op in ("Add", "Subtract") and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+            return (Decimal(raw),)
         return None
 
     def _link(self, node: Node, element: Any) -> None:
         nodes = self.nodes
-        if isinstance(element, DecisionElement):
-            rules = []
-            conditions = []
+        if isinstance(node, DecisionNode):
             for rule in element.rules:
                 conds: list[CompiledCondition] = [compile_condition(self.values, c) for c in rule.conditions]
                 tree = self.checked.logic[(node.name, rule.name)]
                 test = compile_logic(tree, [c.test for c in conds])
-                rules.append((test, nodes.get(rule.next or ""), rule.name))
-                conditions.append((rule.name, conds))
-            node.rules = rules  # type: ignore[attr-defined]
-            node.conditions = conditions  # type: ignore[attr-defined]
-            node.default = nodes.get(element.default or "")  # type: ignore[attr-defined]
-        elif isinstance(element, LoopElement):
+                node.rules.append((test, nodes.get(rule.next or ""), rule.name))
+                node.conditions.append((rule.name, conds))
+            node.default = nodes.get(element.default or "")
+        elif isinstance(node, LoopNode):
             node.next = nodes[element.each]
-            node.after = nodes.get(element.after or "")  # type: ignore[attr-defined]
+            node.after = nodes.get(element.after or "")
         else:
             node.next = nodes.get(element.next or "")
-            if isinstance(element, ActionElement):
-                node.fault = nodes.get(element.fault or "")  # type: ignore[attr-defined]
+            if isinstance(node, ActionNode):
+                node.fault = nodes.get(element.fault or "")
 
     # -- running ----------------------------------------------------------------------------
     def prepare_inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
