@@ -142,7 +142,7 @@ def run_command(args: argparse.Namespace) -> int:
     org = None
     if flow.compiled.has_actions:
         from flowengine.org import open_org
-        org = open_org(args.org)
+        org = open_org(args.org, create=False)   # a missing store is a mistake, not a blank org
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
                           max_elements=args.max_elements, rollback=args.rollback)
