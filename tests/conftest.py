@@ -1,10 +1,14 @@
 """Shared test helpers: small org objects of the tests' own (a parent with roll-ups and a
-calculated field, its child lines, a counter), independent of any plug-in."""
+calculated field, its child lines, a counter), independent of any plug-in; a fake plug-in registry
+and builders for flows given as Python data; the Order Management plug-in's org and the demo org.
+
+Test modules import the plain helpers with `from conftest import ...`; fixtures need no import."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 
@@ -81,3 +85,89 @@ class FakeRegistry:
 
     def action(self, name: str) -> Any:
         return self.actions.get(name)
+
+
+# -- flows given as Python data ------------------------------------------------------------------
+
+def flow_from_doc(doc: Mapping[str, Any], registry: Callable[[], Any] | None = None) -> Any:
+    """Load a flow document given as Python data (dumped to YAML in its own key order)."""
+    import yaml
+
+    from flowengine.api import load_flow_text
+
+    return load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=registry)
+
+
+def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
+    """An Assignment element with `items` (ref, op, value), connected to `next` if given."""
+    element: dict[str, Any] = {"type": "Assignment",
+                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
+    if next:
+        element["next"] = next
+    return element
+
+
+# -- the Order Management plug-in's org ----------------------------------------------------------
+
+@pytest.fixture
+def om_store(tmp_path: Path) -> Iterator[Any]:
+    """An empty org store with the Order Management plug-in's objects and invariants."""
+    from actions.order_management import plugin
+    from flowengine.org import open_org
+
+    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def org(om_store: Any) -> Iterator[Any]:
+    """A transaction on `om_store`, rolled back after the test."""
+    tx = om_store.begin()
+    try:
+        yield tx
+    finally:
+        tx.rollback()
+
+
+@pytest.fixture
+def invariants_hold(org: Any) -> Iterator[None]:
+    """After the test, the Order Management invariants hold on `org`. A module turns it on for
+    every test with `pytestmark = pytest.mark.usefixtures("invariants_hold")`."""
+    yield
+    from actions.order_management.invariants import check_invariants
+
+    assert check_invariants(org) == []
+
+
+@contextmanager
+def refused(org: Any, code: str, match: str) -> Iterator[None]:
+    """The block raises ActionError `code` whose message matches, and the org is unchanged."""
+    from actions.order_management.sample import org_snapshot
+    from flowengine.errors import ActionError
+
+    before = org_snapshot(org)
+    with pytest.raises(ActionError, match=match) as info:
+        yield
+    assert info.value.error_code == code
+    assert org_snapshot(org) == before
+
+
+# -- the demo org ---------------------------------------------------------------------------------
+
+DEMO_ORG = Path(__file__).resolve().parent.parent / "flows" / "fixtures" / "demo_org.yaml"
+
+
+@pytest.fixture
+def demo_org(tmp_path: Path) -> Path:
+    """The path of an org store (in tmp_path) loaded with flows/fixtures/demo_org.yaml."""
+    from flowengine.org import open_org
+    from flowengine.org.fixtures import load_fixture
+
+    path = tmp_path / "org.sqlite"
+    store = open_org(path)
+    try:
+        load_fixture(store, DEMO_ORG)
+    finally:
+        store.close()
+    return path

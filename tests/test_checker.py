@@ -435,8 +435,13 @@ types:
 """
 
 
+def parcel_flow(text: str) -> str:
+    """`flow: Demo` and the PARCEL_TYPES (lines 1-13), then `text` (dedented) from line 14."""
+    return "flow: Demo\n" + PARCEL_TYPES + textwrap.dedent(text)
+
+
 def test_flow_classes_nested_and_in_both_spellings() -> None:
-    flow = valid("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent("""
+    flow = valid(parcel_flow("""
         variables:
           parcel: {type: Apex, apexClass: Acme.Parcel, output: true}
           same: {type: Apex, apexClass: acme__parcel}
@@ -456,7 +461,7 @@ def test_flow_classes_nested_and_in_both_spellings() -> None:
 
 
 def test_an_unknown_class_has_a_did_you_mean() -> None:
-    found = errors("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent("""
+    found = errors(parcel_flow("""
         variables:
           parcel: {type: Apex, apexClass: Acme.Parcle}
           noClass: {type: Apex}
@@ -529,7 +534,7 @@ def test_a_flow_class_may_not_redefine_a_plugin_class() -> None:
     ("parcel.trackingNumber.length", "'parcel.trackingNumber' is Text and has no fields"),
 ])
 def test_field_paths_are_resolved_case_sensitively(ref: str, message: str) -> None:
-    problem = one_error("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent(f"""
+    problem = one_error(parcel_flow(f"""
         variables:
           parcel: {{type: Apex, apexClass: Acme.Parcel}}
         elements:
@@ -573,7 +578,7 @@ def test_record_fields() -> None:
 
 
 def test_apex_accepts_only_the_same_class() -> None:
-    problem = one_error("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent("""
+    problem = one_error(parcel_flow("""
         variables:
           parcel: {type: Apex, apexClass: Acme.Parcel}
           box: {type: Apex, apexClass: Acme.Box}
@@ -642,7 +647,7 @@ def test_globals_resolve_case_insensitively_and_have_types() -> None:
 
 
 def test_templates_cannot_show_whole_objects() -> None:
-    problem = one_error("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent("""
+    problem = one_error(parcel_flow("""
         variables:
           parcel: {type: Apex, apexClass: Acme.Parcel}
         templates:
@@ -982,7 +987,7 @@ def test_loop_checks() -> None:
 
 
 def test_the_current_item_of_a_loop_without_item() -> None:
-    found = errors("flow: Demo\n" + PARCEL_TYPES + textwrap.dedent("""
+    found = errors(parcel_flow("""
         variables:
           parcels: {type: Apex, apexClass: Acme.Parcel, collection: true}
           parcel: {type: Apex, apexClass: Acme.Parcel}
@@ -1066,7 +1071,7 @@ def test_every_kind_of_connector_is_resolved() -> None:
 
 
 def test_start_is_required_with_elements_and_must_exist() -> None:
-    missing = one_error("""
+    without_start = """
         flow: Demo
         variables:
           x: Date
@@ -1075,21 +1080,12 @@ def test_start_is_required_with_elements_and_must_exist() -> None:
             type: Assignment
             assignments:
               - {ref: x, op: Assign, value: null}
-    """)
+    """
+    missing = one_error(without_start)
     assert (missing.code, missing.line, missing.path, missing.message) == (
         "start.missing", 4, "elements", "missing required key 'start': the name of the first "
                                         "element, e.g. start: First")
-    unknown = one_error("""
-        flow: Demo
-        variables:
-          x: Date
-        elements:
-          First:
-            type: Assignment
-            assignments:
-              - {ref: x, op: Assign, value: null}
-        start: Frist
-    """)
+    unknown = one_error(textwrap.dedent(without_start) + "start: Frist\n")
     assert (unknown.code, unknown.line, unknown.column, unknown.message) == (
         "start.unknown", 9, 8, "start names 'Frist', which is not an element; did you mean 'First'?")
     assert valid("flow: Demo\n").model.start is None     # no elements, no start

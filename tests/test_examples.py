@@ -13,7 +13,7 @@ import pytest
 from flowengine import load_flow
 from flowengine.cli import main
 from flowengine.org import open_org
-from flowengine.org.fixtures import export_records, load_fixture
+from flowengine.org.fixtures import export_records
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -27,17 +27,6 @@ GROUP = "0agDM0000000001YAA"
 EAST = "131DM0000000002YAA"
 
 EXAMPLES = sorted(p for p in FLOWS.glob("*.yaml") if not p.name.endswith(".flowtest.yaml"))
-
-
-@pytest.fixture
-def demo_org(tmp_path: Path) -> Path:
-    path = tmp_path / "org.sqlite"
-    store = open_org(path)
-    try:
-        load_fixture(store, DEMO)
-    finally:
-        store.close()
-    return path
 
 
 def snapshot(path: Path) -> Any:

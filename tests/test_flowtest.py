@@ -14,6 +14,7 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
 FLOWS = REPO / "flows"
 DEMO_ORG = FLOWS / "fixtures" / "demo_org.yaml"
+COUNTER = FLOWS / "counter.yaml"
 
 
 def plugin_args() -> list[str]:
@@ -97,6 +98,16 @@ def write_test(pytester: pytest.Pytester, text: str, name: str = "sample") -> Pa
     return path
 
 
+def run_cases(pytester: pytest.Pytester, flow: str | Path, cases: str,
+              org: Path | None = None) -> pytest.RunResult:
+    """Write sample.flowtest.yaml and run it: `flow: <flow>`, `org: <org>` if given, then
+    `cases:` with `cases` (YAML, dedented) under it; so the first line of `cases` is line 3 of
+    the file (line 4 with an org)."""
+    head = f"flow: {flow}\n" + (f"org: {org}\n" if org else "") + "cases:\n"
+    write_test(pytester, head + textwrap.indent(textwrap.dedent(cases), "  "))
+    return run(pytester)
+
+
 # -- the shipped flow tests --------------------------------------------------------------------
 
 def test_every_example_flow_has_flow_tests() -> None:
@@ -152,16 +163,13 @@ def test_wrong_expectation_shows_expected_against_actual_and_the_trace(
 
 
 def test_failed_flow_test_assertion_shows_its_error_message(pytester: pytest.Pytester) -> None:
-    write_test(pytester, f"""\
-        flow: {FLOWS / "counter.yaml"}
-        cases:
-          stops_at_limit:
-            inputs: {{limit: 2}}
-            expect:
-              assertions:
-                - {{left: counter, op: GreaterThan, right: 5, errorMessage: counts past five}}
+    result = run_cases(pytester, COUNTER, """\
+        stops_at_limit:
+          inputs: {limit: 2}
+          expect:
+            assertions:
+              - {left: counter, op: GreaterThan, right: 5, errorMessage: counts past five}
         """)
-    result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "assertions[0]: counts past five  (sample.flowtest.yaml:7)",
@@ -171,14 +179,11 @@ def test_failed_flow_test_assertion_shows_its_error_message(pytester: pytest.Pyt
 
 
 def test_unhandled_fault_fails_the_status_by_default(pytester: pytest.Pytester) -> None:
-    write_test(pytester, f"""\
-        flow: {FLOWS / "counter.yaml"}
-        cases:
-          runaway:
-            inputs: {{limit: 100}}
-            maxElements: 10
+    result = run_cases(pytester, COUNTER, """\
+        runaway:
+          inputs: {limit: 100}
+          maxElements: 10
         """)
-    result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "status (expected Finished by default)  (sample.flowtest.yaml:3)",
@@ -192,66 +197,59 @@ def test_unhandled_fault_fails_the_status_by_default(pytester: pytest.Pytester) 
 
 def test_mocked_fault_drives_the_flow_down_its_fault_path(pytester: pytest.Pytester,
                                                           cancel_flow: Path) -> None:
-    write_test(pytester, f"""\
-        flow: cancel_line.yaml
-        org: {DEMO_ORG}
-        cases:
-          service_down:
-            inputs: {CANCEL_INPUTS}
-            mocks:
-              cancelFulfillmentOrderItem:
-                fault: {{errorCode: UNKNOWN_EXCEPTION, message: the service is down}}
-            expect:
-              status: Finished
-              path: [Build_Input, Cancel_Items, Log_Failure]
-              notVisited: [Done]
-              fault:
-                message: "UNKNOWN_EXCEPTION: the service is down"
-                errorCode: UNKNOWN_EXCEPTION
-                element: Cancel_Items
-              outputs: {{outcome: "failed: UNKNOWN_EXCEPTION: the service is down"}}
-              variables:
-                $Flow.FaultMessage: "UNKNOWN_EXCEPTION: the service is down"
-              calls: {{Cancel_Items: 1}}
-              records:   # the mock changed nothing
-                - {{object: FulfillmentOrderLineItem, id: 0a4DM0000000001YAA, fields: {{Quantity: 3}}}}
-              assertions:
-                - {{left: Cancel_Items, op: HasError, right: true}}
-        """)
-    run(pytester).assert_outcomes(passed=1)
+    result = run_cases(pytester, "cancel_line.yaml", f"""\
+        service_down:
+          inputs: {CANCEL_INPUTS}
+          mocks:
+            cancelFulfillmentOrderItem:
+              fault: {{errorCode: UNKNOWN_EXCEPTION, message: the service is down}}
+          expect:
+            status: Finished
+            path: [Build_Input, Cancel_Items, Log_Failure]
+            notVisited: [Done]
+            fault:
+              message: "UNKNOWN_EXCEPTION: the service is down"
+              errorCode: UNKNOWN_EXCEPTION
+              element: Cancel_Items
+            outputs: {{outcome: "failed: UNKNOWN_EXCEPTION: the service is down"}}
+            variables:
+              $Flow.FaultMessage: "UNKNOWN_EXCEPTION: the service is down"
+            calls: {{Cancel_Items: 1}}
+            records:   # the mock changed nothing
+              - {{object: FulfillmentOrderLineItem, id: 0a4DM0000000001YAA, fields: {{Quantity: 3}}}}
+            assertions:
+              - {{left: Cancel_Items, op: HasError, right: true}}
+        """, org=DEMO_ORG)
+    result.assert_outcomes(passed=1)
 
 
 def test_real_action_changes_the_org_and_records_are_checked(pytester: pytest.Pytester,
                                                              cancel_flow: Path) -> None:
-    write_test(pytester, f"""\
-        flow: cancel_line.yaml
-        org: {DEMO_ORG}
-        cases:
-          cancel_one_shoe:
-            inputs: {CANCEL_INPUTS}
-            expect:
-              outputs: {{outcome: canceled}}
-              variables:
-                Cancel_Items.cancelFulfillmentOrderItemsOutput: {{success: true}}
-              records:
-                - object: FulfillmentOrderLineItem
-                  id: 0a4DM0000000001YAA
-                  fields: {{Quantity: 2, OriginalQuantity: 3}}
-                - object: OrderItemSummary
-                  id: 10uDM0000000001       # the 15-character form names the same record
-                  fields: {{QuantityAllocated: 2, QuantityAvailableToFulfill: 1}}
-                - object: FulfillmentOrderLineItem
-                  where: {{FulfillmentOrderId: 0a3DM0000000001YAA}}
-                  count: 3
-          wrong_quantity_on_purpose:
-            inputs: {CANCEL_INPUTS}
-            expect:
-              records:
-                - object: FulfillmentOrderLineItem
-                  id: 0a4DM0000000001YAA
-                  fields: {{Quantity: 1}}
-        """)
-    result = run(pytester)
+    result = run_cases(pytester, "cancel_line.yaml", f"""\
+        cancel_one_shoe:
+          inputs: {CANCEL_INPUTS}
+          expect:
+            outputs: {{outcome: canceled}}
+            variables:
+              Cancel_Items.cancelFulfillmentOrderItemsOutput: {{success: true}}
+            records:
+              - object: FulfillmentOrderLineItem
+                id: 0a4DM0000000001YAA
+                fields: {{Quantity: 2, OriginalQuantity: 3}}
+              - object: OrderItemSummary
+                id: 10uDM0000000001       # the 15-character form names the same record
+                fields: {{QuantityAllocated: 2, QuantityAvailableToFulfill: 1}}
+              - object: FulfillmentOrderLineItem
+                where: {{FulfillmentOrderId: 0a3DM0000000001YAA}}
+                count: 3
+        wrong_quantity_on_purpose:
+          inputs: {CANCEL_INPUTS}
+          expect:
+            records:
+              - object: FulfillmentOrderLineItem
+                id: 0a4DM0000000001YAA
+                fields: {{Quantity: 1}}
+        """, org=DEMO_ORG)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "records[0] FulfillmentOrderLineItem 0a4DM0000000001YAA  (sample.flowtest.yaml:26)",
@@ -280,26 +278,23 @@ def test_mock_results_per_call_and_running_out_of_them(pytester: pytest.Pytester
                                "      fulfillmentOrderId: \"{!fulfillmentOrderId}\"\n"
                                "      cancelFulfillmentOrderItemsInput: \"{!cancelInput}\"\n"
                                "    next: Done\n    fault: Log_Failure\n  Done:\n"))
-    write_test(pytester, f"""\
-        flow: twice.yaml
-        cases:
-          second_call_fails:
-            inputs: {CANCEL_INPUTS}
-            mocks:
-              cancelFulfillmentOrderItem:
-                - outputs: {{cancelFulfillmentOrderItemsOutput: {{success: true}}}}
-                - fault: {{errorCode: INVALID_QUANTITY, message: nothing left}}
-            expect:
-              path: [Build_Input, Cancel_Items, Again, Log_Failure]
-              fault: {{contains: nothing left, element: Again}}
-              calls: {{cancelFulfillmentOrderItem: 2, Cancel_Items: 1}}
-          one_result_for_two_calls:
-            inputs: {CANCEL_INPUTS}
-            mocks:
-              cancelFulfillmentOrderItem:
-                - outputs: {{}}
+    result = run_cases(pytester, "twice.yaml", f"""\
+        second_call_fails:
+          inputs: {CANCEL_INPUTS}
+          mocks:
+            cancelFulfillmentOrderItem:
+              - outputs: {{cancelFulfillmentOrderItemsOutput: {{success: true}}}}
+              - fault: {{errorCode: INVALID_QUANTITY, message: nothing left}}
+          expect:
+            path: [Build_Input, Cancel_Items, Again, Log_Failure]
+            fault: {{contains: nothing left, element: Again}}
+            calls: {{cancelFulfillmentOrderItem: 2, Cancel_Items: 1}}
+        one_result_for_two_calls:
+          inputs: {CANCEL_INPUTS}
+          mocks:
+            cancelFulfillmentOrderItem:
+              - outputs: {{}}
         """)
-    result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*mock 'cancelFulfillmentOrderItem' lists 1 result, but Again called "
@@ -310,15 +305,12 @@ def test_mock_results_per_call_and_running_out_of_them(pytester: pytest.Pytester
 # -- problems in the test file or the flow ----------------------------------------------------------
 
 def test_unknown_key_is_a_collection_error_with_line_and_hint(pytester: pytest.Pytester) -> None:
-    write_test(pytester, f"""\
-        flow: {FLOWS / "counter.yaml"}
-        cases:
-          typo:
-            inputs: {{limit: 3}}
-            expcet:
-              outputs: {{counter: 3}}
+    result = run_cases(pytester, COUNTER, """\
+        typo:
+          inputs: {limit: 3}
+          expcet:
+            outputs: {counter: 3}
         """)
-    result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
         "invalid flow test file:",
@@ -328,16 +320,13 @@ def test_unknown_key_is_a_collection_error_with_line_and_hint(pytester: pytest.P
 
 
 def test_case_that_does_not_fit_its_flow_fails_with_hints(pytester: pytest.Pytester) -> None:
-    write_test(pytester, f"""\
-        flow: {FLOWS / "counter.yaml"}
-        cases:
-          misspelt:
-            inputs: {{limt: 3}}
-            expect:
-              outputs: {{countr: 3}}
-              visited: [Incremnt]
+    result = run_cases(pytester, COUNTER, """\
+        misspelt:
+          inputs: {limt: 3}
+          expect:
+            outputs: {countr: 3}
+            visited: [Incremnt]
         """)
-    result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "flow test case 'misspelt' does not fit its flow:",
@@ -361,14 +350,12 @@ def test_invalid_flow_fails_every_case_with_the_flows_problems(pytester: pytest.
 
 
 def test_skip_and_xfail(pytester: pytest.Pytester) -> None:
-    write_test(pytester, f"""\
-        flow: {FLOWS / "counter.yaml"}
-        cases:
-          later:
-            skip: not written yet
-          known_bug:
-            xfail: counter overshoots
-            expect:
-              outputs: {{counter: 11}}
+    result = run_cases(pytester, COUNTER, """\
+        later:
+          skip: not written yet
+        known_bug:
+          xfail: counter overshoots
+          expect:
+            outputs: {counter: 11}
         """)
-    run(pytester).assert_outcomes(skipped=1, xfailed=1)
+    result.assert_outcomes(skipped=1, xfailed=1)

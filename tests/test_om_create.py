@@ -1,43 +1,24 @@
 """Create Fulfillment Order: reallocating canceled quantities, and every refusal."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from conftest import refused
 
 from actions.order_management import plugin
 from actions.order_management.classes import FO_OUTPUT
-from actions.order_management.invariants import check_invariants
 from actions.order_management.sample import (SampleOrder, build_sample_order, cancel_input,
-                                             fulfillment_group, fulfillment_order_input,
-                                             org_snapshot)
+                                             fulfillment_group, fulfillment_order_input)
 from flowengine.action import ActionContext
-from flowengine.errors import ActionError
-from flowengine.org import open_org
 from flowengine.org.ids import make_id
 
 ACTIONS = {a.name: a for a in plugin.actions}
 CREATE = ACTIONS["createFulfillmentOrder"]
 CANCEL = ACTIONS["cancelFulfillmentOrderItem"]
 
-
-@pytest.fixture
-def org(tmp_path: Any) -> Iterator[Any]:
-    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
-    tx = store.begin()
-    try:
-        yield tx
-    finally:
-        tx.rollback()
-        store.close()
-
-
-@pytest.fixture(autouse=True)
-def invariants_hold(org: Any) -> Iterator[None]:
-    yield
-    assert check_invariants(org) == []
+pytestmark = pytest.mark.usefixtures("invariants_hold")
 
 
 @pytest.fixture
@@ -59,15 +40,6 @@ def create(org: Any, sample: SampleOrder, *groups: Any, order_summary_id: Any = 
 def cancel(org: Any, fo_id: str, *lines: tuple[Any, Any]) -> None:
     CANCEL.handler({"fulfillmentOrderId": fo_id, "cancelFulfillmentOrderItemsInput":
                     cancel_input(*lines)}, ActionContext(org=org))
-
-
-@contextmanager
-def refused(org: Any, code: str, match: str) -> Iterator[None]:
-    before = org_snapshot(org)
-    with pytest.raises(ActionError, match=match) as info:
-        yield
-    assert info.value.error_code == code
-    assert org_snapshot(org) == before
 
 
 def test_catalog_entry() -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from actions.order_management import plugin
-from actions.order_management.invariants import check_invariants
 from actions.order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
 from flowengine.action import ActionContext
 from flowengine.errors import OrgError
@@ -24,27 +23,15 @@ SHOES_LINE, JACKET_LINE, DELIVERY_LINE = "0a4DM0000000001YAA", "0a4DM0000000002Y
 SHOES = "10uDM0000000001YAA"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
-    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
-    yield store
-    store.close()
+pytestmark = pytest.mark.usefixtures("invariants_hold")
 
 
 @pytest.fixture
-def org(store: Any) -> Iterator[Any]:
-    load_fixture(store, DEMO)
-    tx = store.begin()
-    try:
-        yield tx
-    finally:
-        tx.rollback()
-
-
-@pytest.fixture(autouse=True)
-def invariants_hold(org: Any) -> Iterator[None]:
-    yield
-    assert check_invariants(org) == []
+def om_store(om_store: Any) -> Any:
+    """The Order Management store of conftest.py, loaded with the demo fixture (so `org` is a
+    transaction on the demo org)."""
+    load_fixture(om_store, DEMO)
+    return om_store
 
 
 def test_demo_ids_are_18_characters_with_valid_checksums() -> None:

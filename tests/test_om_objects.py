@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -11,26 +11,10 @@ from actions.order_management.invariants import check_invariants
 from actions.order_management.objects import (FO_STATUS_CATEGORY, OBJECTS,
                                               order_item_summary_status)
 from actions.order_management.sample import SampleOrder, build_sample_order
-from flowengine.org import open_org
 
 SCHEMAS = {schema.name: schema for schema in OBJECTS}
 
-
-@pytest.fixture
-def org(tmp_path: Any) -> Iterator[Any]:
-    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
-    tx = store.begin()
-    try:
-        yield tx
-    finally:
-        tx.rollback()
-        store.close()
-
-
-@pytest.fixture(autouse=True)
-def invariants_hold(org: Any) -> Iterator[None]:
-    yield
-    assert check_invariants(org) == []
+pytestmark = pytest.mark.usefixtures("invariants_hold")
 
 
 @pytest.fixture

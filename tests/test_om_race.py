@@ -9,10 +9,7 @@ from pathlib import Path
 
 from actions.order_management.invariants import check_invariants
 from flowengine.org import open_org
-from flowengine.org.fixtures import load_fixture
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "flows" / "fixtures" / "demo_org.yaml"
 FO = "0a3DM0000000001YAA"
 SHOES_LINE = "0a4DM0000000001YAA"       # Quantity 3
 SHOES_SUMMARY = "10uDM0000000001YAA"
@@ -52,13 +49,8 @@ start: Build
 """ % {"line": SHOES_LINE, "fo": FO}
 
 
-def test_racing_processes_never_over_cancel(tmp_path: Path) -> None:
-    org = tmp_path / "org.sqlite"
-    store = open_org(org)
-    try:
-        load_fixture(store, DEMO)
-    finally:
-        store.close()
+def test_racing_processes_never_over_cancel(tmp_path: Path, demo_org: Path) -> None:
+    org = demo_org
     flow = tmp_path / "cancel_one_shoe.yaml"
     flow.write_text(RACE_FLOW)
     racers = 6

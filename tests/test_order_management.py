@@ -5,20 +5,18 @@ Order Management invariants must hold.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from conftest import refused
 
 from actions.order_management import plugin
 from actions.order_management.classes import CANCEL_OUTPUT
-from actions.order_management.invariants import check_invariants
 from actions.order_management.sample import (SampleOrder, build_sample_order, cancel_input,
                                              org_snapshot)
 from flowengine.action import ActionContext
 from flowengine.errors import ActionError
-from flowengine.org import open_org
 from flowengine.types import ApexObject
 
 CANCEL = next(a for a in plugin.actions if a.name == "cancelFulfillmentOrderItem")
@@ -26,22 +24,7 @@ LINE = "FulfillmentOrderLineItem"
 OIS = "OrderItemSummary"
 FO = "FulfillmentOrder"
 
-
-@pytest.fixture
-def org(tmp_path: Any) -> Iterator[Any]:
-    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
-    tx = store.begin()
-    try:
-        yield tx
-    finally:
-        tx.rollback()
-        store.close()
-
-
-@pytest.fixture(autouse=True)
-def invariants_hold(org: Any) -> Iterator[None]:
-    yield
-    assert check_invariants(org) == []
+pytestmark = pytest.mark.usefixtures("invariants_hold")
 
 
 @pytest.fixture
@@ -52,16 +35,6 @@ def sample(org: Any) -> SampleOrder:
 def cancel(org: Any, fo_id: Any, *lines: tuple[Any, Any]) -> dict[str, Any]:
     inputs = {"fulfillmentOrderId": fo_id, "cancelFulfillmentOrderItemsInput": cancel_input(*lines)}
     return dict(CANCEL.handler(inputs, ActionContext(org=org, flow="Test", element="Cancel")))
-
-
-@contextmanager
-def refused(org: Any, code: str, match: str) -> Iterator[None]:
-    """The block raises ActionError `code` whose message matches, and the org is unchanged."""
-    before = org_snapshot(org)
-    with pytest.raises(ActionError, match=match) as info:
-        yield
-    assert info.value.error_code == code
-    assert org_snapshot(org) == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,27 +6,14 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import pytest
-import yaml
+from conftest import FakeRegistry, assign, flow_from_doc
 
 from flowengine.action import Action, ActionContext, Parameter
-from flowengine.api import load_flow_text
 from flowengine.errors import ActionError
 from flowengine.runtime import InterviewResult
-from flowengine.types import ApexClass, ApexField, ApexObject, FlowType, TypeRegistry
+from flowengine.types import ApexClass, ApexField, ApexObject, FlowType
 
 BOX = ApexClass("Acme.Box", {"size": ApexField(FlowType("Text")), "weight": ApexField(FlowType("Number"))})
-
-
-class FakeRegistry:
-    """What the checker needs of the plug-in registry: actions by name and their types."""
-
-    def __init__(self, *actions: Action) -> None:
-        self.actions = {a.name: a for a in actions}
-        self.types = TypeRegistry()
-        self.types.add_class(BOX)
-
-    def action(self, name: str) -> Action | None:
-        return self.actions.get(name)
 
 
 def make_action(name: str, handler: Callable[[Mapping[str, Any], ActionContext], Any],
@@ -57,7 +44,7 @@ def box_maker(inputs: Mapping[str, Any], ctx: ActionContext) -> Any:
     return {"box": ApexObject("Acme.Box", {"size": inputs["size"]}), "boxes": [{"size": "S"}, {"size": "M"}]}
 
 
-ACTIONS = FakeRegistry(
+ACTIONS = FakeRegistry([
     make_action("recordCall", record,
                 {"text": FlowType("Text"), "n": FlowType("Number"), "price": FlowType("Currency"),
                  "when": FlowType("DateTime"), "tags": FlowType("Text", collection=True)},
@@ -74,22 +61,14 @@ ACTIONS = FakeRegistry(
                                                           "all": FlowType("Text", collection=True)}),
     make_action("looseTypes", lambda i, c: {"n": 3, "t": 4.5, "d": "2026-01-31"}, {},
                 {"n": FlowType("Number"), "t": FlowType("Text"), "d": FlowType("Date")}),
-)
+], [BOX])
 
 
 def run(variables: dict[str, Any], elements: dict[str, Any], start: str,
         inputs: dict[str, Any] | None = None, trace: bool = False) -> InterviewResult:
     doc = {"flow": "Action_Test", "variables": variables, "elements": elements, "start": start}
-    flow = load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=lambda: ACTIONS)
+    flow = flow_from_doc(doc, registry=lambda: ACTIONS)
     return flow.run(inputs, trace=trace)
-
-
-def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "Assignment",
-                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
-    if next:
-        element["next"] = next
-    return element
 
 
 @pytest.fixture(autouse=True)
@@ -133,12 +112,13 @@ def test_inputs_are_copies_of_objects() -> None:
         seen.append(inputs["box"])
         return {}
 
-    registry = FakeRegistry(make_action("mutate", mutate, {"box": FlowType("Apex", apex_class="Acme.Box")}))
+    registry = FakeRegistry([make_action("mutate", mutate, {"box": FlowType("Apex", apex_class="Acme.Box")})],
+                            [BOX])
     doc = {"flow": "Copies", "variables": {"box": {"type": "Apex", "apexClass": "Acme.Box", "output": True,
                                                     "default": {"size": "S"}}},
            "elements": {"Call": {"type": "Action", "action": "mutate", "inputs": {"box": "{!box}"}}},
            "start": "Call"}
-    result = load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=lambda: registry).run()
+    result = flow_from_doc(doc, registry=lambda: registry).run()
     assert seen and result.outputs["box"].fields["size"] == "S"
 
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 import pytest
-import yaml
+from conftest import FakeRegistry, assign, flow_from_doc
 
 from flowengine.action import Action, ActionContext, Parameter
-from flowengine.api import Flow, load_flow_text
+from flowengine.api import Flow
 from flowengine.errors import ActionError, InputError
 from flowengine.runtime import InterviewResult
-from flowengine.types import FlowType, TypeRegistry
+from flowengine.types import FlowType
 
 UTC = dt.timezone.utc
 
@@ -97,26 +97,16 @@ def tick(inputs: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
     return {}
 
 
-class FakeRegistry:
-    def __init__(self) -> None:
-        self.actions = {
-            "writeNote": Action("writeNote", "Write a note", "Test", "Inserts a Note record.", write_note,
-                                (Parameter("body", FlowType("Text"), required=True),),
-                                (Parameter("noteId", FlowType("Text")),)),
-            "tick": Action("tick", "Tick", "Test", "Counts its calls.", tick),
-        }
-        self.types = TypeRegistry()
-
-    def action(self, name: str) -> Action | None:
-        return self.actions.get(name)
-
-
-REGISTRY = FakeRegistry()
+REGISTRY = FakeRegistry([
+    Action("writeNote", "Write a note", "Test", "Inserts a Note record.", write_note,
+           (Parameter("body", FlowType("Text"), required=True),), (Parameter("noteId", FlowType("Text")),)),
+    Action("tick", "Tick", "Test", "Counts its calls.", tick),
+])
 
 
 def flow(doc: dict[str, Any]) -> Flow:
     doc = {"flow": doc.pop("flow", "Fault_Test"), **doc}
-    return load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=lambda: REGISTRY)
+    return flow_from_doc(doc, registry=lambda: REGISTRY)
 
 
 def note(body: str, next: str | None = None, fault: str | None = None) -> dict[str, Any]:
@@ -128,12 +118,6 @@ def note(body: str, next: str | None = None, fault: str | None = None) -> dict[s
     return element
 
 
-def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "Assignment",
-                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
-    if next:
-        element["next"] = next
-    return element
 
 
 # -- transactions --------------------------------------------------------------------------------

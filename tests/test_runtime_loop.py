@@ -5,9 +5,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import yaml
+from conftest import assign, flow_from_doc
 
-from flowengine.api import load_flow_text
 from flowengine.runtime import InterviewResult
 
 TYPES = {"Acme.Parcel": {"fields": {"tracking": "Text", "weight": "Number"}}}
@@ -18,17 +17,11 @@ PARCELS = {"type": "Apex", "apexClass": "Acme.Parcel", "collection": True,
 def run(variables: dict[str, Any], elements: dict[str, Any], start: str,
         inputs: dict[str, Any] | None = None, **kw: Any) -> InterviewResult:
     doc = {"flow": "Loop_Test", "types": TYPES, "variables": variables, "elements": elements, "start": start}
-    result = load_flow_text(yaml.safe_dump(doc, sort_keys=False)).run(inputs, **kw)
+    result = flow_from_doc(doc).run(inputs, **kw)
     assert result.status == "Finished", result.error
     return result
 
 
-def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "Assignment",
-                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
-    if next:
-        element["next"] = next
-    return element
 
 
 def test_loop_visits_every_item_in_order_then_after() -> None:

@@ -23,6 +23,12 @@ def validate(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int
     return code, out, err
 
 
+def validate_subprocess(path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m flowengine validate path` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "flowengine", "validate", str(path)],
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
 def error_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if ": error: " in line]
 
@@ -136,8 +142,7 @@ def test_a_duplicated_element_key(capsys: pytest.CaptureFixture[str], write_flow
 
 def test_validate_as_a_subprocess(write_flow: Any) -> None:
     path = write_flow(BASE.replace("        next: Reject", "        next: Rejcet"))
-    proc = subprocess.run([sys.executable, "-m", "flowengine", "validate", str(path)],
-                          capture_output=True, text=True, check=False, timeout=60)
+    proc = validate_subprocess(path)
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"{path}:17:15: error: the connector of outcome 'Too_Many' of "
                                   "element Check_Quantity goes to 'Rejcet', which is not an "
@@ -150,8 +155,7 @@ def test_a_hostile_file_as_a_subprocess(tmp_path: Path) -> None:
     lines = ["flow: Demo", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "flowengine", "validate", str(path)],
-                          capture_output=True, text=True, check=False, timeout=60)
+    proc = validate_subprocess(path)
     assert proc.returncode == 2
     assert proc.stdout.startswith(f"{path}:7:25: error: the document expands to more than "
                                   "500,000 nodes")
