@@ -12,6 +12,8 @@ classes the parameters use (`apexClasses`, keyed by lower-case dotted name) and 
 """
 from __future__ import annotations
 
+import builtins  # Catalog.list shadows the name inside the class
+
 import json
 import os
 import re
@@ -78,16 +80,16 @@ class Catalog:
         """The category spelled as the plug-ins spell it, matched case-insensitively."""
         return next((c for c in self.categories() if c.lower() == name.strip().lower()), None)
 
-    def list(self, category: str | None = None) -> list[dict[str, Any]]:
+    def list(self, category: str | None = None) -> builtins.list[dict[str, Any]]:
         folded = category.lower() if category else None
         return [a for a in self.actions if folded is None or a["category"].lower() == folded]
 
-    def search(self, query: str, category: str | None = None, limit: int = 10) -> list[Hit]:
+    def search(self, query: str, category: str | None = None, limit: int = 10) -> builtins.list[Hit]:
         if self._index is None:
             self._index = SearchIndex(self.actions)
         return self._index.search(query, category=category, limit=limit)
 
-    def suggest(self, name: str) -> list[str]:
+    def suggest(self, name: str) -> builtins.list[str]:
         """Did-you-mean candidates for an unknown action name: close spellings, then search hits."""
         from difflib import get_close_matches
         folded = {a["name"].lower(): a["name"] for a in self.actions}
@@ -110,7 +112,7 @@ class Catalog:
         from flowengine.docs import render_action_page
         return render_action_page(self, action)
 
-    def write_docs(self, out_dir: str) -> list[str]:
+    def write_docs(self, out_dir: str) -> builtins.list[str]:
         """Write one page per action and an index by category; returns the files written."""
         from flowengine.docs import write_docs
         return write_docs(self, out_dir)
@@ -189,7 +191,7 @@ class SearchIndex:
         self.vocabulary = sorted(self.postings)
         self._by_length: dict[int, list[str]] | None = None
 
-    def search(self, query: str, category: str | None = None, limit: int = 10) -> list[Hit]:
+    def search(self, query: str, category: str | None = None, limit: int = 10) -> builtins.list[Hit]:
         terms = [w for w in words(query) if w not in _STOP] or words(query)
         if not terms or limit < 1:
             return []

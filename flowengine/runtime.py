@@ -270,22 +270,26 @@ class CompiledFlow:
             except FlowRuntimeError as exc:
                 return self._failed(st, Fault(f"default value of variable {name}: {exc.message}",
                                               None, "RuntimeError"), 0)
+        trace_entries: list[dict[str, Any]] = []
         if trace:
-            st.trace = []
+            st.trace = trace_entries
         limit = self.default_limit if max_elements is None else max_elements
         # the last RECORDED elements before the limit run in a loop that remembers their names,
         # so that the error can name the cycle; the hot loops before it do no extra work
         stop = limit - min(limit, RECORDED)
         node = self.start
         count = 0
-        current = node
+        if node is None:             # a flow without elements finishes at once
+            return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
+                                   None, st.trace, 0, dict(values))
+        current: Node = node
         try:
             if trace:
                 while node is not None and count < stop:
                     count += 1
                     current = node
                     entry = {"step": count, "element": node.name, "type": node.type}
-                    st.trace.append(entry)  # type: ignore[union-attr]
+                    trace_entries.append(entry)
                     st.visited.add(node.name)
                     node = node.run_traced(st, entry)
             elif self.uses_visited:
@@ -309,14 +313,15 @@ class CompiledFlow:
                 st.visited.add(node.name)
                 if trace:
                     entry = {"step": count, "element": node.name, "type": node.type}
-                    st.trace.append(entry)  # type: ignore[union-attr]
+                    trace_entries.append(entry)
                     node = node.run_traced(st, entry)
                 else:
                     node = node.run(st)
         except LimitExceeded as exc:
             return self._failed(st, Fault(exc.message, exc.element, "LimitExceeded"), count)
         except ActionFault as exc:
-            fault = Fault(f"{current.name} ({current.type} {current.action.name}): "  # type: ignore
+            assert isinstance(current, ActionNode)
+            fault = Fault(f"{current.name} ({current.type} {current.action.name}): "
                           f"{exc.message}", current.name, "ActionError", exc.code)
             return self._failed(st, fault, count)
         except FlowRuntimeError as exc:

@@ -116,7 +116,8 @@ class ApexClass:
 class ObjectSchemaLike(Protocol):
     """What the type system needs of an org object (the org package provides the real schemas)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def field_types(self) -> Mapping[str, FlowType]: ...
 

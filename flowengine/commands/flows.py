@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 def validate_command(args: argparse.Namespace) -> int:
     from flowengine.api import validate_file
 
-    problems = []
+    problems: list[Any] = []
     unreadable = False
     for path in args.files:
         found = validate_file(path)
