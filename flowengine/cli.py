@@ -11,21 +11,15 @@ from typing import Sequence
 
 from flowengine.cliutil import UsageError
 
-# command modules, each with register(subparsers); imported when the parser is built
-COMMAND_MODULES = (
-    "flowengine.commands.flows",      # validate, run, schema
-    "flowengine.commands.actions",    # actions list|search|show|docs
-    "flowengine.org.cli",             # org init|load|show|export
-    "flowengine.render.cli",          # render
-    "flowengine.commands.lint",       # lint
-)
-# `flowengine COMMAND ...` imports only the module of COMMAND (start-up time: `actions search`
-# must cost about one Python start); --help and unknown commands import them all
+# the module of each command; each module has register(subparsers). `flowengine COMMAND ...`
+# imports only the module of COMMAND (start-up time: `actions search` must cost about one Python
+# start); --help and unknown commands import them all
 MODULE_OF_COMMAND = {
     "validate": "flowengine.commands.flows", "run": "flowengine.commands.flows",
     "schema": "flowengine.commands.flows", "actions": "flowengine.commands.actions",
     "org": "flowengine.org.cli", "render": "flowengine.render.cli", "lint": "flowengine.commands.lint",
 }
+COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -39,13 +33,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = (MODULE_OF_COMMAND[command],) if command in MODULE_OF_COMMAND else COMMAND_MODULES
     for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command not built yet
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
