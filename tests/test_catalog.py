@@ -285,7 +285,7 @@ def test_show_text_lists_parameters_and_classes(site_dir: Path, capsys: pytest.C
            "required" in out
 
 
-def test_show_markdown_reads_like_the_seed_page(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_markdown_reads_like_salesforce_core_action_pages(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     install(site_dir, "acme_actions")
     assert main(["actions", "show", "cancelShipmentItem", "--format", "markdown"]) == 0
     page = capsys.readouterr().out
