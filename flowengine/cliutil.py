@@ -42,3 +42,31 @@ def add_format_option(parser: Any, choices: tuple[str, ...] = ("text", "json")) 
 def add_org_option(parser: Any) -> None:
     parser.add_argument("--org", metavar="PATH", default=None,
                         help="org store file (default: $FLOWENGINE_ORG, else ./.flowengine/org.sqlite)")
+
+
+class ProgressBar:
+    """`label [#####.....] 12,000/30,005` redrawn on stderr, only when stderr is a terminal and
+    the work is large enough to wait for. Call it with (done, total); close() ends the line."""
+
+    def __init__(self, label: str, stream: Any = None, min_total: int = 5_000, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.min_total = min_total
+        self.width = width
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < self.min_total:
+            return
+        filled = self.width * done // max(total, 1)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{done:,}/{total:,}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False

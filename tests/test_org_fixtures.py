@@ -48,7 +48,7 @@ Counter:
             == (Decimal("40.08"), Decimal("0.10"), 2, Decimal("39.08"))
 
 
-def test_large_fixture_loads_in_one_batch_per_object(org_store: SqliteOrgStore,
+def test_large_fixture_loads_in_batches_of_2000_per_object(org_store: SqliteOrgStore,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from flowengine.org.transaction import SqliteTransaction
 
@@ -63,7 +63,7 @@ def test_large_fixture_loads_in_one_batch_per_object(org_store: SqliteOrgStore,
     lines = [{"InvoiceId": INVOICE_ID, "Quantity": i % 7, "UnitPrice": "0.25",
               "Status": "Open" if i % 3 else "Closed"} for i in range(3000)]
     loaded = load_records(org_store, {"InvoiceLine": lines, "Invoice": [GOOD_INVOICE]})
-    assert batches == [("Invoice", 1), ("InvoiceLine", 3000)]
+    assert batches == [("Invoice", 1), ("InvoiceLine", 2000), ("InvoiceLine", 1000)]
     assert loaded["InvoiceLine"][:2] == ["a02XX0000000001YAA", "a02XX0000000002YAA"]
     with org_store.begin() as tx:
         invoice = tx.get("Invoice", INVOICE_ID)
@@ -267,3 +267,41 @@ def _records(store: SqliteOrgStore, name: str) -> list[dict[str, Any]]:
         return tx.query(name)
     finally:
         tx.rollback()
+
+
+def test_progress_is_reported_as_records_are_written(org_store: SqliteOrgStore) -> None:
+    calls: list[tuple[int, int]] = []
+    data = {"Counter": [{"Name": f"c{i}", "Value": i} for i in range(4_500)]}
+    load_records(org_store, data, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2_000, 4_500), (4_000, 4_500), (4_500, 4_500)]
+
+
+class _Terminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_progress_bar_draws_only_on_a_terminal_and_for_large_work() -> None:
+    from flowengine.cliutil import ProgressBar
+
+    terminal = _Terminal(tty=True)
+    bar = ProgressBar("loading records", terminal, min_total=1_000, width=10)
+    bar(500, 1_000)
+    bar(1_000, 1_000)
+    bar.close()
+    assert terminal.text == ("\rloading records [#####.....] 500/1,000"
+                             "\rloading records [##########] 1,000/1,000\n")
+    small = _Terminal(tty=True)
+    ProgressBar("x", small, min_total=1_000)(10, 20)
+    piped = _Terminal(tty=False)
+    ProgressBar("x", piped, min_total=1)(10, 20)
+    assert small.text == "" and piped.text == ""

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from flowengine.cliutil import add_format_option, add_org_option, fail, print_json
+from flowengine.cliutil import ProgressBar, add_format_option, add_org_option, fail, print_json
 
 ORG_HELP = "manage the local org store (records that flows read and write)"
 MAX_CELL = 30
@@ -92,8 +92,12 @@ def run_load(args: argparse.Namespace) -> int:
     from flowengine.org.fixtures import load_records, read_fixture
 
     data = read_fixture(args.fixture)  # before opening: a bad file creates no store
-    with _open(args, create=True) as store:
-        loaded = load_records(store, data, source=args.fixture)
+    progress = ProgressBar("loading records")
+    try:
+        with _open(args, create=True) as store:
+            loaded = load_records(store, data, source=args.fixture, progress=progress)
+    finally:
+        progress.close()
     total = sum(len(v) for v in loaded.values())
     summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
     print(f"loaded {total} record{'s' * (total != 1)} into {store.path}: {summary}")

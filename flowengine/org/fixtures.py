@@ -43,11 +43,14 @@ def load_fixture(store: Any, path: str | os.PathLike[str],
 
 
 def load_records(store: Any, data: Any, *, source: str = "<fixture>",
-                 invariants: Iterable[Invariant] | None = None) -> dict[str, list[str]]:
+                 invariants: Iterable[Invariant] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
     """Load already-parsed fixture data (object name → list of records); see `load_fixture`.
 
-    `store` is an OrgStore with a `catalog` (as `SqliteOrgStore` has) describing its objects."""
+    `store` is an OrgStore with a `catalog` (as `SqliteOrgStore` has) describing its objects.
+    `progress(done, total)` is called as records are written (for a progress bar)."""
     plan = _Plan(store.catalog, source)
+    plan.progress = progress
     plan.collect(data)
     if plan.problems:
         raise plan.error()
@@ -66,6 +69,9 @@ def load_records(store: Any, data: Any, *, source: str = "<fixture>",
     return loaded
 
 
+_CHUNK: Final = 2_000   # records per insert_many call, and between progress reports
+
+
 class _Plan:
     """The records of one fixture, checked, and the order in which to insert them."""
 
@@ -76,6 +82,7 @@ class _Plan:
         self.records: dict[RecordKey, dict[str, Any]] = {}
         self.labels: dict[RecordKey, str] = {}
         self.depends: dict[RecordKey, set[RecordKey]] = {}
+        self.progress: Callable[[int, int], None] | None = None
 
     def problem(self, where: str, message: str, code: str) -> None:
         self.problems.append((f"{where}: {message}", code))
@@ -192,6 +199,10 @@ class _Plan:
             loaded.setdefault(object_name, []).append(new_ids[(object_name, index)])
         return loaded
 
+    def _report(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(done, len(self.records))
+
     def _insert_batches(self, tx: Any, levels: list[list[RecordKey]]
                         ) -> dict[RecordKey, str] | None:
         """The fast path: one `insert_many` per object and level (records refer only to records
@@ -208,8 +219,11 @@ class _Plan:
                     for key in level:
                         by_object.setdefault(key[0], []).append(key)
                     for object_name, keys in by_object.items():
-                        created = tx.insert_many(object_name, [self.records[k] for k in keys])
-                        new_ids.update(zip(keys, created))
+                        for start in range(0, len(keys), _CHUNK):
+                            chunk = keys[start:start + _CHUNK]
+                            created = tx.insert_many(object_name, [self.records[k] for k in chunk])
+                            new_ids.update(zip(chunk, created))
+                            self._report(len(new_ids))
         except OrgError:
             return None
         return new_ids
@@ -217,7 +231,9 @@ class _Plan:
     def _insert_one_by_one(self, tx: Any, order: list[RecordKey]) -> dict[RecordKey, str]:
         failed: set[RecordKey] = set()
         new_ids: dict[RecordKey, str] = {}
-        for key in order:
+        for done, key in enumerate(order, 1):
+            if done % _CHUNK == 0:
+                self._report(done)
             if key not in self.records:
                 failed.add(key)  # rejected while collecting: already reported
                 continue
