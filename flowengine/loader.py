@@ -7,9 +7,10 @@ fraction become `Decimal` (exact), keys are always text, duplicate keys are erro
 from __future__ import annotations
 
 import os
+import pathlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Iterable
 
 from flowengine.errors import LoadError, Problem
 
@@ -473,3 +474,33 @@ def load_document(path: str | os.PathLike[str]) -> Document:
     """Read and parse one flow file."""
     name = os.fspath(path)
     return parse_yaml(read_text(name), name)
+
+
+FLOW_SUFFIXES: Final = (".yaml", ".yml")
+TEST_SUFFIXES: Final = (".flowtest.yaml", ".flowtest.yml")
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files as given; directories searched (recursively, sorted) for flow files: `.yaml`/`.yml`
+    files that are not flow tests and whose top level has a `flow:` key (fixtures are skipped)."""
+    out: list[str] = []
+    for raw in paths:
+        path = pathlib.Path(raw)
+        if not path.is_dir():
+            out.append(os.fspath(raw))
+            continue
+        for candidate in sorted(path.rglob("*")):
+            name = candidate.name
+            if candidate.is_file() and name.endswith(FLOW_SUFFIXES) and \
+                    not name.endswith(TEST_SUFFIXES) and _declares_flow(candidate):
+                out.append(os.fspath(candidate))
+    return out
+
+
+def _declares_flow(path: pathlib.Path) -> bool:
+    """A cheap look for a top-level `flow:` key, without parsing the whole file."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return any(line.startswith("flow:") for line in fh)
+    except OSError:
+        return True                 # let the caller report it

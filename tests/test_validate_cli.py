@@ -300,3 +300,20 @@ EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "flows").glob("*.ya
 def test_the_example_flows_validate(capsys: pytest.CaptureFixture[str], path: Path) -> None:
     code, out, _ = validate(capsys, path)
     assert (code, out) == (0, "1 file checked: ok\n")
+
+
+def test_a_directory_is_searched_for_flow_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "good.yaml").write_text("flow: Good\n")
+    (tmp_path / "bad.yml").write_text("flow: Bad\nnxt: 1\n")
+    (tmp_path / "good.flowtest.yaml").write_text("flow: good.yaml\ncases: {}\n")   # a flow test
+    (tmp_path / "fixture.yaml").write_text("Location:\n  - {Name: X}\n")             # not a flow
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 1
+    problems = json.loads(capsys.readouterr().out)
+    assert {p["file"] for p in problems} == {str(tmp_path / "bad.yml")}
+    assert main(["validate", str(tmp_path / "sub")]) == 0
+    assert "1 file checked: ok" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["validate", str(empty)]) == 2
+    assert f"error: no flow files found in {empty}" in capsys.readouterr().err

@@ -13,8 +13,11 @@ from flowengine.cliutil import add_format_option, add_org_option, fail, paint, p
 def register(sub: Any) -> None:
     p = sub.add_parser("validate", help="check flow files without running them",
                        description="Load and check flow files; report every problem with "
-                                   "file:line:column. Exit 1 when any file has errors.")
-    p.add_argument("files", nargs="+", metavar="FLOW.yaml")
+                                   "file:line:column. A directory is searched for flow files "
+                                   "(YAML files with a top-level 'flow:' key; flow tests and "
+                                   "fixtures are skipped). Exit 1 when any file has errors, 2 "
+                                   "when a file cannot be read.")
+    p.add_argument("files", nargs="+", metavar="FLOW.yaml|DIR")
     add_format_option(p)
     p.add_argument("--no-warnings", action="store_true", help="report errors only")
     p.set_defaults(handler=validate_command)
@@ -53,10 +56,14 @@ def register(sub: Any) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     from flowengine.api import validate_file
+    from flowengine.loader import expand_paths
 
     problems: list[Any] = []
     unreadable = False
-    for path in args.files:
+    files = expand_paths(args.files)
+    if not files:
+        fail(f"no flow files found in {', '.join(args.files)}")
+    for path in files:
         found = validate_file(path)
         if any(p.code in ("file", "limit") for p in found):
             unreadable = True
@@ -70,9 +77,9 @@ def validate_command(args: argparse.Namespace) -> int:
             print(f"{p.location()}: {paint(p.severity, colour)}: {p.message}"
                   + (f" [{p.path}]" if p.path else ""))
         warnings = len(problems) - errors
-        files = len(args.files)
+        count = len(files)
         verdict = "ok" if not errors else f"{errors} error{'s' if errors != 1 else ''}"
-        print(f"{files} file{'s' if files != 1 else ''} checked: {verdict}"
+        print(f"{count} file{'s' if count != 1 else ''} checked: {verdict}"
               + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
               file=sys.stderr if errors else sys.stdout)
     if unreadable:

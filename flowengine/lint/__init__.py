@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 from flowengine.errors import FlowError, Problem
+from flowengine.loader import expand_paths
 from flowengine.lint.config import ConfigError, LintConfig, find_config, load_config
 from flowengine.lint.rules import RULES, LintContext, Rule, Severity
 
 __all__ = ["ConfigError", "FileReport", "Finding", "LintConfig", "RULES", "Rule", "expand_paths",
            "find_config", "lint_file", "lint_paths", "load_config"]
 
-FLOW_SUFFIXES = (".yaml", ".yml")
-TEST_SUFFIXES = (".flowtest.yaml", ".flowtest.yml")
 
 
 @dataclass(frozen=True)
@@ -113,30 +111,6 @@ def _key_prefixes(checked: Any) -> dict[str, str]:
     return out
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Files as given; directories searched (recursively, sorted) for flow files: `.yaml`/`.yml`
-    files that are not flow tests and whose top level has a `flow:` key (fixtures are skipped)."""
-    out: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.is_dir():
-            out.append(os.fspath(raw))
-            continue
-        for candidate in sorted(path.rglob("*")):
-            name = candidate.name
-            if candidate.is_file() and name.endswith(FLOW_SUFFIXES) and \
-                    not name.endswith(TEST_SUFFIXES) and _declares_flow(candidate):
-                out.append(os.fspath(candidate))
-    return out
-
-
-def _declares_flow(path: Path) -> bool:
-    """A cheap look for a top-level `flow:` key, without parsing the whole file."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return any(line.startswith("flow:") for line in fh)
-    except OSError:
-        return True                 # let lint_file report it
 
 
 def lint_paths(paths: Iterable[str | os.PathLike[str]],
