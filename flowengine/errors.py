@@ -1,8 +1,10 @@
-"""Exceptions and problem reports. Every error a user can cause says what, where and what was expected."""
+"""Exceptions and problem reports, and the did-you-mean hint they share. Every error a user can
+cause says what, where and what was expected."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from difflib import get_close_matches
+from typing import Iterable, Literal
 
 Severity = Literal["error", "warning", "note"]
 
@@ -130,3 +132,10 @@ class ProblemList:
     @property
     def has_errors(self) -> bool:
         return any(p.severity == "error" for p in self.items)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the candidate closest to `name` ignoring case, or ''."""
+    by_lower = {c.lower(): c for c in candidates}
+    hits = get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[hits[0]]!r}?" if hits else ""

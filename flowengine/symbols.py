@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.references import GLOBAL_TYPES
+from flowengine.errors import did_you_mean
 from flowengine.types import FlowType, TypeRegistry
+
+__all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
 if TYPE_CHECKING:
     from flowengine.action import Action
@@ -68,13 +70,6 @@ class UnknownName(ResolveError):
 class BrokenReference(ResolveError):
     """A path through a resource whose declaration is broken; that problem is already reported,
     so this one is not."""
-
-
-def did_you_mean(name: str, candidates: Any) -> str:
-    names = list(candidates)
-    by_lower = {c.lower(): c for c in names}
-    hits = get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"; did you mean {by_lower[hits[0]]!r}?" if hits else ""
 
 
 def no_field_message(owner: FlowType, name: str, known: list[str]) -> str:

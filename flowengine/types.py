@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Final, Mapping, Protocol
 
+from flowengine.errors import did_you_mean
+
 SCALAR_KINDS: Final = frozenset(
     {"Text", "Number", "Currency", "Boolean", "Date", "DateTime", "Time", "Picklist", "Multipicklist"})
 ALL_KINDS: Final = SCALAR_KINDS | {"Apex", "Record"}
@@ -458,10 +460,8 @@ def _to_object(value: Any, target: FlowType, registry: TypeRegistry, path: str) 
     for key, raw in value.items():
         ftype = field_types.get(key)
         if ftype is None:
-            from difflib import get_close_matches
-            hint = get_close_matches(str(key), list(field_types), n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ValueTypeError(f"{type_name} has no field {key!r}{extra}")
+            raise ValueTypeError(f"{type_name} has no field {key!r}"
+                                 f"{did_you_mean(str(key), field_types)}")
         try:
             obj.fields[key] = convert_literal(raw, ftype, registry, f"{path}.{key}")
         except ValueTypeError as exc:

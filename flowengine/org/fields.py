@@ -8,14 +8,13 @@ store can use it.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import graphlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Final, Iterable, Mapping, Sequence
 
-from flowengine.errors import OrgError
+from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import (NUMERIC, TEXT_LIKE, TypeRegistry, ValueTypeError, convert_literal,
@@ -48,14 +47,6 @@ class FieldError(OrgError):
     def of_record(self, record: str) -> FieldError:
         """The same error, naming the record it is about."""
         return FieldError(self.object_name, self.field_name, self.detail, self.error_code, record)
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """`; did you mean 'X'?` for the closest candidate (case differences first), or ''."""
-    options = list(candidates)
-    folded = [c for c in options if c.lower() == name.lower()]
-    close = folded or difflib.get_close_matches(name, options, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 Encoder = Callable[[Any], Any]
