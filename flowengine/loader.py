@@ -357,12 +357,12 @@ class _Builder:
         if key in frame.value:
             first = self.doc.key_marks.get(frame.path + (key,))
             where = f", first defined on line {first[0]}" if first else ""
-            inside = f" in {_display(frame.path)}" if frame.path else ""
+            inside = f" in {display_path(frame.path)}" if frame.path else ""
             mark = event.start_mark
             self.doc.problems.append(Problem(
                 "error", "duplicate-key", f"duplicate key {key!r}{inside}{where}; each key may "
                 "appear once (YAML would silently keep only the last one)", self.file,
-                mark.line + 1, mark.column + 1, _display(frame.path + (key,))))
+                mark.line + 1, mark.column + 1, display_path(frame.path + (key,))))
             frame.key = _SKIP                       # the value is read, then dropped
             return
         frame.key = key
@@ -453,7 +453,8 @@ def _register_handlers() -> None:
     }
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """`elements.Cancel.inputs.quantity`, `elements.Set.assignments[2].op`: a path as users read it."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from flowengine.errors import Problem, ValidationError
-from flowengine.loader import Document
+from flowengine.loader import Document, display_path
 from flowengine.model import (
     ELEMENT_CLASSES, AssignmentElement, ConstantDecl, DecisionElement, DecisionRule, FlowModel,
     FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
@@ -27,13 +27,6 @@ SECTIONS: Final = ("types", "variables", "constants", "formulas", "templates", "
 PLACEHOLDER_NAME: Final = "Unnamed_Flow"     # stands in for a missing or invalid `flow` name
 # optional keys whose removal would change a declaration's type: never dropped to repair an entry
 _TYPE_KEYS: Final = frozenset({"collection", "apexClass", "object"})
-
-
-def display_path(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _unwrap(ann: Any) -> Any:
