@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Callable
 from flowengine.declarations import declare_names, declare_types
 from flowengine.element_checks import check_action, check_assignment, check_loop
 from flowengine.errors import Problem, ProblemList, ValidationError
-from flowengine.loader import Document
+from flowengine.loader import Document, display_path
 from flowengine.model import (
     ActionElement, AssignmentElement, DecisionElement, FlowModel, LoopElement, TypedDecl,
     connector_slots,
 )
 from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
-from flowengine.schema_errors import SECTIONS, Structure, build_model, display_path
+from flowengine.schema_errors import SECTIONS, Structure, build_model
 from flowengine.symbols import (
     BrokenReference, ResolvedPath, ResolveError, Symbol, SymbolTable, UnknownName, did_you_mean,
 )
