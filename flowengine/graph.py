@@ -49,11 +49,3 @@ def unreachable_elements(model: FlowModel) -> list[str]:
                 reached.add(target)
                 todo.append(target)
     return [name for name in elements if name not in reached]
-
-
-def unreachable(graph: nx.MultiDiGraph, start: str) -> list[str]:
-    """Elements (in file order) that no path from `start` reaches."""
-    import networkx as nx
-
-    reached = nx.descendants(graph, start) | {start}
-    return [n for n in graph.nodes if n != START and n not in reached]

@@ -161,18 +161,13 @@ def unused_variable(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hi
 
 
 def unconnected_element(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
-    import networkx as nx
+    from flowengine.graph import unreachable_elements
 
-    from flowengine.graph import START
-
-    graph = ctx.graph
-    reached = nx.descendants(graph, START) if START in graph else set()
-    for name in ctx.model.elements:
-        if name not in reached:
-            yield Hit(f"element {name} is not connected: no path from the start "
-                      f"({ctx.model.start or 'none'}) reaches it, so it never runs. Connect it "
-                      "(next, fault, a decision outcome or a loop connector) or remove it",
-                      ("elements", name), element=name)
+    for name in unreachable_elements(ctx.model):
+        yield Hit(f"element {name} is not connected: no path from the start "
+                  f"({ctx.model.start or 'none'}) reaches it, so it never runs. Connect it "
+                  "(next, fault, a decision outcome or a loop connector) or remove it",
+                  ("elements", name), element=name)
 
 
 def flow_description(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
