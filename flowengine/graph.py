@@ -11,11 +11,6 @@ if TYPE_CHECKING:
 START = "$start"   # a node for Flow Builder's Start element (no element can have this name)
 
 
-def connector_kind(label: str) -> str:
-    """`next`, `fault`, `default`, `each`, `after`, or `outcome` for a decision rule's name."""
-    return label if label in ("next", "fault", "default", "each", "after") else "outcome"
-
-
 def build_graph(model: FlowModel) -> nx.MultiDiGraph:
     """Nodes carry `type` and `label`; edges are keyed by connector label (an outcome's name,
     `next`, `fault`, `default`, `each` or `after`) and carry `kind`. Connectors to missing

@@ -235,22 +235,3 @@ def connector_slots(element: Any) -> list[tuple[ConnectorKind, str, tuple[Any, .
         if isinstance(element, ActionElement) and element.fault:
             out.append(("fault", "fault", ("fault",), element.fault))
     return out
-
-
-def element_connectors(element: Any) -> list[tuple[str, str]]:
-    """(label, target) for every connector of an element, in display order."""
-    out: list[tuple[str, str]] = []
-    if isinstance(element, DecisionElement):
-        out += [(rule.name, rule.next) for rule in element.rules if rule.next]
-        if element.default:
-            out.append(("default", element.default))
-    elif isinstance(element, LoopElement):
-        out.append(("each", element.each))
-        if element.after:
-            out.append(("after", element.after))
-    else:
-        if element.next:
-            out.append(("next", element.next))
-        if isinstance(element, ActionElement) and element.fault:
-            out.append(("fault", element.fault))
-    return out

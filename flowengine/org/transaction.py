@@ -195,10 +195,6 @@ class SqliteTransaction:
         else:
             self.rollback()
 
-    @property
-    def is_open(self) -> bool:
-        return self._conn is not None
-
     def recompute_all(self) -> None:
         """Recompute every stored roll-up and calculated field (after the schemas changed):
         children before parents, so roll-ups see their children's current values."""
