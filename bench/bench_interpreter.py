@@ -15,7 +15,6 @@ import sys
 import time
 import tracemalloc
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 from flowengine import load_flow_text
 
