@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from actions.order_management import plugin
-from actions.order_management.invariants import check_invariants
-from actions.order_management.sample import build_sample_order, cancel_input
+from flowengine_order_management import plugin
+from flowengine_order_management.invariants import check_invariants
+from flowengine_order_management.sample import build_sample_order, cancel_input
 from flowengine.action import ActionContext
 from flowengine.org import open_org
 from flowengine.org.fixtures import export_records, load_records

@@ -1,47 +1,13 @@
-"""Shared test helpers: small org objects of the tests' own (a parent with roll-ups and a
-calculated field, its child lines, a counter), independent of any plug-in; a fake plug-in registry
-and builders for flows given as Python data; the Order Management plug-in's org and the demo org.
-
-Test modules import the plain helpers with `from conftest import ...`; fixtures need no import."""
+"""Fixtures shared by the tests: org stores of the tests' own objects (see helpers.py), a flow
+file writer, and the demo org of the examples. Plain helpers are in helpers.py."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator
 
 import pytest
 
-from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
-from flowengine.types import FlowType, Number, Text
-
-CURRENCY = FlowType("Currency")
-
-
-def line_amount(line: Mapping[str, Any]) -> Decimal:
-    return (line["Quantity"] or 0) * (line["UnitPrice"] or 0)
-
-
-INVOICE = ObjectSchema("Invoice", "a01", (
-    FieldDef("Name", Text(), required=True),
-    FieldDef("Paid", CURRENCY, default=0),
-    FieldDef("Total", CURRENCY, rollup=Rollup("InvoiceLine", "InvoiceId", "Amount")),
-    FieldDef("OpenTotal", CURRENCY,
-             rollup=Rollup("InvoiceLine", "InvoiceId", "Amount", where={"Status": "Open"})),
-    FieldDef("LineCount", Number(), rollup=Rollup("InvoiceLine", "InvoiceId", op="count")),
-    FieldDef("Balance", CURRENCY, calculated=lambda r: r["Total"] - r["Paid"]),
-))
-INVOICE_LINE = ObjectSchema("InvoiceLine", "a02", (
-    FieldDef("InvoiceId", Text(), required=True, reference_to="Invoice"),
-    FieldDef("Quantity", Number()),
-    FieldDef("UnitPrice", CURRENCY),
-    FieldDef("Status", FlowType("Picklist"), picklist=("Open", "Closed"), default="Open"),
-    FieldDef("Shipped", FlowType("Boolean"), default=False),
-    FieldDef("DueDate", FlowType("Date")),
-    FieldDef("Amount", CURRENCY, calculated=line_amount),
-))
-COUNTER = ObjectSchema("Counter", "a03", (FieldDef("Name", Text()), FieldDef("Value", Number())))
-ORG_SCHEMAS = (INVOICE, INVOICE_LINE, COUNTER)
+from helpers import ORG_SCHEMAS
 
 
 @pytest.fixture
@@ -68,89 +34,6 @@ def write_flow(tmp_path: Path) -> Any:
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
     return write
-
-
-class FakeRegistry:
-    """Stands in for the plug-in registry in checker tests: `.actions`, `.action(name)`, `.types`."""
-
-    def __init__(self, actions: Any = (), classes: Any = (), objects: Any = ()) -> None:
-        from flowengine.types import TypeRegistry
-
-        self.actions = {a.name: a for a in actions}
-        self.types = TypeRegistry()
-        for cls in classes:
-            self.types.add_class(cls)
-        for schema in objects:
-            self.types.add_object(schema)
-
-    def action(self, name: str) -> Any:
-        return self.actions.get(name)
-
-
-# -- flows given as Python data ------------------------------------------------------------------
-
-def flow_from_doc(doc: Mapping[str, Any], registry: Callable[[], Any] | None = None) -> Any:
-    """Load a flow document given as Python data (dumped to YAML in its own key order)."""
-    import yaml
-
-    from flowengine.api import load_flow_text
-
-    return load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=registry)
-
-
-def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
-    """An Assignment element with `items` (ref, op, value), connected to `next` if given."""
-    element: dict[str, Any] = {"type": "Assignment",
-                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
-    if next:
-        element["next"] = next
-    return element
-
-
-# -- the Order Management plug-in's org ----------------------------------------------------------
-
-@pytest.fixture
-def om_store(tmp_path: Path) -> Iterator[Any]:
-    """An empty org store with the Order Management plug-in's objects and invariants."""
-    from actions.order_management import plugin
-    from flowengine.org import open_org
-
-    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def org(om_store: Any) -> Iterator[Any]:
-    """A transaction on `om_store`, rolled back after the test."""
-    tx = om_store.begin()
-    try:
-        yield tx
-    finally:
-        tx.rollback()
-
-
-@pytest.fixture
-def invariants_hold(org: Any) -> Iterator[None]:
-    """After the test, the Order Management invariants hold on `org`. A module turns it on for
-    every test with `pytestmark = pytest.mark.usefixtures("invariants_hold")`."""
-    yield
-    from actions.order_management.invariants import check_invariants
-
-    assert check_invariants(org) == []
-
-
-@contextmanager
-def refused(org: Any, code: str, match: str) -> Iterator[None]:
-    """The block raises ActionError `code` whose message matches, and the org is unchanged."""
-    from actions.order_management.sample import org_snapshot
-    from flowengine.errors import ActionError
-
-    before = org_snapshot(org)
-    with pytest.raises(ActionError, match=match) as info:
-        yield
-    assert info.value.error_code == code
-    assert org_snapshot(org) == before
 
 
 # -- the demo org ---------------------------------------------------------------------------------

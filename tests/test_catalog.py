@@ -217,7 +217,7 @@ def test_search_from_a_warm_cache_imports_no_plugin_and_nothing_heavy(site_dir: 
                                                                        tmp_path: Path) -> None:
     install(site_dir, "acme_actions")
     heavy = ("importlib.metadata", "flowengine.registry", "flowengine.action", "flowengine.types",
-             "flowengine.org", "acme_actions", "actions", "jinja2", "yaml", "pydantic", "dataclasses")
+             "flowengine.org", "acme_actions", "flowengine_order_management", "jinja2", "yaml", "pydantic", "dataclasses")
     script = ("import sys\nfrom flowengine.cli import main\n"
               "rc = main(['actions', 'search', 'cancel'])\n"
               f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))\n")

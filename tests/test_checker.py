@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import INVOICE_LINE, FakeRegistry
+from helpers import INVOICE_LINE, FakeRegistry
 
 from flowengine.action import Action, Parameter
 from flowengine.api import load_flow_text

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ORG_SCHEMAS
+from helpers import ORG_SCHEMAS
 
 import flowengine.org
 from flowengine.cli import main

@@ -194,7 +194,7 @@ def test_a_crashing_invariant_is_reported_not_raised(org_store: SqliteOrgStore) 
 
 
 def test_store_invariants_are_the_default(org_path: Path) -> None:
-    from conftest import ORG_SCHEMAS
+    from helpers import ORG_SCHEMAS
 
     from flowengine.org import open_org
 

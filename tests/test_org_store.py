@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import COUNTER, INVOICE, INVOICE_LINE, ORG_SCHEMAS
+from helpers import COUNTER, INVOICE, INVOICE_LINE, ORG_SCHEMAS
 
 from flowengine.action import Plugin
 from flowengine.errors import OrgError

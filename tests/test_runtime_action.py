@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import pytest
-from conftest import FakeRegistry, assign, flow_from_doc
+from helpers import FakeRegistry, assign, flow_from_doc
 
 from flowengine.action import Action, ActionContext, Parameter
 from flowengine.errors import ActionError

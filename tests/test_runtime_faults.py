@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 import pytest
-from conftest import FakeRegistry, assign, flow_from_doc
+from helpers import FakeRegistry, assign, flow_from_doc
 
 from flowengine.action import Action, ActionContext, Parameter
 from flowengine.api import Flow

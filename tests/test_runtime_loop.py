@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import assign, flow_from_doc
+from helpers import assign, flow_from_doc
 
 from flowengine.runtime import InterviewResult
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeRegistry
+from helpers import FakeRegistry
 
 from flowengine.action import Action, Parameter
 from flowengine.cli import main

@@ -6,11 +6,11 @@ from typing import Any, Callable
 
 import pytest
 
-from actions.order_management import plugin
-from actions.order_management.invariants import check_invariants
-from actions.order_management.objects import (FO_STATUS_CATEGORY, OBJECTS,
+from flowengine_order_management import plugin
+from flowengine_order_management.invariants import check_invariants
+from flowengine_order_management.objects import (FO_STATUS_CATEGORY, OBJECTS,
                                               order_item_summary_status)
-from actions.order_management.sample import SampleOrder, build_sample_order
+from flowengine_order_management.sample import SampleOrder, build_sample_order
 
 SCHEMAS = {schema.name: schema for schema in OBJECTS}
 

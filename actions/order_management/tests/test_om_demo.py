@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from actions.order_management import plugin
-from actions.order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
+from flowengine_order_management import plugin
+from flowengine_order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
 from flowengine.action import ActionContext
 from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.fixtures import load_fixture, load_records, read_fixture
 from flowengine.org.ids import looks_like_id
 
-DEMO = Path(__file__).resolve().parents[1] / "flows" / "fixtures" / "demo_org.yaml"
+DEMO = Path(__file__).resolve().parents[3] / "flows" / "fixtures" / "demo_org.yaml"
 ACTIONS = {a.name: a for a in plugin.actions}
 FO_ID = "0a3DM0000000001YAA"
 SHOES_LINE, JACKET_LINE, DELIVERY_LINE = "0a4DM0000000001YAA", "0a4DM0000000002YAA", "0a4DM0000000003YAA"

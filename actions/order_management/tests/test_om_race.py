@@ -7,7 +7,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from actions.order_management.invariants import check_invariants
+from flowengine_order_management.invariants import check_invariants
 from flowengine.org import open_org
 
 FO = "0a3DM0000000001YAA"

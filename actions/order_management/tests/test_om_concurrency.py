@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from actions.order_management import plugin
-from actions.order_management.invariants import check_invariants
-from actions.order_management.sample import build_sample_order, cancel_input
+from flowengine_order_management import plugin
+from flowengine_order_management.invariants import check_invariants
+from flowengine_order_management.sample import build_sample_order, cancel_input
 from flowengine.action import ActionContext
 from flowengine.errors import ActionError
 from flowengine.org import open_org

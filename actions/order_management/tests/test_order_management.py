@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import refused
+from om_helpers import refused
 
-from actions.order_management import plugin
-from actions.order_management.classes import CANCEL_OUTPUT
-from actions.order_management.sample import (SampleOrder, build_sample_order, cancel_input,
+from flowengine_order_management import plugin
+from flowengine_order_management.classes import CANCEL_OUTPUT
+from flowengine_order_management.sample import (SampleOrder, build_sample_order, cancel_input,
                                              org_snapshot)
 from flowengine.action import ActionContext
 from flowengine.errors import ActionError

@@ -1,0 +1,56 @@
+"""Fixtures of the Order Management plug-in's tests: an org store with the plug-in's objects, a
+transaction on it, the invariants checked after a test, and the demo org of the examples."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+DEMO_ORG = Path(__file__).resolve().parents[3] / "flows" / "fixtures" / "demo_org.yaml"
+
+
+@pytest.fixture
+def om_store(tmp_path: Path) -> Iterator[Any]:
+    """An empty org store with the Order Management plug-in's objects and invariants."""
+    from flowengine.org import open_org
+    from flowengine_order_management import plugin
+
+    store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def org(om_store: Any) -> Iterator[Any]:
+    """A transaction on `om_store`, rolled back after the test."""
+    tx = om_store.begin()
+    try:
+        yield tx
+    finally:
+        tx.rollback()
+
+
+@pytest.fixture
+def invariants_hold(org: Any) -> Iterator[None]:
+    """After the test, the Order Management invariants hold on `org`. A module turns it on for
+    every test with `pytestmark = pytest.mark.usefixtures("invariants_hold")`."""
+    yield
+    from flowengine_order_management.invariants import check_invariants
+
+    assert check_invariants(org) == []
+
+
+@pytest.fixture
+def demo_org(tmp_path: Path) -> Path:
+    """The path of an org store (in tmp_path) loaded with flows/fixtures/demo_org.yaml."""
+    from flowengine.org import open_org
+    from flowengine.org.fixtures import load_fixture
+
+    path = tmp_path / "org.sqlite"
+    store = open_org(path)
+    try:
+        load_fixture(store, DEMO_ORG)
+    finally:
+        store.close()
+    return path

@@ -1,0 +1,75 @@
+"""Plain helpers of the tests (imported with `from helpers import ...`): small org objects of the
+tests' own (a parent with roll-ups and a calculated field, its child lines, a counter),
+independent of any plug-in; a fake plug-in registry; builders for flows given as Python data."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.types import FlowType, Number, Text
+
+CURRENCY = FlowType("Currency")
+
+
+def line_amount(line: Mapping[str, Any]) -> Decimal:
+    return (line["Quantity"] or 0) * (line["UnitPrice"] or 0)
+
+
+INVOICE = ObjectSchema("Invoice", "a01", (
+    FieldDef("Name", Text(), required=True),
+    FieldDef("Paid", CURRENCY, default=0),
+    FieldDef("Total", CURRENCY, rollup=Rollup("InvoiceLine", "InvoiceId", "Amount")),
+    FieldDef("OpenTotal", CURRENCY,
+             rollup=Rollup("InvoiceLine", "InvoiceId", "Amount", where={"Status": "Open"})),
+    FieldDef("LineCount", Number(), rollup=Rollup("InvoiceLine", "InvoiceId", op="count")),
+    FieldDef("Balance", CURRENCY, calculated=lambda r: r["Total"] - r["Paid"]),
+))
+INVOICE_LINE = ObjectSchema("InvoiceLine", "a02", (
+    FieldDef("InvoiceId", Text(), required=True, reference_to="Invoice"),
+    FieldDef("Quantity", Number()),
+    FieldDef("UnitPrice", CURRENCY),
+    FieldDef("Status", FlowType("Picklist"), picklist=("Open", "Closed"), default="Open"),
+    FieldDef("Shipped", FlowType("Boolean"), default=False),
+    FieldDef("DueDate", FlowType("Date")),
+    FieldDef("Amount", CURRENCY, calculated=line_amount),
+))
+COUNTER = ObjectSchema("Counter", "a03", (FieldDef("Name", Text()), FieldDef("Value", Number())))
+ORG_SCHEMAS = (INVOICE, INVOICE_LINE, COUNTER)
+
+
+class FakeRegistry:
+    """Stands in for the plug-in registry in checker tests: `.actions`, `.action(name)`, `.types`."""
+
+    def __init__(self, actions: Any = (), classes: Any = (), objects: Any = ()) -> None:
+        from flowengine.types import TypeRegistry
+
+        self.actions = {a.name: a for a in actions}
+        self.types = TypeRegistry()
+        for cls in classes:
+            self.types.add_class(cls)
+        for schema in objects:
+            self.types.add_object(schema)
+
+    def action(self, name: str) -> Any:
+        return self.actions.get(name)
+
+
+# -- flows given as Python data ------------------------------------------------------------------
+
+def flow_from_doc(doc: Mapping[str, Any], registry: Callable[[], Any] | None = None) -> Any:
+    """Load a flow document given as Python data (dumped to YAML in its own key order)."""
+    import yaml
+
+    from flowengine.api import load_flow_text
+
+    return load_flow_text(yaml.safe_dump(doc, sort_keys=False), registry=registry)
+
+
+def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, Any]:
+    """An Assignment element with `items` (ref, op, value), connected to `next` if given."""
+    element: dict[str, Any] = {"type": "Assignment",
+                               "assignments": [{"ref": r, "op": o, "value": v} for r, o, v in items]}
+    if next:
+        element["next"] = next
+    return element
