@@ -24,7 +24,7 @@ from pathlib import Path
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
 from flowengine_order_management.sample import build_sample_order, cancel_input
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.org import open_org
 from flowengine.org.fixtures import export_records, load_records
 from flowengine.org.sqlite import SqliteOrgStore

@@ -20,10 +20,10 @@ __all__ = [
 _HOMES = {
     "load_flow": "api", "load_flow_text": "api", "run_flow": "api", "validate_file": "api",
     "Flow": "api", "InterviewResult": "runtime",
-    "Action": "action", "ActionContext": "action", "Parameter": "action", "Plugin": "action",
+    "Action": "plugins", "ActionContext": "plugins", "Parameter": "plugins", "Plugin": "plugins",
     "ActionError": "errors", "FlowError": "errors", "LoadError": "errors",
     "ValidationError": "errors", "InputError": "errors", "Problem": "errors",
-    "get_registry": "registry",
+    "get_registry": "plugins.registry",
 }
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from flowengine.errors import FlowError, Problem
 
 if TYPE_CHECKING:
-    from flowengine.checker import CheckedFlow
+    from flowengine.check.checker import CheckedFlow
     from flowengine.org.base import OrgStore
     from flowengine.runtime import CompiledFlow, InterviewResult
 
@@ -70,8 +70,8 @@ class Flow:
 def load_flow(path: str | os.PathLike[str], registry: Callable[[], Any] | None = None) -> Flow:
     """Read, parse and check a flow file. Raises LoadError or ValidationError (with every
     problem, each with file, line and column)."""
-    from flowengine.checker import check_flow
-    from flowengine.loader import load_document
+    from flowengine.check.checker import check_flow
+    from flowengine.formats.yaml import load_document
 
     doc = load_document(path)
     return Flow(check_flow(doc, registry), os.fspath(path))
@@ -80,8 +80,8 @@ def load_flow(path: str | os.PathLike[str], registry: Callable[[], Any] | None =
 def load_flow_text(text: str, file: str | None = None,
                    registry: Callable[[], Any] | None = None) -> Flow:
     """Like load_flow, from YAML text."""
-    from flowengine.checker import check_flow
-    from flowengine.loader import parse_yaml
+    from flowengine.check.checker import check_flow
+    from flowengine.formats.yaml import parse_yaml
 
     return Flow(check_flow(parse_yaml(text, file), registry), file)
 

@@ -5,12 +5,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from flowengine.symbols import ResolvedPath
+from flowengine.check.symbols import ResolvedPath
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
-    from flowengine.checker import Checker
-    from flowengine.compiler import ValueCompiler
+    from flowengine.check.checker import Checker
+    from flowengine.runtime.values import ValueCompiler
     from flowengine.model import Condition, DecisionElement
 
 ORDERING = {"GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo"}
@@ -200,7 +200,7 @@ def check_condition(checker: Checker, path: tuple[Any, ...], cond: Condition) ->
                           f"fault and go on); {cond.left!r} is a {target.type} element",
                           "condition.element")
         elif target is None and cond.left not in checker.broken:
-            from flowengine.symbols import did_you_mean
+            from flowengine.check.symbols import did_you_mean
             checker.error(path + ("left",), f"{op} takes an element name, and {cond.left!r} is not "
                           f"an element{did_you_mean(str(cond.left), checker.model.elements)}",
                           "condition.element")

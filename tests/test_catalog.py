@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from flowengine import catalog, registry
+from flowengine import catalog
+from flowengine.plugins import registry
 from flowengine.catalog import Catalog, load_catalog
 from flowengine.cli import main
-from flowengine.registry import reset_registry
-from flowengine.docs import DOCS_MARKER
+from flowengine.plugins.registry import reset_registry
+from flowengine.catalog.docs import DOCS_MARKER
 from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +217,7 @@ def test_a_damaged_cache_is_rebuilt(site_dir: Path) -> None:
 def test_search_from_a_warm_cache_imports_no_plugin_and_nothing_heavy(site_dir: Path,
                                                                        tmp_path: Path) -> None:
     install(site_dir, "acme_actions")
-    heavy = ("importlib.metadata", "flowengine.registry", "flowengine.action", "flowengine.types",
+    heavy = ("importlib.metadata", "flowengine.plugins.registry", "flowengine.plugins", "flowengine.types",
              "flowengine.org", "acme_actions", "flowengine_order_management", "jinja2", "yaml", "pydantic", "dataclasses")
     script = ("import sys\nfrom flowengine.cli import main\n"
               "rc = main(['actions', 'search', 'cancel'])\n"
@@ -224,7 +225,7 @@ def test_search_from_a_warm_cache_imports_no_plugin_and_nothing_heavy(site_dir: 
     env = {**os.environ, "PYTHONPATH": str(site_dir), "XDG_CACHE_HOME": str(tmp_path / "c")}
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            env=env, cwd=ROOT, timeout=60) for _ in range(2)]
-    assert "flowengine.registry" in runs[0].stdout.splitlines()[-1]  # the first run discovers
+    assert "flowengine.plugins.registry" in runs[0].stdout.splitlines()[-1]  # the first run discovers
     assert runs[1].stdout.splitlines()[-1] == "0 []", runs[1].stderr
 
 

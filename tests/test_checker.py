@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import INVOICE_LINE, FakeRegistry
 
-from flowengine.action import Action, Parameter
+from flowengine.plugins import Action, Parameter
 from flowengine.api import load_flow_text
 from flowengine.errors import Problem, ValidationError
 from flowengine.types import Apex, ApexClass, ApexField, Number, Text

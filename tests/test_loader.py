@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flowengine.errors import LoadError, ValidationError
-from flowengine.loader import MAX_DEPTH, MAX_NODES, load_document, parse_yaml, read_text
+from flowengine.formats.yaml import MAX_DEPTH, MAX_NODES, load_document, parse_yaml, read_text
 
 
 def parse(text: str):

@@ -161,8 +161,8 @@ def test_cli_module_imports_stay_light() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, flowengine.org.cli; "
-             "print([m for m in ('sqlite3', 'yaml', 'flowengine.registry') if m in sys.modules])")
+    probe = ("import sys, flowengine.cli.org; "
+             "print([m for m in ('sqlite3', 'yaml', 'flowengine.plugins.registry') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"

@@ -291,7 +291,7 @@ class _Terminal:
 
 
 def test_the_progress_bar_draws_only_on_a_terminal_and_for_large_work() -> None:
-    from flowengine.cliutil import ProgressBar
+    from flowengine.cli.util import ProgressBar
 
     terminal = _Terminal(tty=True)
     bar = ProgressBar("loading records", terminal, min_total=1_000, width=10)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import COUNTER, INVOICE, INVOICE_LINE, ORG_SCHEMAS
 
-from flowengine.action import Plugin
+from flowengine.plugins import Plugin
 from flowengine.errors import OrgError
 from flowengine.org import default_org_path, open_org
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
@@ -599,8 +599,8 @@ def test_open_org_takes_objects_and_invariants_from_the_plugins(
         return []
     plugins = [Plugin("billing", objects=(INVOICE, INVOICE_LINE), invariants=(no_overpaid,)),
                Plugin("counting", objects=(COUNTER,))]
-    import flowengine.registry
-    monkeypatch.setattr(flowengine.registry, "get_registry",
+    import flowengine.plugins.registry
+    monkeypatch.setattr(flowengine.plugins.registry, "get_registry",
                         lambda: SimpleNamespace(plugins=plugins))
     with open_org(org_path) as store:
         assert sorted(store.schemas) == ["Counter", "Invoice", "InvoiceLine"]

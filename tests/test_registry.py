@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flowengine import registry
-from flowengine.action import Action, Parameter, Plugin
+from flowengine.plugins import registry
+from flowengine.plugins import Action, Parameter, Plugin
 from flowengine.errors import PluginError
-from flowengine.registry import get_registry, load_registry, reset_registry
+from flowengine.plugins.registry import get_registry, load_registry, reset_registry
 from flowengine.types import Apex, ApexClass, ApexField, FlowType, Text
 from plugins import install, site_dir  # noqa: F401 - `site_dir` is a fixture
 
@@ -96,7 +96,7 @@ def test_a_broken_plugin_is_a_warning_and_the_others_keep_working(site_dir: Path
 def test_an_entry_point_that_is_not_a_plugin_is_a_warning() -> None:
     found = load_registry([LoadedEntryPoint("numbers", 42), LoadedEntryPoint("ok", Plugin("ok"))])
     assert found.warnings == ["plug-in 'numbers' (fake_numbers:plugin) was skipped: expected a "
-                              "flowengine.action.Plugin (or a function returning one), got int"]
+                              "flowengine.plugins.Plugin (or a function returning one), got int"]
     assert [p.name for p in found.plugins] == ["ok"]
 
 
@@ -177,7 +177,7 @@ def test_help_and_a_flow_without_actions_do_not_load_plugins(tmp_path: Path) -> 
               "    except SystemExit:\n"
               "        pass\n"
               f"    rc = main(['validate', {str(flow)!r}])\n"
-              "print(rc, sorted(m for m in sys.modules if m == 'flowengine.registry' "
+              "print(rc, sorted(m for m in sys.modules if m == 'flowengine.plugins.registry' "
               "or m.startswith('actions.')))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
                          timeout=60)

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 import pytest
 from helpers import FakeRegistry, assign, flow_from_doc
 
-from flowengine.action import Action, ActionContext, Parameter
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.errors import ActionError
 from flowengine.runtime import InterviewResult
 from flowengine.types import ApexClass, ApexField, ApexObject, FlowType

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 import pytest
 from helpers import FakeRegistry, assign, flow_from_doc
 
-from flowengine.action import Action, ActionContext, Parameter
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.api import Flow
 from flowengine.errors import ActionError, InputError
 from flowengine.runtime import InterviewResult

@@ -21,7 +21,7 @@ EXAMPLES = sorted(p for p in FLOWS.glob("*.yaml") if ".flowtest." not in p.name)
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    from flowengine.commands.flows import flow_json_schema
+    from flowengine.cli.flows import flow_json_schema
 
     return flow_json_schema()
 

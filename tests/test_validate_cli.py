@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import FakeRegistry
 
-from flowengine.action import Action, Parameter
+from flowengine.plugins import Action, Parameter
 from flowengine.cli import main
 from flowengine.types import Number, Text
 
@@ -176,7 +176,7 @@ CANCEL = Action("cancelItems", "Cancel Items", "Acme", "Cancels items.", _handle
 def test_json_lists_every_problem_with_its_place(capsys: pytest.CaptureFixture[str],
                                                  write_flow: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("flowengine.registry.get_registry", lambda: FakeRegistry([CANCEL]))
+    monkeypatch.setattr("flowengine.plugins.registry.get_registry", lambda: FakeRegistry([CANCEL]))
     path = write_flow("""
         flow: Cancel_Flow
         variables:

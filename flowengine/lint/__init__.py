@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from flowengine.errors import FlowError, Problem
-from flowengine.loader import expand_paths
+from flowengine.formats.yaml import expand_paths
 from flowengine.lint.config import ConfigError, LintConfig, find_config, load_config
 from flowengine.lint.rules import RULES, LintContext, Rule, Severity
 
@@ -65,8 +65,8 @@ class FileReport:
 
 def lint_file(path: str | os.PathLike[str], config: LintConfig | None = None) -> FileReport:
     """Load, validate and lint one flow file."""
-    from flowengine.checker import check_flow
-    from flowengine.loader import load_document
+    from flowengine.check.checker import check_flow
+    from flowengine.formats.yaml import load_document
 
     config = config or LintConfig.default()
     name = os.fspath(path)

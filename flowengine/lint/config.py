@@ -24,7 +24,7 @@ from typing import Any, Final, Mapping
 
 from flowengine.errors import FlowError, Problem
 from flowengine.lint.rules import RULES, SEVERITIES, Severity
-from flowengine.symbols import did_you_mean
+from flowengine.check.symbols import did_you_mean
 
 __all__ = ["CONFIG_FILES", "ConfigError", "LintConfig", "RuleConfig", "find_config", "load_config",
            "parse_config"]
@@ -131,7 +131,7 @@ def _read(path: Path) -> tuple[Any, Any]:
             raise ConfigError([Problem("error", "config", f"cannot read: {exc}", name)]) from None
         section = data.get("tool", {}).get("flowengine", {}).get("lint")
         return section, lambda p: None
-    from flowengine.loader import load_document
+    from flowengine.formats.yaml import load_document
 
     try:
         doc = load_document(path)

@@ -16,8 +16,8 @@ from flowengine.model import ActionElement, AssignmentElement, DecisionElement, 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from flowengine.checker import CheckedFlow
-    from flowengine.loader import Document
+    from flowengine.check.checker import CheckedFlow
+    from flowengine.formats.yaml import Document
 
 __all__ = ["RULES", "Hit", "LintContext", "Rule", "Severity", "rule_ids"]
 

@@ -50,7 +50,7 @@ def open_org(path: str | os.PathLike[str] | None = None,
 
 
 def _from_plugins() -> tuple[list[ObjectSchema], list[Callable[[Any], list[str]]]]:
-    from flowengine.registry import get_registry
+    from flowengine.plugins.registry import get_registry
 
     schemas: list[ObjectSchema] = []
     invariants: list[Callable[[Any], list[str]]] = []

@@ -206,7 +206,7 @@ class ShowcaseActions:
     `sendEmail` faults when the body says "too many"."""
 
     def __init__(self) -> None:
-        from flowengine.action import Action, Parameter
+        from flowengine.plugins import Action, Parameter
         from flowengine.types import FlowType, TypeRegistry
 
         self.types = TypeRegistry()

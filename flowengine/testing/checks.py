@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from flowengine.errors import FlowError, Problem, ValidationError
 from flowengine.model import ActionElement
 from flowengine.references import new_guid
-from flowengine.symbols import did_you_mean
+from flowengine.check.symbols import did_you_mean
 from flowengine.testing.spec import Case, FlowTestFile, Path_, display
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
 if TYPE_CHECKING:
-    from flowengine.action import Action
+    from flowengine.plugins import Action
     from flowengine.api import Flow
 
 __all__ = ["CaseSpecError", "CompiledAssertion", "FinalState", "PreparedCase", "ValueCheck",
@@ -104,7 +104,7 @@ class _Preparer:
     @property
     def values(self) -> Any:
         if self._values is None:
-            from flowengine.compiler import ValueCompiler
+            from flowengine.runtime.values import ValueCompiler
             self._values = ValueCompiler(self.checked)
         return self._values
 
@@ -164,7 +164,7 @@ class _Preparer:
 
     def variable_check(self, text: str, raw: Any, path: Path_) -> ValueCheck | None:
         from flowengine.references import PathSyntaxError, check_path
-        from flowengine.symbols import ResolveError
+        from flowengine.check.symbols import ResolveError
 
         try:
             rp = self.checked.symbols.resolve(check_path(text))
@@ -257,7 +257,7 @@ class _Preparer:
 
     # -- FlowTest assertions -------------------------------------------------------------------------
     def compile_assertions(self) -> list[CompiledAssertion]:
-        from flowengine.checker import Checker
+        from flowengine.check.checker import Checker
         from flowengine.conditions import (LogicError, check_condition, compile_condition,
                                            compile_logic, logic_tree)
         from flowengine.model import Condition

@@ -17,7 +17,7 @@ from flowengine.errors import ActionError
 from flowengine.types import to_json
 
 if TYPE_CHECKING:
-    from flowengine.action import Action, ActionContext, ActionHandler
+    from flowengine.plugins import Action, ActionContext, ActionHandler
     from flowengine.testing.spec import MockResult, MockSpec
 
 __all__ = ["Call", "MockPlan", "MockingRegistry", "active_plan"]

@@ -58,7 +58,7 @@ def load_flow_under_test(test: FlowTestFile) -> Flow:
     Raises LoadError/ValidationError (the flow's own problems) or PluginError."""
     from flowengine.api import load_flow
     from flowengine.errors import LoadError
-    from flowengine.registry import get_registry
+    from flowengine.plugins.registry import get_registry
 
     if not test.flow_path.exists():
         mark = test.locate(("flow",))
@@ -190,7 +190,7 @@ def render_failure(test: FlowTestFile, outcome: CaseOutcome) -> str:
 def format_trace(trace: list[dict[str, Any]]) -> list[str]:
     """The trace, one block per step (`flowengine run --trace` style); long traces keep their
     first and last steps."""
-    from flowengine.commands.flows import format_trace_entry
+    from flowengine.cli.flows import format_trace_entry
 
     if not trace:
         return ["  (no elements ran)"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flowengine.errors import ValidationError
-from flowengine.loader import Document, load_document
+from flowengine.formats.yaml import Document, load_document
 
 __all__ = ["Assertion", "Case", "ConditionSpec", "Expectations", "FaultExpectation",
            "FlowTestFile", "FlowTestSpecError", "MockResult", "MockSpec", "RecordExpectation",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flowengine.registry import reset_registry
+from flowengine.plugins.registry import reset_registry
 
 HERE = Path(__file__).parent
 ENTRY_POINTS = {  # package -> entry point value

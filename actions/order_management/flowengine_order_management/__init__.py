@@ -9,7 +9,7 @@ Published under the `flowengine.actions` entry-point group as `order_management`
 """
 from __future__ import annotations
 
-from flowengine.action import Plugin
+from flowengine.plugins import Plugin
 
 from .cancel import ACTION as CANCEL_ACTION
 from .classes import APEX_CLASSES

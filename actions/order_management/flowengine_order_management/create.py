@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Mapping
 
-from flowengine.action import Action, ActionContext, Parameter
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.errors import ActionError
 from flowengine.org.base import OrgTransaction
 from flowengine.types import Apex, ApexObject, format_decimal

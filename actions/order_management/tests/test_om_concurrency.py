@@ -10,7 +10,7 @@ from typing import Any
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
 from flowengine_order_management.sample import build_sample_order, cancel_input
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.errors import ActionError
 from flowengine.org import open_org
 

@@ -11,7 +11,7 @@ from flowengine_order_management import plugin
 from flowengine_order_management.classes import FO_OUTPUT
 from flowengine_order_management.sample import (SampleOrder, build_sample_order, cancel_input,
                                              fulfillment_group, fulfillment_order_input)
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.org.ids import make_id
 
 ACTIONS = {a.name: a for a in plugin.actions}

@@ -10,7 +10,7 @@ import pytest
 
 from flowengine_order_management import plugin
 from flowengine_order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.fixtures import load_fixture, load_records, read_fixture

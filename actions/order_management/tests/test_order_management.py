@@ -15,7 +15,7 @@ from flowengine_order_management import plugin
 from flowengine_order_management.classes import CANCEL_OUTPUT
 from flowengine_order_management.sample import (SampleOrder, build_sample_order, cancel_input,
                                              org_snapshot)
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.errors import ActionError
 from flowengine.types import ApexObject
 
@@ -73,7 +73,7 @@ def test_plugin_ships_the_connectapi_classes_with_required_flags() -> None:
 
 
 def test_plugin_passes_the_registry_checks() -> None:
-    from flowengine.registry import plugin_problems
+    from flowengine.plugins.registry import plugin_problems
     assert plugin_problems(plugin) == []
 
 

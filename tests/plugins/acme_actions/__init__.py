@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flowengine.action import Action, ActionContext, Parameter, Plugin
+from flowengine.plugins import Action, ActionContext, Parameter, Plugin
 from flowengine.types import Apex, ApexClass, ApexField, Boolean, Number, Text
 
 ITEM = "Acme.ShipmentItemInputRepresentation"

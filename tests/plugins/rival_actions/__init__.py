@@ -1,5 +1,5 @@
 """A plug-in for the tests that claims an action name the `acme` plug-in already has."""
-from flowengine.action import Action, Plugin
+from flowengine.plugins import Action, Plugin
 
 
 def plugin() -> Plugin:  # entry points may name a function that returns the plug-in

@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any, Final
 
 from flowengine.errors import Problem, ValidationError
-from flowengine.loader import Document, display_path
+from flowengine.formats.yaml import Document, display_path
 from flowengine.model import (
     ELEMENT_CLASSES, AssignmentElement, ConstantDecl, DecisionElement, DecisionRule, FlowModel,
     FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
 )
-from flowengine.symbols import did_you_mean
+from flowengine.check.symbols import did_you_mean
 
 SECTIONS: Final = ("types", "variables", "constants", "formulas", "templates", "elements")
 PLACEHOLDER_NAME: Final = "Unnamed_Flow"     # stands in for a missing or invalid `flow` name

@@ -1,7 +1,7 @@
 """Does a value fit a type (spec 3.4): YAML literals, merge-field references, text with merge
 fields, lists and object literals.
 
-`ValueChecks` is mixed into `flowengine.checker.Checker`: its methods are the checker's value API,
+`ValueChecks` is mixed into `flowengine.check.checker.Checker`: its methods are the checker's value API,
 used by the resource, element and condition checks alike (`checker.check_value(...)`).
 """
 from __future__ import annotations
@@ -12,13 +12,13 @@ from flowengine.references import (
     LiteralValue, ListValue, PathSyntaxError, RefValue, TemplateValue, ValueSpec, parse_value,
     refs_in,
 )
-from flowengine.symbols import no_field_message
+from flowengine.check.symbols import no_field_message
 from flowengine.types import (
     TEXT_LIKE, FlowType, TypeRegistry, ValueTypeError, assignable, convert_literal, describe,
 )
 
 if TYPE_CHECKING:
-    from flowengine.symbols import ResolvedPath
+    from flowengine.check.symbols import ResolvedPath
 
 
 class ValueChecks:

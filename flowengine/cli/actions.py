@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from flowengine.cliutil import add_format_option, fail, paint, print_json
+from flowengine.cli.util import add_format_option, fail, paint, print_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

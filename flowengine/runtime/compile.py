@@ -1,5 +1,5 @@
-"""The interpreter: a checked flow compiled into linked nodes (`flowengine.nodes`), run as
-interviews (`flowengine.interview`).
+"""The interpreter: a checked flow compiled into linked nodes (`flowengine.runtime.nodes`), run as
+interviews (`flowengine.runtime.interview`).
 
 Each element becomes a node whose `run(interview)` does its work and returns the next node, so
 the hot loop is `node = node.run(st)`. Names, conversions and operators are settled here, at
@@ -12,20 +12,20 @@ import gc
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flowengine.compiler import ValueCompiler, assignment_function
+from flowengine.runtime.values import ValueCompiler, assignment_function
 from flowengine.conditions import CompiledCondition, compile_condition, compile_logic
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
-from flowengine.interview import Fault, Interview, InterviewResult
+from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.model import AssignmentElement, DecisionElement, LoopElement
-from flowengine.nodes import (
+from flowengine.runtime.nodes import (
     ActionFault, ActionNode, AssignmentNode, DecisionNode, LoopNode, Node, SingleAssignmentNode,
     fault_cause,
 )
-from flowengine.symbols import did_you_mean
+from flowengine.check.symbols import did_you_mean
 from flowengine.types import TEXT_LIKE, FlowType, ValueTypeError, convert_literal, converter
 
 if TYPE_CHECKING:
-    from flowengine.checker import CheckedFlow
+    from flowengine.check.checker import CheckedFlow
     from flowengine.org.base import OrgStore
 
 __all__ = ["CompiledFlow", "Fault", "Interview", "InterviewResult", "compile_flow"]

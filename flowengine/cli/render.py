@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def output_format(output: str | None, explicit: str | None) -> str:
     """The format to write, from --format or the output file's extension."""
-    from flowengine.cliutil import fail
+    from flowengine.cli.util import fail
 
     if explicit:
         return explicit

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Iterable
 
-from flowengine.action import Action, Parameter, Plugin
+from flowengine.plugins import Action, Parameter, Plugin
 from flowengine.errors import PluginError
 from flowengine.types import (ApexClass, ApexField, FlowType, TypeRegistry, canonical_kind,
                               normalize_class_name)
@@ -169,7 +169,7 @@ def _load_plugin(ep: Any, origin: str, warnings: list[str]) -> Plugin | None:
         warnings.append(f"{origin} failed to load and was skipped: {type(exc).__name__}: {exc}")
         return None
     if not isinstance(obj, Plugin):
-        warnings.append(f"{origin} was skipped: expected a flowengine.action.Plugin (or a function "
+        warnings.append(f"{origin} was skipped: expected a flowengine.plugins.Plugin (or a function "
                         f"returning one), got {type(obj).__name__}")
         return None
     return obj

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flowengine.references import LiteralValue, PathSyntaxError, RefValue, TemplateValue, check_path
-from flowengine.symbols import ResolvedPath, ResolveError, did_you_mean
+from flowengine.check.symbols import ResolvedPath, ResolveError, did_you_mean
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, assignable, describe
 
 if TYPE_CHECKING:
-    from flowengine.checker import Checker
+    from flowengine.check.checker import Checker
     from flowengine.model import ActionElement, LoopElement
 
 COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",

@@ -14,14 +14,14 @@ from flowengine.references import (
     Getter, LiteralValue, ListValue, MapValue, RefValue, Setter, TemplateValue, check_path,
     field_getter, global_getter, parse_value, path_setter, template_renderer,
 )
-from flowengine.symbols import ResolvedPath
+from flowengine.check.symbols import ResolvedPath
 from flowengine.types import (
     NUMERIC, TEXT_LIKE, ApexObject, FlowType, RecordValue, assignable, convert_literal, converter,
     copy_value, round_to_scale, text_of,
 )
 
 if TYPE_CHECKING:
-    from flowengine.checker import CheckedFlow
+    from flowengine.check.checker import CheckedFlow
 
 
 class ValueCompiler:

@@ -109,12 +109,12 @@ class Catalog:
 
     def render_markdown(self, action: dict[str, Any]) -> str:
         """The action's documentation page, laid out like Salesforce's pages on core actions."""
-        from flowengine.docs import render_action_page
+        from flowengine.catalog.docs import render_action_page
         return render_action_page(self, action)
 
     def write_docs(self, out_dir: str) -> builtins.list[str]:
         """Write one page per action and an index by category; returns the files written."""
-        from flowengine.docs import write_docs
+        from flowengine.catalog.docs import write_docs
         return write_docs(self, out_dir)
 
 
@@ -364,7 +364,7 @@ def load_catalog(use_cache: bool | None = None) -> Catalog:
         data = _read_cache(path)
         if data is not None:
             return Catalog(data)
-    from flowengine.registry import get_registry
+    from flowengine.plugins.registry import get_registry
     registry = get_registry()
     data = registry.metadata()
     if path is not None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flowengine.action import ActionContext
+from flowengine.plugins import ActionContext
 from flowengine.errors import ActionError, FlowError, FlowRuntimeError
-from flowengine.interview import Interview
+from flowengine.runtime.interview import Interview
 from flowengine.references import FAULT_MESSAGE_KEY
 from flowengine.types import ValueTypeError, convert_literal, copy_value, to_json
 
 if TYPE_CHECKING:
-    from flowengine.action import Action
+    from flowengine.plugins import Action
     from flowengine.types import TypeRegistry
 
 Apply = Callable[[Interview], None]

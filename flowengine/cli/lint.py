@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from flowengine.cliutil import fail, paint
+from flowengine.cli.util import fail, paint
 
 
 def register(sub: Any) -> None:
@@ -40,7 +40,7 @@ def lint_command(args: argparse.Namespace) -> int:
     from flowengine import __version__
     from flowengine.lint import ConfigError, RULES, lint_paths, load_config
     from flowengine.lint.report import exit_code, to_json, to_sarif, to_text
-    from flowengine.symbols import did_you_mean
+    from flowengine.check.symbols import did_you_mean
 
     try:
         config = load_config(args.config)

@@ -11,7 +11,7 @@ from flowengine.types import FlowType, TypeRegistry
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
 if TYPE_CHECKING:
-    from flowengine.action import Action
+    from flowengine.plugins import Action
 
 SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome"]
 

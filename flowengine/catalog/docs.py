@@ -95,7 +95,7 @@ def _is_generated(path: str) -> bool:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("flowengine", "templates"),
+        loader=jinja2.PackageLoader("flowengine.catalog", "templates"),
         autoescape=False,  # markdown, not HTML; table cells are escaped by the `cell` filter
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from flowengine.cliutil import ProgressBar, add_format_option, add_org_option, fail, print_json
+from flowengine.cli.util import ProgressBar, add_format_option, add_org_option, fail, print_json
 
 ORG_HELP = "manage the local org store (records that flows read and write)"
 MAX_CELL = 30

@@ -9,15 +9,15 @@ import importlib
 import sys
 from typing import Sequence
 
-from flowengine.cliutil import UsageError
+from flowengine.cli.util import UsageError
 
 # the module of each command; each module has register(subparsers). `flowengine COMMAND ...`
 # imports only the module of COMMAND (start-up time: `actions search` must cost about one Python
 # start); --help and unknown commands import them all
 MODULE_OF_COMMAND = {
-    "validate": "flowengine.commands.flows", "run": "flowengine.commands.flows",
-    "schema": "flowengine.commands.flows", "actions": "flowengine.commands.actions",
-    "org": "flowengine.org.cli", "render": "flowengine.render.cli", "lint": "flowengine.commands.lint",
+    "validate": "flowengine.cli.flows", "run": "flowengine.cli.flows",
+    "schema": "flowengine.cli.flows", "actions": "flowengine.cli.actions",
+    "org": "flowengine.cli.org", "render": "flowengine.cli.render", "lint": "flowengine.cli.lint",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 

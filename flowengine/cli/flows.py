@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from flowengine.cliutil import add_format_option, add_org_option, fail, paint, print_json
+from flowengine.cli.util import add_format_option, add_org_option, fail, paint, print_json
 
 
 def register(sub: Any) -> None:
@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     from flowengine.api import validate_file
-    from flowengine.loader import expand_paths
+    from flowengine.formats.yaml import expand_paths
 
     problems: list[Any] = []
     unreadable = False

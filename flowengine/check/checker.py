@@ -7,9 +7,9 @@ Nothing that can be known before running is left to run time.
 the type registry and the symbol table. It checks resources, connectors and the graph itself;
 the other checks live with their concern and report through it:
 
-- `flowengine.declarations`: the flow's classes and names → type registry and symbol table
-- `flowengine.value_checks`: does a value fit a type (mixed in: `checker.check_value(...)`)
-- `flowengine.element_checks`: Assignment operators, Loop collections, Action parameters
+- `flowengine.check.declarations`: the flow's classes and names → type registry and symbol table
+- `flowengine.check.values`: does a value fit a type (mixed in: `checker.check_value(...)`)
+- `flowengine.check.elements`: Assignment operators, Loop collections, Action parameters
 - `flowengine.conditions`: Decision conditions and custom logic
 """
 from __future__ import annotations
@@ -17,26 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from flowengine.declarations import declare_names, declare_types
-from flowengine.element_checks import check_action, check_assignment, check_loop
+from flowengine.check.declarations import declare_names, declare_types
+from flowengine.check.elements import check_action, check_assignment, check_loop
 from flowengine.errors import Problem, ProblemList, ValidationError
-from flowengine.loader import Document, display_path
+from flowengine.formats.yaml import Document, display_path
 from flowengine.model import (
     ActionElement, AssignmentElement, DecisionElement, FlowModel, LoopElement, TypedDecl,
     connector_slots,
 )
 from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
-from flowengine.schema_errors import SECTIONS, Structure, build_model
-from flowengine.symbols import (
+from flowengine.model.structure import SECTIONS, Structure, build_model
+from flowengine.check.symbols import (
     BrokenReference, ResolvedPath, ResolveError, Symbol, SymbolTable, UnknownName, did_you_mean,
 )
 from flowengine.types import FlowType, TypeRegistry
-from flowengine.value_checks import ValueChecks
+from flowengine.check.values import ValueChecks
 
 if TYPE_CHECKING:
     import networkx
 
-    from flowengine.action import Action
+    from flowengine.plugins import Action
     from flowengine.formula import CompiledFormula
 
 
@@ -106,7 +106,7 @@ class Checker(ValueChecks):
     def registry(self) -> Any:
         if self._registry is None:
             if self._registry_factory is None:
-                from flowengine.registry import get_registry
+                from flowengine.plugins.registry import get_registry
                 self._registry_factory = get_registry
             self._registry = self._registry_factory()
             for cls in self._registry.types.classes.values():
@@ -152,7 +152,7 @@ class Checker(ValueChecks):
         checked = CheckedFlow(self.model, self.problems.file, self.table, self.types, self.actions,
                               self.formulas, [p for p in self.problems.items], self.logic,
                               self.getter_of)
-        from flowengine.compiler import ValueCompiler
+        from flowengine.runtime.values import ValueCompiler
         values = ValueCompiler(checked)
         for name, template in self.model.templates.items():
             self.templates[name] = values.compile(template.text, FlowType("Text"))

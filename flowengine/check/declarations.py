@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from flowengine.element_checks import loop_item_type
+from flowengine.check.elements import loop_item_type
 from flowengine.model import ActionElement, DecisionElement, LoopElement, TypedDecl, check_api_name
-from flowengine.symbols import Symbol, did_you_mean
+from flowengine.check.symbols import Symbol, did_you_mean
 from flowengine.types import (
     NUMERIC, ApexClass, ApexField, FlowType, canonical_kind, normalize_class_name,
 )
 
 if TYPE_CHECKING:
-    from flowengine.action import Action
-    from flowengine.checker import Checker
+    from flowengine.plugins import Action
+    from flowengine.check.checker import Checker
 
 CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 

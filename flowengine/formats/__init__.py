@@ -1,0 +1,2 @@
+"""Front ends: flow files in their source formats → source documents (data plus where each part
+came from)."""
