@@ -1,17 +1,32 @@
-"""Decision conditions (spec 4.2): custom logic, static checks, and compiled tests."""
+"""Conditions (spec 4.2): `left op right`, joined by AND, OR or custom logic; their static checks
+and compiled tests. Decisions use them, and so do flow test assertions.
+"""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from flowengine.check.symbols import ResolvedPath
+from flowengine.model.base import StrictModel
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
-    from flowengine.check.checker import Checker
+    from flowengine.check.context import ValueContext
     from flowengine.runtime.values import ValueCompiler
-    from flowengine.model import Condition, DecisionElement
+
+CONDITION_OPERATORS = (
+    "EqualTo", "NotEqualTo", "GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo",
+    "StartsWith", "EndsWith", "Contains", "IsNull", "IsBlank", "IsEmpty", "WasSet", "WasVisited",
+    "HasError", "In", "NotIn",
+)
+ConditionOp = Literal[CONDITION_OPERATORS]  # type: ignore[valid-type]
+
+
+class Condition(StrictModel):
+    left: str
+    op: ConditionOp
+    right: Any = None
 
 ORDERING = {"GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo"}
 ORDERING_KINDS = NUMERIC | {"Date", "DateTime", "Time"}
@@ -150,17 +165,6 @@ def logic_tree(logic: str, count: int) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Static checks
 
-def check_decision(checker: Checker, name: str, element: DecisionElement) -> None:
-    for r, rule in enumerate(element.rules):
-        base = ("elements", name, "rules", r)
-        try:
-            checker.logic[(name, rule.name)] = logic_tree(rule.logic, len(rule.conditions))
-        except LogicError as exc:
-            checker.error(base + ("logic",), str(exc), "logic")
-        for c, cond in enumerate(rule.conditions):
-            check_condition(checker, base + ("conditions", c), cond)
-
-
 def _expected_right(op: str, left: FlowType) -> tuple[FlowType, ...] | str:
     """The types `right` may have, or why the operator does not apply to `left`."""
     if op in ("EqualTo", "NotEqualTo"):
@@ -191,13 +195,16 @@ def _expected_right(op: str, left: FlowType) -> tuple[FlowType, ...] | str:
     return (FlowType("Boolean"),)
 
 
-def check_condition(checker: Checker, path: tuple[Any, ...], cond: Condition) -> None:
+def check_condition(checker: ValueContext, path: tuple[Any, ...], cond: Condition) -> None:
+    from flowengine.elements import kind_of, kinds
+
     op = cond.op
     if op in ELEMENT_TESTS:
         target = checker.model.elements.get(cond.left)
-        if op == "HasError" and target is not None and target.type != "Action":
-            checker.error(path + ("left",), f"HasError applies to Action elements (only they can "
-                          f"fault and go on); {cond.left!r} is a {target.type} element",
+        if op == "HasError" and target is not None and not kind_of(target).can_fault:
+            faulting = " and ".join(k.name for k in kinds() if k.can_fault)
+            checker.error(path + ("left",), f"HasError applies to {faulting} elements (only they "
+                          f"can fault and go on); {cond.left!r} is a {target.type} element",
                           "condition.element")
         elif target is None and cond.left not in checker.broken:
             from flowengine.check.symbols import did_you_mean
@@ -224,7 +231,7 @@ def check_condition(checker: Checker, path: tuple[Any, ...], cond: Condition) ->
     checker.check_value(cond.right, expected[0], path + ("right",), expected[1:])
 
 
-def _check_boolean_right(checker: Checker, path: tuple[Any, ...], cond: Condition) -> None:
+def _check_boolean_right(checker: ValueContext, path: tuple[Any, ...], cond: Condition) -> None:
     if cond.right is None:
         checker.error(path + ("op",), f"{cond.op} needs right: true or right: false",
                       "condition.right")

@@ -1,18 +1,28 @@
-"""The flow as a networkx graph: elements are nodes, connectors are labelled edges."""
+"""The flow as a networkx graph: elements are nodes, connectors are labelled edges (from each
+element kind's `connectors()`)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
-from flowengine.model import FlowModel, connector_slots
+from flowengine.elements import kind_of
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from flowengine.model import FlowModel
+
 START = "$start"   # a node for Flow Builder's Start element (no element can have this name)
 
 
+def connections(element: Any) -> Iterator[tuple[str, str, str]]:
+    """(connector kind, edge key, target) of every connector of an element that has a target."""
+    for connector in kind_of(element).connectors(element):
+        if connector.target is not None:
+            yield connector.kind, connector.key, connector.target
+
+
 def build_graph(model: FlowModel) -> nx.MultiDiGraph:
-    """Nodes carry `type` and `label`; edges are keyed by connector label (an outcome's name,
+    """Nodes carry `type` and `label`; edges are keyed by connector key (an outcome's name,
     `next`, `fault`, `default`, `each` or `after`) and carry `kind`. Connectors to missing
     elements are left out (the checker reports them)."""
     import networkx as nx
@@ -24,9 +34,9 @@ def build_graph(model: FlowModel) -> nx.MultiDiGraph:
     if model.start in model.elements:
         graph.add_edge(START, model.start, key="start", kind="start")
     for name, element in model.elements.items():
-        for kind, label, _, target in connector_slots(element):
+        for kind, key, target in connections(element):
             if target in model.elements:
-                graph.add_edge(name, target, key=label, kind=kind)
+                graph.add_edge(name, target, key=key, kind=kind)
     return graph
 
 
@@ -39,7 +49,7 @@ def unreachable_elements(model: FlowModel) -> list[str]:
     reached = {model.start}
     todo = [model.start]
     while todo:
-        for _, _, _, target in connector_slots(elements[todo.pop()]):
+        for _, _, target in connections(elements[todo.pop()]):
             if target in elements and target not in reached:
                 reached.add(target)
                 todo.append(target)

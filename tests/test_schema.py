@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from flowengine.cli import main
-from flowengine.model import (
-    ASSIGNMENT_OPERATORS, CONDITION_OPERATORS, DATA_TYPES, ELEMENT_CLASSES, check_api_name,
-)
+from flowengine.conditions import CONDITION_OPERATORS
+from flowengine.elements import kinds
+from flowengine.elements.assignment import ASSIGNMENT_OPERATORS
+from flowengine.model import DATA_TYPES, check_api_name
 
 FLOWS = Path(__file__).parent.parent / "flows"
 EXAMPLES = sorted(p for p in FLOWS.glob("*.yaml") if ".flowtest." not in p.name)
@@ -21,7 +22,7 @@ EXAMPLES = sorted(p for p in FLOWS.glob("*.yaml") if ".flowtest." not in p.name)
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    from flowengine.cli.flows import flow_json_schema
+    from flowengine.model.jsonschema import flow_json_schema
 
     return flow_json_schema()
 
@@ -77,7 +78,7 @@ def test_top_level_keys_match_the_spec(schema: dict[str, Any]) -> None:
 def test_elements_are_a_union_on_type(schema: dict[str, Any]) -> None:
     elements = schema["properties"]["elements"]["additionalProperties"]
     assert elements["discriminator"]["propertyName"] == "type"
-    assert set(elements["discriminator"]["mapping"]) == set(ELEMENT_CLASSES)
+    assert set(elements["discriminator"]["mapping"]) == {kind.name for kind in kinds()}
 
 
 def test_operators_and_types_are_enumerated(schema: dict[str, Any]) -> None:

@@ -5,44 +5,41 @@ Nothing that can be known before running is left to run time.
 
 `Checker` runs the checks in order and holds what they share: the problems, the plug-in registry,
 the type registry and the symbol table. It checks resources, connectors and the graph itself;
-the other checks live with their concern and report through it:
+each element is checked by its element kind (`flowengine.elements`), through the `CheckContext`
+the checker implements:
 
 - `flowengine.check.declarations`: the flow's classes and names → type registry and symbol table
-- `flowengine.check.values`: does a value fit a type (mixed in: `checker.check_value(...)`)
-- `flowengine.check.elements`: Assignment operators, Loop collections, Action parameters
-- `flowengine.conditions`: Decision conditions and custom logic
+- `flowengine.check.values`: does a value fit a type (`ctx.check_value(...)`)
+- `flowengine.elements.*`: each element type's own checks
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from flowengine.check.context import SymbolContext
 from flowengine.check.declarations import declare_names, declare_types
-from flowengine.check.elements import check_action, check_assignment, check_loop
-from flowengine.errors import Problem, ProblemList, ValidationError
-from flowengine.formats.yaml import Document, display_path
-from flowengine.model import (
-    ActionElement, AssignmentElement, DecisionElement, FlowModel, LoopElement, TypedDecl,
-    connector_slots,
-)
-from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
+from flowengine.check.symbols import ResolveError, SymbolTable, did_you_mean
+from flowengine.elements import kind_of
+from flowengine.errors import Problem, ValidationError
+from flowengine.model import FlowModel, TypedDecl
 from flowengine.model.structure import SECTIONS, Structure, build_model
-from flowengine.check.symbols import (
-    BrokenReference, ResolvedPath, ResolveError, Symbol, SymbolTable, UnknownName, did_you_mean,
-)
+from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
+from flowengine.source import display_path
 from flowengine.types import FlowType, TypeRegistry
-from flowengine.check.values import ValueChecks
 
 if TYPE_CHECKING:
     import networkx
 
-    from flowengine.plugins import Action
     from flowengine.formula import CompiledFormula
+    from flowengine.plugins import Action
+    from flowengine.source import SourceDocument
 
 
 @dataclass
 class CheckedFlow:
-    """A flow that passed every static check: the model plus what the checks learned."""
+    """A flow that passed every static check: the model plus what the checks learned. Plain data:
+    it keeps neither the checker nor the source document."""
 
     model: FlowModel
     file: str | None
@@ -52,7 +49,7 @@ class CheckedFlow:
     formulas: dict[str, CompiledFormula]
     warnings: list[Problem] = field(default_factory=list)
     logic: dict[tuple[str, str], Any] = field(default_factory=dict)   # (decision, rule) → logic AST
-    getter_of: Callable[[Symbol], Callable[[Any], Any]] | None = None  # resource → run-time getter
+    templates: dict[str, Callable[[Any], Any]] = field(default_factory=dict)  # name → renderer
     _graph: networkx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
@@ -69,37 +66,35 @@ class CheckedFlow:
         return self._graph
 
 
-class Checker(ValueChecks):
+class _Resources:
+    """The compiled formulas and templates of the flow being checked (see `resource_getter`)."""
+
+    def __init__(self) -> None:
+        self.formulas: dict[str, CompiledFormula] = {}
+        self.templates: dict[str, Callable[[Any], Any]] = {}
+
+
+class Checker(SymbolContext):
     """Runs every static check of one flow (`run`), collecting the problems to raise them once."""
 
-    def __init__(self, model: FlowModel, doc: Document | None,
+    def __init__(self, model: FlowModel, doc: SourceDocument | None,
                  registry: Callable[[], Any] | None = None,
                  structure: Structure | None = None) -> None:
-        self.model = model
+        types = TypeRegistry()
+        super().__init__(model, doc, types, SymbolTable(types))
         self.structure = structure or Structure(model)
         # elements with structural errors (already reported): connectors to them are fine, and
         # reachability is not judged, since their own connectors may be missing
-        self.broken = self.structure.broken.get("elements", set())
+        self.broken = set(self.structure.broken.get("elements", set()))
         # a whole section was unusable: unknown names may be declared there, so stay silent
         self.names_incomplete = bool(self.structure.dropped & (set(SECTIONS) - {"types"}))
-        self.doc = doc
-        self.problems = ProblemList(doc.file if doc else None)
         self._registry_factory = registry
         self._registry: Any = None
-        self.types = TypeRegistry()
-        self.table = SymbolTable(self.types)
         self.actions: dict[str, Action] = {}
-        self.formulas: dict[str, CompiledFormula] = {}
+        self.resources = _Resources()
+        self.formulas = self.resources.formulas
         self.logic: dict[tuple[str, str], Any] = {}
-        self.templates: dict[str, Callable[[Any], Any]] = {}   # filled once every check passed
         self.plugins_failed = False
-
-    # -- reporting ---------------------------------------------------------------------------
-    def error(self, path: tuple[Any, ...], message: str, code: str, key: bool = False,
-              severity: str = "error") -> None:
-        mark = self.doc.locate(path, key=key) if self.doc else None
-        self.problems.add(severity, code, message, mark[0] if mark else None,  # type: ignore[arg-type]
-                          mark[1] if mark else None, display_path(path) or None)
 
     # -- plug-ins, loaded only when the flow needs them ----------------------------------------
     @property
@@ -123,13 +118,16 @@ class Checker(ValueChecks):
 
     def _needs_plugins(self) -> bool:
         m = self.model
-        if m.elements and any(isinstance(e, ActionElement) for e in m.elements.values()):
+        if any(kind_of(e).needs_plugins(e) for e in m.elements.values()):
             return True
         own = {name.replace("__", ".").lower() for name in m.types}
         decls: list[TypedDecl] = [*m.variables.values()]
         decls += [f for t in m.types.values() for f in t.fields.values()]
         return any((d.type == "Apex" and (d.apexClass or "").replace("__", ".").lower() not in own)
                    or d.type == "Record" for d in decls)
+
+    def item_indexes(self, element: str, key: str, count: int) -> Sequence[int]:
+        return self.structure.kept_items.get((element, key)) or range(count)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> CheckedFlow:
@@ -150,12 +148,12 @@ class Checker(ValueChecks):
         if self.problems.has_errors:
             raise ValidationError(self.problems.items)
         checked = CheckedFlow(self.model, self.problems.file, self.table, self.types, self.actions,
-                              self.formulas, [p for p in self.problems.items], self.logic,
-                              self.getter_of)
+                              self.formulas, list(self.problems.items), self.logic,
+                              self.resources.templates)
         from flowengine.runtime.values import ValueCompiler
         values = ValueCompiler(checked)
         for name, template in self.model.templates.items():
-            self.templates[name] = values.compile(template.text, FlowType("Text"))
+            checked.templates[name] = values.compile(template.text, FlowType("Text"))
         return checked
 
     # -- resources ----------------------------------------------------------------------------
@@ -181,7 +179,7 @@ class Checker(ValueChecks):
 
     def compile_formula(self, name: str) -> None:
         from flowengine.formula import FormulaError, compile_formula
-        from flowengine.references import field_getter, global_getter
+        from flowengine.runtime.access import path_getter
 
         decl = self.model.formulas[name]
         symbol = self.table.get(name)
@@ -192,15 +190,14 @@ class Checker(ValueChecks):
             self.error(("formulas", name, "type"), f"a formula computes a scalar, not {decl.type}",
                        "formula.type")
             return
+        resources = self.resources
 
         def resolve(text: str) -> tuple[FlowType, Callable[[Any], Any]]:
             try:
                 rp = self.table.resolve(check_path(text))
             except (ResolveError, PathSyntaxError) as exc:
                 raise KeyError(str(exc)) from None
-            if rp.symbol is None:
-                return rp.type, global_getter(rp.text)
-            return rp.type, field_getter(self.getter_of(rp.symbol), rp.fields, rp.text)
+            return rp.type, path_getter(resources, rp)
 
         try:
             self.formulas[name] = compile_formula(decl.expression, symbol.type, resolve, name)
@@ -210,26 +207,6 @@ class Checker(ValueChecks):
             self.problems.add("error", "formula", f"formula {name}: {exc.message}",
                               mark[0] if mark else None, mark[1] if mark else None,
                               display_path(path))
-
-    def getter_of(self, symbol: Symbol) -> Callable[[Any], Any]:
-        """The run-time getter of a resource; formulas and templates compute when read."""
-        name = symbol.name
-        if symbol.kind == "formula":
-            holder = self.formulas
-
-            def formula_value(st: Any) -> Any:
-                return holder[name].evaluate(st)
-            return formula_value
-        if symbol.kind == "template":
-            renderers = self.templates
-
-            def template_value(st: Any) -> Any:
-                return renderers[name](st)
-            return template_value
-
-        def value(st: Any) -> Any:
-            return st.values.get(name)
-        return value
 
     def _check_resource_cycles(self) -> None:
         """Formulas and templates that refer to each other in a circle would never finish."""
@@ -263,52 +240,26 @@ class Checker(ValueChecks):
                     kind = "formulas" if sym and sym.kind == "formula" else "templates"
                     self.error((kind, sym.name if sym else start),
                                "resources refer to each other in a circle: " + " → ".join(
-                                   (self.table.get(c).name if self.table.get(c) else c) for c in cycle),
+                                   (self.table.get(c).name if self.table.get(c) else c) for c in cycle),  # type: ignore[union-attr]
                                "resource.cycle")
                     return
                 state[child] = 1
                 trail.append(child)
                 stack.append((child, iter(graph[child])))
 
-    # -- references ---------------------------------------------------------------------------
-    def resolve(self, text: Any, path: tuple[Any, ...], what: str = "reference") -> ResolvedPath | None:
-        """The resolved path, or None after reporting why it does not resolve."""
-        try:
-            return self.table.resolve(check_path(text))
-        except BrokenReference:
-            return None                     # its declaration's problem is reported already
-        except UnknownName as exc:
-            if not self.names_incomplete:
-                self.error(path, f"{what}: {exc}" if what != "reference" else str(exc),
-                           "reference.unknown")
-        except PathSyntaxError as exc:
-            self.error(path, f"{what}: {exc}" if what != "reference" else str(exc), "reference.syntax")
-        except ResolveError as exc:
-            self.error(path, f"{what}: {exc}" if what != "reference" else str(exc), "reference.invalid")
-        return None
-
     # -- elements -----------------------------------------------------------------------------
     def check_element(self, name: str, element: Any) -> None:
-        base = ("elements", name)
-        for kind, label, where, target in connector_slots(element):
-            self._check_connector(base + where, kind, label, target)
-        if isinstance(element, AssignmentElement):
-            index = self.structure.kept_items.get(name) or range(len(element.assignments))
-            for i, item in zip(index, element.assignments):
-                check_assignment(self, base + ("assignments", i), item.ref, item.op, item.value)
-        elif isinstance(element, DecisionElement):
-            from flowengine.conditions import check_decision
-            check_decision(self, name, element)
-        elif isinstance(element, LoopElement):
-            check_loop(self, name, element)
-        elif isinstance(element, ActionElement):
-            check_action(self, name, element)
+        kind = kind_of(element)
+        for connector in kind.connectors(element):
+            if connector.target is not None:
+                self._check_connector(("elements", name) + connector.path, connector.described,
+                                      connector.target)
+        kind.check(self, name, element)
 
-    def _check_connector(self, path: tuple[Any, ...], kind: str, label: str, target: str) -> None:
+    def _check_connector(self, path: tuple[Any, ...], which: str, target: str) -> None:
         if target in self.model.elements or target in self.broken or \
                 "elements" in self.structure.dropped:
             return
-        which = f"the connector of outcome {label!r}" if kind == "outcome" else f"connector {label!r}"
         names = [*self.model.elements, *(str(b) for b in self.broken)]
         other = next((e for e in names if e.lower() == target.lower()), None)
         hint = (f"; did you mean {other!r}? (element names in connectors are case-sensitive)"
@@ -339,8 +290,8 @@ class Checker(ValueChecks):
                            severity="warning")
 
 
-def check_flow(doc: Document, registry: Callable[[], Any] | None = None) -> CheckedFlow:
-    """Build and check a flow from a parsed document. Raises ValidationError with every problem."""
+def check_flow(doc: SourceDocument, registry: Callable[[], Any] | None = None) -> CheckedFlow:
+    """Build and check a flow from a source document. Raises ValidationError with every problem."""
     structure = build_model(doc)
     checker = Checker(structure.model, doc, registry, structure)
     checker.problems.items.extend(structure.problems)

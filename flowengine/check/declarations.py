@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from flowengine.check.elements import loop_item_type
-from flowengine.model import ActionElement, DecisionElement, LoopElement, TypedDecl, check_api_name
+from flowengine.elements import kind_of
+from flowengine.model import TypedDecl, check_api_name
 from flowengine.check.symbols import Symbol, did_you_mean
 from flowengine.types import (
     NUMERIC, ApexClass, ApexField, FlowType, canonical_kind, normalize_class_name,
 )
 
 if TYPE_CHECKING:
-    from flowengine.plugins import Action
     from flowengine.check.checker import Checker
 
 CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
@@ -135,10 +134,7 @@ def declare_names(checker: Checker) -> None:
         entries.append((name, ("templates", name), Symbol(name, "template", FlowType("Text"), template)))
     for name, element in m.elements.items():
         entries.append((name, ("elements", name), Symbol(name, "element", None, element, element.type)))
-        if isinstance(element, DecisionElement):
-            for i, rule in enumerate(element.rules):
-                entries.append((rule.name, ("elements", name, "rules", i, "name"),
-                                Symbol(rule.name, "outcome", FlowType("Boolean"), rule)))
+        entries += kind_of(element).names(name, element)
     entries += _broken_entries(checker)
     where: dict[str, tuple[Any, ...]] = {}
     for name, path, symbol in entries:
@@ -158,13 +154,8 @@ def declare_names(checker: Checker) -> None:
             where[name.lower()] = path
     for name, element in m.elements.items():
         symbol = checker.table.get(name)
-        if symbol is None or symbol.decl is not element:
-            continue
-        if isinstance(element, LoopElement) and not element.item:
-            symbol.type = loop_item_type(checker, name, element, report=False)
-            symbol.broken = symbol.type is None     # check_loop reports why
-        if isinstance(element, ActionElement):
-            symbol.action = _find_action(checker, name, element)
+        if symbol is not None and symbol.decl is element:
+            kind_of(element).bind(checker, name, element, symbol)
 
 
 def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:
@@ -186,18 +177,3 @@ def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol
                             etype if isinstance(etype, str) else None, broken=True)
             out.append((str(name), (section, name), symbol))
     return out
-
-
-def _find_action(checker: Checker, name: str, element: ActionElement) -> Action | None:
-    try:
-        registry = checker.registry
-    except Exception:  # noqa: BLE001 - reported in Checker.run()
-        return None
-    action = registry.action(element.action)
-    if action is None:
-        checker.error(("elements", name, "action"), f"unknown action {element.action!r}"
-                      f"{did_you_mean(element.action, registry.actions)} (see 'flowengine actions "
-                      "list')", "action.unknown")
-        return None
-    checker.actions[name] = action
-    return action

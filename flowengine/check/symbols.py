@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from flowengine.references import GLOBAL_TYPES
 from flowengine.errors import did_you_mean
@@ -10,8 +10,6 @@ from flowengine.types import FlowType, TypeRegistry
 
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
-if TYPE_CHECKING:
-    from flowengine.plugins import Action
 
 SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome"]
 
@@ -22,8 +20,8 @@ class Symbol:
     kind: SymbolKind
     type: FlowType | None           # None: an element that holds no value
     decl: Any = None
-    element_type: str | None = None  # for elements: Assignment, Decision, Loop, Action
-    action: Action | None = None     # for Action elements
+    element_type: str | None = None  # for elements: the kind's name (Assignment, Loop...)
+    binding: Any = None              # what the element kind bound it to (an Action's action)
     # declared, but its declaration is broken (already reported): references to it stay silent
     broken: bool = False
 
@@ -115,15 +113,16 @@ class SymbolTable:
         if symbol.broken:
             raise BrokenReference(f"{root!r} is declared with errors")
         fields = tuple(rest)
-        if symbol.kind == "element" and symbol.element_type == "Action":
-            return self._resolve_action_output(text, symbol, fields)
+        if symbol.kind == "element":
+            from flowengine.elements import kind_named
+
+            kind = kind_named(symbol.element_type or "")
+            if kind is None:
+                raise BrokenReference(f"{root!r} is an element of an unknown type")
+            return kind.resolve(self, symbol, text, fields)
         if symbol.type is None:
-            item = getattr(symbol.decl, "item", None)
-            if symbol.element_type == "Loop" and item:
-                raise ResolveError(f"{symbol.name!r} is a Loop element with item: {item}; its current "
-                                   f"item is read as {{!{item}}}, not through the loop's name")
             raise ResolveError(f"{symbol.name!r} is {symbol.a_what} and holds no value")
-        return self._resolve_fields(text, symbol, symbol.type, fields)
+        return self.resolve_fields(text, symbol, symbol.type, fields)
 
     def _resolve_global(self, text: str) -> ResolvedPath:
         for name, gtype in GLOBAL_TYPES.items():
@@ -131,25 +130,9 @@ class SymbolTable:
                 return ResolvedPath(name, None, (), gtype)
         raise UnknownName(f"unknown global {text!r}{did_you_mean(text, GLOBAL_TYPES)}")
 
-    def _resolve_action_output(self, text: str, symbol: Symbol, fields: tuple[str, ...]) -> ResolvedPath:
-        action = symbol.action
-        if not fields:
-            raise ResolveError(f"{symbol.name!r} is an Action element; name one of its outputs, "
-                               f"e.g. {symbol.name}.outputName")
-        if action is None:   # unknown action: already reported
-            raise BrokenReference(f"{symbol.name!r} calls an unknown action")
-        param = action.output(fields[0])
-        if param is None:
-            names = [p.name for p in action.outputs]
-            raise ResolveError(f"action {action.name} (element {symbol.name}) has no output "
-                               f"{fields[0]!r}{did_you_mean(fields[0], names)} (outputs: "
-                               f"{', '.join(names) or 'none'})")
-        owner = FlowType("Apex", apex_class=f"{action.name} outputs")
-        rest = self._resolve_fields(text, symbol, param.type, fields[1:])
-        return ResolvedPath(text, symbol, fields, rest.type, (owner,) + rest.owner_types)
-
-    def _resolve_fields(self, text: str, symbol: Symbol, current: FlowType,
-                        fields: tuple[str, ...]) -> ResolvedPath:
+    def resolve_fields(self, text: str, symbol: Symbol, current: FlowType,
+                       fields: tuple[str, ...]) -> ResolvedPath:
+        """Resolve the `fields` of a value of type `current` held by `symbol`."""
         owners: list[FlowType] = []
         walked = symbol.name
         for name in fields:

@@ -188,6 +188,8 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
           f"element{'s' if result.elements_executed != 1 else ''}"
           + (" (org rolled back)" if rollback else ""))
     if trace and result.trace:
+        from flowengine.runtime.trace import format_trace_entry
+
         print("trace:")
         for entry in result.trace:
             print(format_trace_entry(entry))
@@ -200,43 +202,11 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
         print(f"error: {result.error.message}", file=sys.stderr)
 
 
-def format_trace_entry(entry: dict[str, Any]) -> str:
-    head = f"  {entry['step']:>4}. {entry['element']} ({entry['type']})"
-    lines = [head]
-    for row in entry.get("assignments", []):
-        lines.append(f"        {row['ref']} {row['op']}: {json.dumps(row['before'], default=str)}"
-                     f" → {json.dumps(row['after'], default=str)}")
-    for row in entry.get("conditions", []):
-        lines.append(f"        [{row['outcome']}] {row['condition']}: left = "
-                     f"{json.dumps(row['left'], default=str)} → {str(row['result']).lower()}")
-    if "outcome" in entry:
-        lines.append(f"        outcome: {entry['outcome']}")
-    if entry.get("done"):
-        lines.append("        no more items: after last")
-    elif "iteration" in entry:
-        lines.append(f"        iteration {entry['iteration']}: item = "
-                     f"{json.dumps(entry.get('item'), default=str)}")
-    if "inputs" in entry:
-        lines.append(f"        action {entry['action']} inputs: {json.dumps(entry['inputs'], default=str)}")
-    if "outputs" in entry:
-        lines.append(f"        outputs: {json.dumps(entry['outputs'], default=str)}")
-    if "fault" in entry:
-        lines.append(f"        FAULT: {entry['fault']}")
-    return "\n".join(lines)
-
-
 # -- schema -------------------------------------------------------------------------------------
 
-def flow_json_schema() -> dict[str, Any]:
-    from flowengine.model import FlowModel
-
-    schema = FlowModel.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "flowengine flow file (format v1)"
-    return schema
-
-
 def schema_command(args: argparse.Namespace) -> int:
+    from flowengine.model.jsonschema import flow_json_schema
+
     schema = flow_json_schema()
     if args.output:
         tmp = f"{args.output}.tmp{os.getpid()}"

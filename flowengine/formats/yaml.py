@@ -34,6 +34,13 @@ class Document:
     styles: dict[Path, str] = field(default_factory=dict)   # quoted and block scalars: ' " | >
     # problems that do not stop loading (a duplicate key: the first value is kept, and reported)
     problems: list[Problem] = field(default_factory=list)
+    format: str = "yaml"
+
+    def type_hint(self, value: Any, expected: str) -> str:
+        """YAML's own surprises, explained (see `flowengine.source.SourceDocument`)."""
+        if expected == "text" and isinstance(value, bool):
+            return " (YAML reads true/false, yes/no and on/off as Booleans: quote it to mean text)"
+        return ""
 
     def locate(self, path: Path, key: bool = False) -> Mark | None:
         """Line and column of the node at `path` (its key with `key=True`), or of its nearest

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Final, Iterator, Literal, Mapping
 
-from flowengine.model import ActionElement, AssignmentElement, DecisionElement, LoopElement
+from flowengine.elements import kind_of
+from flowengine.references import merge_field_roots
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -70,11 +71,15 @@ class Rule:
 
 def missing_fault_path(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
     for name, element in ctx.model.elements.items():
-        if isinstance(element, ActionElement) and not element.fault:
-            yield Hit(f"Action element {name} calls {element.action} without a fault connector: "
-                      "if the action fails, the whole interview fails and is rolled back. Add "
-                      "'fault: ELEMENT' leading to elements that handle the error (they can read "
-                      "{!$Flow.FaultMessage})", ("elements", name), element=name)
+        kind = kind_of(element)
+        if not kind.can_fault or any(c.kind == "fault" for c in kind.connectors(element)):
+            continue
+        facts = kind.facts(element)
+        doing = f" {facts.doing}" if facts.doing else ""
+        yield Hit(f"{kind.name} element {name}{doing} without a fault connector: if "
+                  f"{facts.failing} fails, the whole interview fails and is rolled back. Add "
+                  "'fault: ELEMENT' leading to elements that handle the error (they can read "
+                  "{!$Flow.FaultMessage})", ("elements", name), element=name)
 
 
 def loop_bodies(graph: nx.MultiDiGraph, model: Any) -> dict[str, set[str]]:
@@ -84,10 +89,12 @@ def loop_bodies(graph: nx.MultiDiGraph, model: Any) -> dict[str, set[str]]:
 
     bodies: dict[str, set[str]] = {}
     for name, element in model.elements.items():
-        if not isinstance(element, LoopElement) or element.each not in graph:
+        kind = kind_of(element)
+        each = next((c.target for c in kind.connectors(element) if c.kind == "each"), None)
+        if not kind.facts(element).loop or each not in graph:
             continue
         without = graph.subgraph(n for n in graph.nodes if n != name)
-        reached = nx.descendants(without, element.each) | {element.each}
+        reached = nx.descendants(without, each) | {each}
         back = nx.ancestors(graph, name)
         bodies[name] = {n for n in reached if n in back}
     return bodies
@@ -96,58 +103,29 @@ def loop_bodies(graph: nx.MultiDiGraph, model: Any) -> dict[str, set[str]]:
 def action_calls_in_loop(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
     bodies = loop_bodies(ctx.graph, ctx.model)
     for name, element in ctx.model.elements.items():
-        if not isinstance(element, ActionElement):
+        action = kind_of(element).facts(element).action
+        if action is None:
             continue
         loops = [loop for loop, body in bodies.items() if name in body]
         if loops:
-            yield Hit(f"Action element {name} calls {element.action} once per item of loop "
+            yield Hit(f"Action element {name} calls {action} once per item of loop "
                       f"{loops[0]}: each call counts against the limits of the transaction. "
                       "Collect the inputs inside the loop (Assignment with Add) and call the "
                       "action once, on the loop's 'after' path", ("elements", name), element=name)
-
-
-_MERGE: Final = re.compile(r"\{!\s*([^{}]*?)\s*\}")
-
-
-def _roots_in_value(raw: Any) -> Iterator[str]:
-    """Root names of the merge fields in a value (text, or lists and mappings of values)."""
-    if isinstance(raw, str):
-        for match in _MERGE.finditer(raw):
-            yield match.group(1).split(".")[0]
-    elif isinstance(raw, list):
-        for item in raw:
-            yield from _roots_in_value(item)
-    elif isinstance(raw, dict):
-        for item in raw.values():
-            yield from _roots_in_value(item)
 
 
 def referenced_names(model: Any) -> set[str]:
     """Every resource name (lower case) that something in the flow reads or writes."""
     names: list[str] = []
     for var in model.variables.values():
-        names += _roots_in_value(var.default)
+        names += merge_field_roots(var.default)
     for formula in model.formulas.values():
-        names += _roots_in_value(formula.expression)
+        names += merge_field_roots(formula.expression)
     for template in model.templates.values():
-        names += _roots_in_value(template.text)
+        names += merge_field_roots(template.text)
     for element in model.elements.values():
-        if isinstance(element, AssignmentElement):
-            for item in element.assignments:
-                names.append(item.ref.split(".")[0])
-                names += _roots_in_value(item.value)
-        elif isinstance(element, DecisionElement):
-            for rule in element.rules:
-                for cond in rule.conditions:
-                    names.append(cond.left.split(".")[0])
-                    names += _roots_in_value(cond.right)
-        elif isinstance(element, LoopElement):
-            names.append(element.collection.split(".")[0])
-            if element.item:
-                names.append(element.item.split(".")[0])
-        elif isinstance(element, ActionElement):
-            names += _roots_in_value(list(element.inputs.values()))
-            names += [target.split(".")[0] for target in element.outputs.values()]
+        facts = kind_of(element).facts(element)
+        names += facts.reads + facts.writes
     return {n.strip().lower() for n in names if n}
 
 
@@ -238,9 +216,9 @@ def hardcoded_id(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
 
 def cyclomatic_complexity(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
     threshold = options["threshold"]
-    decisions = [e for e in ctx.model.elements.values() if isinstance(e, DecisionElement)]
-    loops = sum(1 for e in ctx.model.elements.values() if isinstance(e, LoopElement))
-    outcomes = sum(len(d.rules) + 1 for d in decisions)      # each rule plus the default outcome
+    facts = [kind_of(e).facts(e) for e in ctx.model.elements.values()]
+    loops = sum(1 for f in facts if f.loop)
+    outcomes = sum(f.outcomes for f in facts)      # each rule plus the default outcome
     complexity = outcomes + loops
     if complexity > threshold:
         yield Hit(f"flow {ctx.model.flow} has a cyclomatic complexity of {complexity} "

@@ -1,31 +1,21 @@
-"""The flow file format, version 1 (spec sections 1–4), as pydantic models.
+"""The flow model, format version 1 (spec sections 1–3), as pydantic models.
 
-Unknown keys are forbidden everywhere; element types form a discriminated union on `type`.
-Values (`value`, `right`, `default`, action inputs) stay as raw YAML data here: they are typed by
-the checker, which knows their targets.
+Unknown keys are forbidden everywhere. Each element is validated by the model of its element
+kind (`flowengine.elements`), chosen by its `type`. Values (`value`, `right`, `default`, action
+inputs) stay as raw data here: they are typed by the checker, which knows their targets.
 """
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
-ASSIGNMENT_OPERATORS = (
-    "Assign", "Equals", "Add", "Subtract", "AssignCount", "EqualsCount", "AddItem", "AddAtStart",
-    "RemoveFirst", "RemoveAll", "RemoveAfterFirst", "RemoveBeforeFirst", "RemovePosition",
-    "RemoveUncommon",
-)
-CONDITION_OPERATORS = (
-    "EqualTo", "NotEqualTo", "GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualTo",
-    "StartsWith", "EndsWith", "Contains", "IsNull", "IsBlank", "IsEmpty", "WasSet", "WasVisited",
-    "HasError", "In", "NotIn",
-)
+from flowengine.model.base import ElementModel, StrictModel
+
 DATA_TYPES = ("Text", "String", "Number", "Currency", "Boolean", "Date", "DateTime", "Time",
               "Picklist", "Multipicklist", "Apex", "Record")
-AssignmentOp = Literal[ASSIGNMENT_OPERATORS]  # type: ignore[valid-type]
-ConditionOp = Literal[CONDITION_OPERATORS]  # type: ignore[valid-type]
 DataType = Literal[DATA_TYPES]  # type: ignore[valid-type]
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -47,16 +37,12 @@ def check_api_name(name: str, what: str = "name") -> str | None:
     return None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _shorthand_type(value: Any) -> Any:
     """`quantity: Number` is short for `quantity: {type: Number}`."""
     return {"type": value} if isinstance(value, str) else value
 
 
-class TypedDecl(_Model):
+class TypedDecl(StrictModel):
     type: DataType
     apexClass: str | None = Field(None, description="Apex-defined class name (type Apex)")
     object: str | None = Field(None, description="object API name (type Record)")
@@ -83,25 +69,25 @@ class FieldDecl(TypedDecl):
     pass
 
 
-class TypeDecl(_Model):
+class TypeDecl(StrictModel):
     fields: dict[str, FieldDecl]
     description: str | None = None
 
 
-class ConstantDecl(_Model):
+class ConstantDecl(StrictModel):
     type: DataType
     value: Any
     description: str | None = None
 
 
-class FormulaDecl(_Model):
+class FormulaDecl(StrictModel):
     type: DataType
     expression: str
     scale: Annotated[int, Field(ge=0, le=18)] | None = None
     description: str | None = None
 
 
-class TemplateDecl(_Model):
+class TemplateDecl(StrictModel):
     text: str
     plainText: bool = False
     description: str | None = None
@@ -116,71 +102,7 @@ class TemplateDecl(_Model):
         return {"anyOf": [handler(core_schema), {"type": "string"}]}
 
 
-class _Element(_Model):
-    label: str | None = None
-    description: str | None = None
-
-
-class AssignmentItem(_Model):
-    ref: str
-    op: AssignmentOp
-    value: Any = None
-
-
-class AssignmentElement(_Element):
-    type: Literal["Assignment"]
-    assignments: Annotated[list[AssignmentItem], Field(min_length=1)]
-    next: str | None = None
-
-
-class Condition(_Model):
-    left: str
-    op: ConditionOp
-    right: Any = None
-
-
-class DecisionRule(_Model):
-    name: str
-    label: str | None = None
-    logic: str = "and"
-    conditions: Annotated[list[Condition], Field(min_length=1)]
-    next: str | None = None
-
-
-class DecisionElement(_Element):
-    type: Literal["Decision"]
-    rules: Annotated[list[DecisionRule], Field(min_length=1)]
-    default: str | None = None
-    defaultLabel: str | None = None
-
-
-class LoopElement(_Element):
-    type: Literal["Loop"]
-    collection: str
-    order: Literal["Asc", "Desc"] = "Asc"
-    item: str | None = None
-    each: str
-    after: str | None = None
-
-
-class ActionElement(_Element):
-    type: Literal["Action"]
-    action: str
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    outputs: dict[str, str] = Field(default_factory=dict)
-    next: str | None = None
-    fault: str | None = None
-
-
-Element = Annotated[
-    Union[AssignmentElement, DecisionElement, LoopElement, ActionElement],
-    Field(discriminator="type"),
-]
-ELEMENT_CLASSES = {"Assignment": AssignmentElement, "Decision": DecisionElement,
-                   "Loop": LoopElement, "Action": ActionElement}
-
-
-class FlowModel(_Model):
+class FlowModel(StrictModel):
     """A whole flow file."""
 
     flow: str = Field(description="API name: letters, digits and single underscores, starting with "
@@ -198,7 +120,7 @@ class FlowModel(_Model):
     constants: dict[str, ConstantDecl] = Field(default_factory=dict)
     formulas: dict[str, FormulaDecl] = Field(default_factory=dict)
     templates: dict[str, TemplateDecl] = Field(default_factory=dict)
-    elements: dict[str, Element] = Field(default_factory=dict)
+    elements: dict[str, ElementModel] = Field(default_factory=dict)
 
     @field_validator("flow")
     @classmethod
@@ -208,30 +130,15 @@ class FlowModel(_Model):
             raise ValueError(problem)
         return value
 
+    @field_validator("elements", mode="before")
+    @classmethod
+    def _element_kinds(cls, value: Any) -> Any:
+        """Each element as its kind's model (entries validated already pass as they are)."""
+        if not isinstance(value, dict):
+            return value
+        from flowengine.elements import validate_element
+        return {name: validate_element(raw) for name, raw in value.items()}
+
     @property
     def display_label(self) -> str:
         return self.label or self.flow.replace("_", " ")
-
-
-ConnectorKind = Literal["next", "fault", "outcome", "default", "each", "after"]
-
-
-def connector_slots(element: Any) -> list[tuple[ConnectorKind, str, tuple[Any, ...], str]]:
-    """(kind, label, path inside the element, target) for every connector of an element, in
-    display order; the label of an outcome's connector is the outcome's name."""
-    out: list[tuple[ConnectorKind, str, tuple[Any, ...], str]] = []
-    if isinstance(element, DecisionElement):
-        out += [("outcome", rule.name, ("rules", i, "next"), rule.next)
-                for i, rule in enumerate(element.rules) if rule.next]
-        if element.default:
-            out.append(("default", "default", ("default",), element.default))
-    elif isinstance(element, LoopElement):
-        out.append(("each", "each", ("each",), element.each))
-        if element.after:
-            out.append(("after", "after", ("after",), element.after))
-    else:
-        if element.next:
-            out.append(("next", "next", ("next",), element.next))
-        if isinstance(element, ActionElement) and element.fault:
-            out.append(("fault", "fault", ("fault",), element.fault))
-    return out

@@ -1,9 +1,10 @@
-"""Structural validation: YAML data → pydantic model, with pydantic's errors turned into problems
-that point at YAML lines, in our words.
+"""Structural validation: a source document's data → the flow model, with pydantic's errors
+turned into problems that point at the file's lines, in our words.
 
 Each entry of each section (`variables`, `elements`...) is validated on its own, so one broken
 entry does not hide the problems of the others; an entry whose only faults are removable (an
-unknown key, a bad optional value, a broken assignment item) is repaired and still checked.
+unknown key, a bad optional value, a broken item of a list its element kind lets go) is
+repaired and still checked. Each element is validated by its kind's model.
 """
 from __future__ import annotations
 
@@ -15,13 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from flowengine.errors import Problem, ValidationError
-from flowengine.formats.yaml import Document, display_path
+from flowengine.errors import Problem, ValidationError, did_you_mean
 from flowengine.model import (
-    ELEMENT_CLASSES, AssignmentElement, ConstantDecl, DecisionElement, DecisionRule, FlowModel,
-    FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
+    ConstantDecl, FlowModel, FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
 )
-from flowengine.check.symbols import did_you_mean
+from flowengine.source import SourceDocument, display_path
 
 SECTIONS: Final = ("types", "variables", "constants", "formulas", "templates", "elements")
 PLACEHOLDER_NAME: Final = "Unnamed_Flow"     # stands in for a missing or invalid `flow` name
@@ -43,11 +42,12 @@ def _unwrap(ann: Any) -> Any:
         return ann
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
-    """Follow a pydantic `loc` through the model: the data path (union tags dropped) and the
-    annotation found at its end."""
-    ann: Any = FlowModel
-    path: list[Any] = []
+def _walk(loc: tuple[Any, ...], root: Any = FlowModel,
+          base: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], Any]:
+    """Follow a pydantic `loc` through the model `root` (whose data stands at `base`): the data
+    path and the annotation found at its end."""
+    ann: Any = root
+    path: list[Any] = list(base)
     for item in loc:
         ann = _unwrap(ann)
         origin = typing.get_origin(ann)
@@ -61,8 +61,6 @@ def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
         elif origin is list:
             path.append(item)
             ann = typing.get_args(ann)[0]
-        elif origin is typing.Union or origin is _pytypes.UnionType:
-            ann = ELEMENT_CLASSES.get(item)          # discriminated union: loc holds the tag
         else:
             path.append(item)
             ann = None
@@ -89,8 +87,7 @@ def _kind_of(value: Any) -> str:
 
 _CODES: Final = {
     "extra_forbidden": "schema.unknown-key", "missing": "schema.missing-key",
-    "union_tag_not_found": "schema.missing-key", "literal_error": "schema.unknown-value",
-    "union_tag_invalid": "schema.unknown-element-type", "too_short": "schema.empty",
+    "literal_error": "schema.unknown-value", "too_short": "schema.empty",
     "greater_than_equal": "schema.range", "less_than_equal": "schema.range",
 }
 
@@ -106,18 +103,22 @@ def _for(loc: tuple[Any, ...]) -> str:
     return f" for {loc[-1]!r}" if loc and isinstance(loc[-1], str) else ""
 
 
-def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()) -> list[Problem]:
+def problems_from_pydantic(exc: Any, doc: SourceDocument, prefix: tuple[Any, ...] = (),
+                           root: Any = FlowModel) -> list[Problem]:
+    """The problems of a pydantic ValidationError of model `root`, whose data stands at `prefix`
+    in the document."""
     problems: list[Problem] = []
     seen: set[tuple[Any, ...]] = set()
     for err in exc.errors(include_url=False):
-        loc = prefix + tuple(err["loc"])
+        own = tuple(err["loc"])
+        loc = prefix + own
         kind = err["type"]
         value = err.get("input")
         ctx = err.get("ctx") or {}
         at_key = False
         if kind == "extra_forbidden":
-            path, _ = _walk(loc)
-            _, parent = _walk(loc[:-1])
+            path, _ = _walk(own, root, prefix)
+            _, parent = _walk(own[:-1], root, prefix)
             allowed = list(getattr(parent, "model_fields", {}))
             key = loc[-1]
             message = f"unknown key {key!r}{did_you_mean(str(key), allowed)}"
@@ -125,28 +126,17 @@ def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()
                 message += f" (allowed here: {', '.join(allowed)})"
             at_key = True
         elif kind == "missing":
-            path, _ = _walk(loc)
+            path, _ = _walk(own, root, prefix)
             message = f"missing required key {loc[-1]!r}"
             path = path[:-1]
         else:
-            path, ann = _walk(loc)
+            path, ann = _walk(own, root, prefix)
             if kind == "literal_error":
                 expected = ctx.get("expected", "")
                 options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
                 what = {"op": "operator", "type": "type", "order": "loop order"}.get(str(loc[-1]), "value")
                 message = (f"unknown {what} {value!r}{did_you_mean(str(value), options)} "
                            f"(expected one of: {', '.join(options)})")
-            elif kind == "union_tag_invalid":
-                path = path + ("type",)
-                tag = doc.get(path)
-                if isinstance(tag, str):
-                    message = (f"unknown element type {tag!r}{did_you_mean(tag, ELEMENT_CLASSES)} "
-                               f"(expected one of: {', '.join(ELEMENT_CLASSES)})")
-                else:
-                    message = (f"expected text for 'type' (one of: {', '.join(ELEMENT_CLASSES)}), "
-                               f"found {_kind_of(tag)}")
-            elif kind == "union_tag_not_found":
-                message = f"element has no 'type' (expected one of: {', '.join(ELEMENT_CLASSES)})"
             elif kind in ("model_type", "dict_type", "model_attributes_type"):
                 message = f"expected a mapping of keys{_for(loc)}, found {_kind_of(value)}"
             elif kind == "list_type":
@@ -155,9 +145,7 @@ def problems_from_pydantic(exc: Any, doc: Document, prefix: tuple[Any, ...] = ()
                 message = f"{loc[-1]!r} must not be empty"
             elif kind == "string_type":
                 message = f"expected text{_for(loc)}, found {_kind_of(value)}"
-                if isinstance(value, bool):
-                    message += (" (YAML reads true/false, yes/no and on/off as Booleans: quote "
-                                "it to mean text)")
+                message += doc.type_hint(value, "text")
             elif kind in ("bool_type", "bool_parsing"):
                 message = f"expected true or false{_for(loc)}, found {_kind_of(value)}"
             elif kind.startswith("int_"):
@@ -196,19 +184,19 @@ class Structure:
     broken: dict[str, set[str]] = field(default_factory=dict)
     # top-level keys dropped because their value was unusable (e.g. `variables: [a, b]`)
     dropped: set[str] = field(default_factory=set)
-    # repaired Assignment elements whose broken items were left out: element → the original
-    # index of each item kept, so that problems still point at the right item
-    kept_items: dict[str, list[int]] = field(default_factory=dict)
+    # repaired elements whose broken list items were left out: (element, list key) → the
+    # original index of each item kept, so that problems still point at the right item
+    kept_items: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
-def build_model(doc: Document) -> Structure:
+def build_model(doc: SourceDocument) -> Structure:
     """Validate the structure of a document (keys, element types, operators); raises
     ValidationError only when nothing can be checked further."""
     from pydantic import ValidationError as PydanticError
 
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else _kind_of(doc.data)
-        raise ValidationError([Problem("error", "schema.root", "a flow file must be a YAML mapping "
+        raise ValidationError([Problem("error", "schema.root", f"a flow file must be a {doc.format.upper()} mapping "
                                        f"with at least a 'flow' key; found {found}", doc.file, 1, 1)])
     result = Structure(FlowModel.model_construct(), list(doc.problems))
     data = dict(doc.data)
@@ -231,86 +219,108 @@ def build_model(doc: Document) -> Structure:
     return result
 
 
-_ADAPTERS: dict[str, Any] = {}
+_DECLARATIONS: Final[dict[str, Any]] = {
+    "types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
+    "formulas": FormulaDecl, "templates": TemplateDecl,
+}
 
 
-def _adapter(section: str) -> Any:
-    if section not in _ADAPTERS:
-        from pydantic import TypeAdapter
-
-        from flowengine.model import Element
-        ann = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
-               "formulas": FormulaDecl, "templates": TemplateDecl, "elements": Element}[section]
-        _ADAPTERS[section] = TypeAdapter(ann)
-    return _ADAPTERS[section]
-
-
-def _validate_entries(section: str, entries: dict[Any, Any], doc: Document,
+def _validate_entries(section: str, entries: dict[Any, Any], doc: SourceDocument,
                       result: Structure) -> dict[Any, Any]:
     from pydantic import ValidationError as PydanticError
 
-    adapter = _adapter(section)
     valid: dict[Any, Any] = {}
     for name, raw in entries.items():
-        try:
-            valid[name] = adapter.validate_python(raw)
-        except PydanticError as exc:
-            result.problems += problems_from_pydantic(exc, doc, prefix=(section, name))
+        model = _model_of(section, name, raw, doc, result)
+        if model is None:
             result.broken.setdefault(section, set()).add(name)
-            repaired = _repair(section, raw, exc.errors(include_url=False))
-            if repaired is not None:
-                fixed, kept = repaired
-                try:
-                    valid[name] = adapter.validate_python(fixed)
-                except PydanticError:
-                    continue
-                if kept is not None:
-                    result.kept_items[name] = kept
+            continue
+        try:
+            valid[name] = model.model_validate(raw)
+        except PydanticError as exc:
+            result.problems += problems_from_pydantic(exc, doc, (section, name), model)
+            result.broken.setdefault(section, set()).add(name)
+            repaired = _repair(model, section, raw, exc.errors(include_url=False))
+            if repaired is None:
+                continue
+            fixed, kept = repaired
+            try:
+                valid[name] = model.model_validate(fixed)
+            except PydanticError:
+                continue
+            for key, indexes in kept.items():
+                result.kept_items[(name, key)] = indexes
     return valid
 
 
-def _repair(section: str, raw: Any,
-            errors: list[dict[str, Any]]) -> tuple[Any, list[int] | None] | None:
+def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: Structure) -> Any:
+    """The model an entry is validated by: its section's, or for an element its kind's; None
+    (after reporting why) for an element whose kind cannot be told."""
+    if section != "elements":
+        return _DECLARATIONS[section]
+    from flowengine.elements import kind_named, kinds
+
+    names = [k.name for k in kinds()]
+    path: tuple[Any, ...] = ("elements", name)
+    if not isinstance(raw, dict):
+        code, message = "schema.type", f"expected a mapping of keys for {name!r}, found {_kind_of(raw)}"
+    elif "type" not in raw:
+        code, message = "schema.missing-key", f"element has no 'type' (expected one of: {', '.join(names)})"
+    elif not isinstance(raw["type"], str):
+        path += ("type",)
+        code, message = "schema.type", (f"expected text for 'type' (one of: {', '.join(names)}), "
+                                        f"found {_kind_of(raw['type'])}")
+    elif kind_named(raw["type"]) is None:
+        path += ("type",)
+        code, message = "schema.unknown-element-type", (
+            f"unknown element type {raw['type']!r}{did_you_mean(raw['type'], names)} (expected "
+            f"one of: {', '.join(names)})")
+    else:
+        return kind_named(raw["type"]).model  # type: ignore[union-attr]
+    mark = doc.locate(path)
+    result.problems.append(Problem("error", code, message, doc.file, mark[0] if mark else None,
+                                   mark[1] if mark else None, display_path(path)))
+    return None
+
+
+def _repair(model: Any, section: str, raw: Any, errors: list[dict[str, Any]]
+            ) -> tuple[Any, dict[str, list[int]]] | None:
     """A copy of `raw` without the parts that failed, when they can go without changing what
-    the rest means (and, for assignment items left out, the original indexes of those kept);
+    the rest means (and, for list items left out, the original indexes of those kept, by list);
     None when they cannot."""
     if not isinstance(raw, dict):
         return None
-    cls: Any = {"types": TypeDecl, "variables": VariableDecl, "constants": ConstantDecl,
-                "formulas": FormulaDecl, "templates": TemplateDecl}.get(section)
+    droppable: tuple[str, ...] = ()
     if section == "elements":
-        tag = raw.get("type")
-        cls = ELEMENT_CLASSES.get(tag) if isinstance(tag, str) else None
-    if cls is None:
-        return None
+        from flowengine.elements import kind_named
+
+        droppable = kind_named(raw["type"]).droppable_items  # type: ignore[union-attr]
     fixed = copy.deepcopy(raw)
-    dropped_items: set[int] = set()
+    dropped: dict[str, set[int]] = {}
     for err in errors:
         loc = tuple(err["loc"])
-        if section == "elements":
-            loc = loc[1:]                  # the discriminated union's tag
         if not loc:
             return None
-        if cls is AssignmentElement and loc[0] == "assignments" and len(loc) > 1 \
-                and isinstance(loc[1], int):
-            dropped_items.add(loc[1])       # one broken assignment item: check the others
+        if loc[0] in droppable and len(loc) > 1 and isinstance(loc[1], int):
+            dropped.setdefault(loc[0], set()).add(loc[1])   # one broken item: check the others
             continue
-        if cls is DecisionElement and loc[0] == "rules" and len(loc) == 3 and isinstance(loc[1], int):
-            rule = fixed["rules"][loc[1]] if isinstance(fixed.get("rules"), list) else None
-            if isinstance(rule, dict) and _drop_key(rule, loc[2], DecisionRule):
+        if len(loc) == 3 and isinstance(loc[1], int):       # a key inside an item of a list
+            items = fixed.get(loc[0])
+            item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+            _, item_model = _walk(loc[:2], model)
+            if isinstance(item, dict) and hasattr(item_model, "model_fields") and \
+                    _drop_key(item, loc[2], item_model):
                 continue
             return None
-        if len(loc) != 1 or not _drop_key(fixed, loc[0], cls):
+        if len(loc) != 1 or not _drop_key(fixed, loc[0], model):
             return None
-    if not dropped_items:
-        return fixed, None
-    kept = [i for i in range(len(fixed["assignments"])) if i not in dropped_items]
-    if not kept:
-        return None
-    fixed["assignments"] = [fixed["assignments"][i] for i in kept]
+    kept: dict[str, list[int]] = {}
+    for key, indexes in dropped.items():
+        kept[key] = [i for i in range(len(fixed[key])) if i not in indexes]
+        if not kept[key]:
+            return None
+        fixed[key] = [fixed[key][i] for i in kept[key]]
     return fixed, kept
-
-
 def _drop_key(mapping: dict[Any, Any], key: Any, cls: Any) -> bool:
     """Remove an unknown key, or an optional one whose value is wrong (never one that decides a
     type); False when the key is required."""

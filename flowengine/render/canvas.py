@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from markupsafe import Markup
+
+from flowengine.elements import kind_named
 from flowengine.graph import START
 from flowengine.render.layout import (
     CAPTION_LINE, CHIP_H, ICON, PAD_X, TEXT_X, TITLE_LINE, Box, Connector, Layout, compute_layout)
@@ -76,8 +79,10 @@ def node_view(box: Box, extra_classes: str = "", badges: list[dict[str, Any]] | 
     titles = [(text, top + 12 + i * TITLE_LINE) for i, text in enumerate(box.title)]
     base = top + len(box.title) * TITLE_LINE + 2
     captions = [(text, base + 11 + i * CAPTION_LINE) for i, text in enumerate(box.caption)]
+    kind = kind_named(box.kind)
     return {
         "id": box.id, "element": box.element or "", "kind": box.kind,
+        "icon": Markup(kind.icon) if kind is not None else "",
         "cls": f"node node-{box.kind.lower()}" + (f" {extra_classes}" if extra_classes else ""),
         "x": box.x, "y": box.y, "w": box.w, "h": box.h,
         "icon_y": (box.h - ICON) // 2, "icon_x": PAD_X, "text_x": TEXT_X,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flowengine.elements import kind_of
 from flowengine.graph import START
 from flowengine.render.route import Rect, Router, simplify
 from flowengine.render.structure import (
@@ -42,9 +43,6 @@ CHIP_H: Final = 18
 GOTO_STUB: Final = 14
 MARGIN: Final = 32           # around the drawing
 
-TYPE_CAPTION: Final = {"Assignment": "Assignment", "Decision": "Decision", "Loop": "Loop",
-                       "Action": "Action", "Start": "Start"}
-
 
 @dataclass
 class Box:
@@ -52,7 +50,7 @@ class Box:
 
     id: str
     element: str | None       # element name; "$start" for Start; None for End
-    kind: str                 # Start | End | Assignment | Decision | Loop | Action
+    kind: str                 # Start | End | the element's type
     x: int
     y: int
     w: int
@@ -142,11 +140,7 @@ class LayoutBuilder:
             else:
                 element = self.model.elements[name]
                 title = [element.label or name.replace("_", " ")]
-                caption = [TYPE_CAPTION[element.type]]
-                action = self.actions.get(name)
-                if element.type == "Action":
-                    category = getattr(action, "category", None) or "Action"
-                    caption = [f"Action · {category}"]
+                caption = [kind_of(element).caption(element, self.actions.get(name))]
             title = wrap(title[0], TEXT_W, TITLE_SIZE, bold=True, max_lines=3)
             caption = wrap(caption[0], TEXT_W, CAPTION_SIZE, max_lines=2)
             height = max(ICON + 2 * PAD_X, 2 * PAD_X + TITLE_LINE * len(title) + 2

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowengine.model import LoopElement
+from flowengine.elements import kind_of
 from flowengine.render.structure import branches_of
 
 # Mermaid words that cannot be node ids
 _RESERVED = {"end", "graph", "subgraph", "flowchart", "style", "class", "classdef", "click",
              "linkstyle", "direction", "default", "call", "href"}
-_SHAPES = {"Assignment": ('["', '"]'), "Decision": ('{"', '"}'), "Loop": ('{{"', '"}}'),
-           "Action": ('[["', '"]]')}
 _CLASSES = (
     "classDef start fill:#2e844a,stroke:#2e844a,color:#fff",
     "classDef stop fill:#c23934,stroke:#c23934,color:#fff",
     "classDef logic fill:#fff4e5,stroke:#f38303,color:#181818",
     "classDef action fill:#eaf5fe,stroke:#1b96ff,color:#181818",
+    "classDef data fill:#fdeef4,stroke:#e3066a,color:#181818",
 )
 START_ID = "flow__start"        # `__` cannot occur in an element name
 
@@ -35,14 +34,14 @@ def render_mermaid_text(model: Any, actions: dict[str, Any]) -> str:
     lines = ["flowchart TD", f'    {START_ID}(["Start: {_text(model.display_label)}"])']
     classes: dict[str, list[str]] = {"start": [START_ID], "stop": [], "logic": [], "action": []}
     for name, element in model.elements.items():
-        kind = element.type
+        kind = kind_of(element)
         label = _text(element.label or name.replace("_", " "))
-        if kind == "Action":
-            action = actions.get(name)
-            label += f"<br/><small>{_text(action.category if action else element.action)}</small>"
-        opening, closing = _SHAPES[kind]
+        note = kind.note(element, actions.get(name))
+        if note:
+            label += f"<br/><small>{_text(note)}</small>"
+        opening, closing = kind.mermaid_shape
         lines.append(f"    {_node_id(name)}{opening}{label}{closing}")
-        classes["action" if kind == "Action" else "logic"].append(_node_id(name))
+        classes.setdefault(kind.tile, []).append(_node_id(name))
     edges: list[str] = []
     faults: list[int] = []
     ends = 0
@@ -63,14 +62,10 @@ def render_mermaid_text(model: Any, actions: dict[str, Any]) -> str:
 
     connect(START_ID, model.start, "")
     for name, element in model.elements.items():
-        if isinstance(element, LoopElement):
-            connect(_node_id(name), element.each, "For Each")
-            connect(_node_id(name), element.after, "After Last")
-            continue
         for branch in branches_of(name, element):
             connect(_node_id(name), branch.target, branch.text, fault=branch.kind == "fault")
     lines += edges
-    lines += [f"    {c}" for c in _CLASSES]
+    lines += [f"    {c}" for c in _CLASSES if c.split()[1] in classes]
     lines += [f"    class {','.join(ids)} {cls}" for cls, ids in classes.items() if ids]
     if faults:
         lines.append(f"    linkStyle {','.join(map(str, faults))} stroke:#c23934,stroke-width:2px,"

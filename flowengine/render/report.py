@@ -5,22 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from flowengine.elements import kind_named
 from flowengine.graph import START
 from flowengine.render.canvas import badge, edge_view, node_view
 from flowengine.render.details import show_value
 from flowengine.render.layout import Layout
-from flowengine.render.structure import branches_of
 
 
 def taken_label(entry: dict[str, Any]) -> str:
     """The connector an executed element left by, from its trace entry."""
-    if entry["type"] == "Decision":
-        return str(entry.get("outcome", "default"))
-    if entry["type"] == "Loop":
-        return "after" if entry.get("done") else "each"
-    if entry["type"] == "Action" and "fault" in entry:
+    kind = kind_named(entry["type"])
+    if kind is None:
+        return "next"
+    if kind.can_fault and "fault" in entry:
         return "fault"
-    return "next"
+    return kind.taken(entry)
 
 
 def taken_connectors(trace: list[dict[str, Any]], failed: str | None) -> set[tuple[str, str]]:
@@ -78,46 +77,13 @@ def overlay(layout: Layout, model: Any, result: Any) -> tuple[list[dict[str, Any
     return nodes, edges
 
 
-def _outcome_text(model: Any, element: str, outcome: str) -> str:
-    node = model.elements.get(element)
-    if node is None:
-        return outcome
-    for branch in branches_of(element, node):
-        if branch.label == outcome:
-            return f"{branch.text} ({outcome})" if branch.text and branch.text != outcome else outcome
-    return outcome
-
-
 def step_view(model: Any, entry: dict[str, Any], failed: bool) -> dict[str, Any]:
     """One step of the trace as rows and lines for the panel."""
     name = entry["element"]
     element = model.elements.get(name)
     label = (element.label if element is not None and element.label else name.replace("_", " "))
-    lines: list[dict[str, Any]] = []
-    if "assignments" in entry:
-        lines.append({"kind": "assign", "rows": [
-            (row["ref"], row["op"], show_value(row["before"]), show_value(row["after"]))
-            for row in entry["assignments"]]})
-    if "conditions" in entry:
-        lines.append({"kind": "conditions", "rows": [
-            (row["outcome"], row["condition"], show_value(row["left"]), bool(row["result"]))
-            for row in entry["conditions"]]})
-    if "outcome" in entry:
-        lines.append({"kind": "text", "cls": "ok", "text": "Outcome taken: "
-                      + _outcome_text(model, name, str(entry["outcome"]))})
-    if entry.get("done"):
-        lines.append({"kind": "text", "cls": "no", "text": "No more items: After Last"})
-    elif "iteration" in entry:
-        lines.append({"kind": "text", "cls": "", "text": f"Iteration {entry['iteration']}: current item = "
-                      f"{show_value(entry.get('item'))}"})
-    if "action" in entry:
-        lines.append({"kind": "text", "cls": "note", "text": f"Action {entry['action']}"})
-    if entry.get("inputs"):
-        lines.append({"kind": "table", "title": "Inputs",
-                      "rows": [[k, show_value(v)] for k, v in entry["inputs"].items()]})
-    if entry.get("outputs"):
-        lines.append({"kind": "table", "title": "Outputs",
-                      "rows": [[k, show_value(v)] for k, v in entry["outputs"].items()]})
+    kind = kind_named(entry["type"])
+    lines: list[dict[str, Any]] = kind.trace_view(entry, element, show_value) if kind else []
     if "fault" in entry:
         lines.append({"kind": "text", "cls": "fault-msg", "text": f"Fault: {entry['fault']}"})
     return {"step": entry["step"], "element": name, "label": label, "type": entry["type"],

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
+from flowengine.elements import kind_of
 from flowengine.graph import START
-from flowengine.model import ActionElement, DecisionElement, LoopElement
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -81,17 +81,19 @@ class Seq:
 
 
 def branches_of(name: str, element: Any) -> list[Branch]:
-    """The connectors of a non-Loop element, including outcomes that lead nowhere (they end)."""
-    if isinstance(element, DecisionElement):
-        out = [Branch(rule.name, "outcome", rule.next, rule.label or rule.name.replace("_", " "))
-               for rule in element.rules]
-        out.append(Branch("default", "default", element.default,
-                          element.defaultLabel or "Default Outcome"))
-        return out
-    out = [Branch("next", "next", element.next, "")]
-    if isinstance(element, ActionElement) and element.fault:
-        out.append(Branch("fault", "fault", element.fault, "Fault"))
-    return out
+    """The connectors of an element as its kind gives them, including ways out that lead
+    nowhere (they end)."""
+    return [Branch(c.key, c.kind, c.target, c.text) for c in kind_of(element).connectors(element)]
+
+
+def loop_targets(element: Any) -> tuple[str | None, str | None]:
+    """The `each` and `after` targets of a loop-shaped element."""
+    targets = {c.kind: c.target for c in kind_of(element).connectors(element)}
+    return targets.get("each"), targets.get("after")
+
+
+def is_loop(element: Any) -> bool:
+    return element is not None and kind_of(element).loop_shaped
 
 
 class FlowStructure:
@@ -147,8 +149,8 @@ class FlowStructure:
         for source, key, target in back:
             self.back_edges.add((source, key))
             element = self.elements.get(target)
-            if isinstance(element, LoopElement) and tree_parent.get(element.each) == (target, "each"):
-                first = element.each
+            first = loop_targets(element)[0] if is_loop(element) else None
+            if first is not None and tree_parent.get(first) == (target, "each"):
                 if disc[first] <= disc[source] and fin[source] <= fin[first]:
                     self.loop_returns.add((source, key))
 
@@ -160,10 +162,7 @@ class FlowStructure:
         dag.add_node(EXIT)
         for name, element in self.elements.items():
             dag.add_node(name)
-            if isinstance(element, LoopElement):
-                targets = [("each", element.each), ("after", element.after)]
-            else:
-                targets = [(b.label, b.target) for b in branches_of(name, element)]
+            targets = [(b.label, b.target) for b in branches_of(name, element)]
             for key, target in targets:
                 if target is None or target not in self.elements:
                     dag.add_edge(name, EXIT)
@@ -177,7 +176,7 @@ class FlowStructure:
             ret = RET + name
             if ret not in dag:
                 continue
-            after = element.after
+            after = loop_targets(element)[1]
             if (after in self.elements and (name, "after") not in self.back_edges
                     and not nx.has_path(dag, after, ret)):
                 dag.add_edge(ret, after)
@@ -214,9 +213,10 @@ class FlowStructure:
                 node = self.model.start if self.model.start in self.elements else None
                 continue
             element = self.elements[node]
-            if isinstance(element, LoopElement):
-                seq.items.append(LoopItem(node, self._seq(element.each, node)))
-                node = element.after if element.after in self.elements else None
+            if is_loop(element):
+                each, after = loop_targets(element)
+                seq.items.append(LoopItem(node, self._seq(each, node)))
+                node = after if after in self.elements else None
                 continue
             branches = branches_of(node, element)
             if len(branches) == 1:
@@ -233,7 +233,7 @@ class FlowStructure:
                         child.items.append(GoToItem(stop))  # type: ignore[arg-type]
                         child.open = False
             seq.items.append(BranchItem(node, branches, children, merged,
-                                        centred=isinstance(element, DecisionElement)))
+                                        centred=kind_of(element).centred))
             if not merged:
                 return seq
             node = merge

@@ -1,41 +1,45 @@
-"""The interpreter: a checked flow compiled into linked nodes (`flowengine.runtime.nodes`), run as
-interviews (`flowengine.runtime.interview`).
+"""The interpreter: a checked flow compiled into linked nodes, run as interviews.
 
-Each element becomes a node whose `run(interview)` does its work and returns the next node, so
-the hot loop is `node = node.run(st)`. Names, conversions and operators are settled here, at
-compile time. Transactions (spec 5), limits (spec 6) and the choice of traced or plain running
-(spec 7) live here too.
+Each element kind compiles its elements into nodes (`ElementKind.compile`) whose `run(interview)`
+does the element's work and returns the next node, so the hot loop is `node = node.run(st)`;
+the nodes are then linked along the kinds' connectors. Names, conversions and operators are
+settled at compile time. Transactions (spec 5), limits (spec 6) and the choice of traced or
+plain running (spec 7) live here.
 """
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flowengine.runtime.values import ValueCompiler, assignment_function
-from flowengine.conditions import CompiledCondition, compile_condition, compile_logic
+from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
-from flowengine.model import AssignmentElement, DecisionElement, LoopElement
-from flowengine.runtime.nodes import (
-    ActionFault, ActionNode, AssignmentNode, DecisionNode, LoopNode, Node, SingleAssignmentNode,
-    fault_cause,
-)
+from flowengine.runtime.nodes import ElementFault, Node, fault_cause
+from flowengine.runtime.values import ValueCompiler
 from flowengine.check.symbols import did_you_mean
-from flowengine.types import TEXT_LIKE, FlowType, ValueTypeError, convert_literal, converter
+from flowengine.types import FlowType, ValueTypeError, convert_literal
 
 if TYPE_CHECKING:
-    from flowengine.check.checker import CheckedFlow
+    from flowengine.check import CheckedFlow
     from flowengine.org.base import OrgStore
 
-__all__ = ["CompiledFlow", "Fault", "Interview", "InterviewResult", "compile_flow"]
+__all__ = ["CompileContext", "CompiledFlow", "Fault", "Interview", "InterviewResult", "compile_flow"]
 
 DEFAULT_LIMIT = 1_000_000
 LEGACY_LIMIT = 2_000          # apiVersion < 57
 RECORDED = 10_000             # elements before the limit whose names are kept to name the cycle
 
 
-# ---------------------------------------------------------------------------------------------
+@dataclass
+class CompileContext:
+    """What element kinds compile with: the checked flow and its value compiler."""
+
+    checked: CheckedFlow
+    values: ValueCompiler
+    uses_visited: bool = False      # some condition asks WasVisited: record visits
+
 
 class CompiledFlow:
     """A checked flow compiled once; `run()` starts an interview."""
@@ -44,16 +48,21 @@ class CompiledFlow:
         self.checked = checked
         self.name = checked.name
         model = checked.model
-        self.values = ValueCompiler(checked)
-        self.nodes: dict[str, Node] = {}
+        ctx = CompileContext(checked, ValueCompiler(checked))
+        self.values = ctx.values
+        self.nodes: dict[str, Node] = {name: kind_of(element).compile(ctx, name, element)
+                                       for name, element in model.elements.items()}
+        self.initial: dict[str, Any] = {}
+        needs_org = False
         for name, element in model.elements.items():
-            self.nodes[name] = self._make_node(name, element)
-        for name, element in model.elements.items():
-            self._link(self.nodes[name], element)
+            kind = kind_of(element)
+            self.nodes[name].link({c.key: self.nodes.get(c.target) if c.target else None
+                                   for c in kind.connectors(element)})
+            self.initial.update(kind.initial_values(name, element))
+            needs_org = needs_org or kind.needs_org(element)
         self.start = self.nodes.get(model.start or "")
-        self.uses_visited = any(c.op == "WasVisited" for e in model.elements.values()
-                                if isinstance(e, DecisionElement) for r in e.rules for c in r.conditions)
-        self.has_actions = bool(checked.actions)
+        self.uses_visited = ctx.uses_visited
+        self.has_actions = needs_org        # the interview needs the org transaction
         api = model.apiVersion
         self.default_limit = LEGACY_LIMIT if api < Decimal(57) else DEFAULT_LIMIT
         self.inputs: dict[str, FlowType] = {}
@@ -73,133 +82,6 @@ class CompiledFlow:
                 self.collections.append(name)
         self.constants = {name: convert_literal(c.value, checked.symbols.get(name).type,  # type: ignore
                                                 checked.types) for name, c in model.constants.items()}
-        self.outcomes = [r.name for e in model.elements.values() if isinstance(e, DecisionElement)
-                         for r in e.rules]
-
-    # -- compiling --------------------------------------------------------------------------
-    def _make_node(self, name: str, element: Any) -> Node:
-        if isinstance(element, AssignmentElement):
-            items, described = [], []
-            for item in element.assignments:
-                apply, read = self._assignment(item.ref, item.op, item.value)
-                items.append(apply)
-                described.append((item.ref, item.op, read))
-            kind = SingleAssignmentNode if len(items) == 1 else AssignmentNode
-            return kind(name, items, described)
-        if isinstance(element, DecisionElement):
-            return DecisionNode(name)       # its rules point at other nodes: see _link
-        if isinstance(element, LoopElement):
-            return self._loop_node(name, element)
-        action = self.checked.actions[name]
-        inputs = [(p, self.values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
-                  for p, raw in element.inputs.items()]
-        outputs = [(self._output_setter(path, action.output(out).type), out)  # type: ignore[union-attr]
-                   for out, path in element.outputs.items()]
-        return ActionNode(name, action, inputs, outputs, self.checked.types)
-
-    def _loop_node(self, name: str, element: LoopElement) -> LoopNode:
-        rp = self.values.resolve(element.collection)
-        if element.item:
-            setter, item_type = self.values.setter(element.item)
-            read_item = self.values.ref_getter(self.values.resolve(element.item))
-            convert = None if item_type.is_object else converter(rp.type.item, item_type)
-            if convert is not None:   # e.g. a Number item into a Text or scaled variable
-                def set_converted(st: Interview, value: Any, set_: Any = setter,
-                                  convert_: Any = convert) -> None:
-                    set_(st, convert_(value))
-                setter = set_converted
-        else:                         # the current item is read as {!Loop_Name}
-            def setter(st: Interview, value: Any, key: str = name) -> None:
-                st.values[key] = value
-
-            def read_item(st: Interview, key: str = name) -> Any:
-                return st.values.get(key)
-        return LoopNode(name, self.values.ref_getter(rp), element.order == "Desc", setter, read_item)
-
-    def _output_setter(self, path: str, output_type: FlowType) -> Callable[[Interview, Any], None]:
-        """Store an action output in a variable, converted to the variable's type (a Number
-        output mapped to a Text variable becomes text); objects are already copies."""
-        setter, target_type = self.values.setter(path)
-        convert = None if target_type.is_object else converter(output_type, target_type)
-        if convert is None:
-            return setter
-
-        def set_converted(st: Interview, value: Any) -> None:
-            setter(st, convert(value))
-        return set_converted
-
-    def _assignment(self, ref: str, op: str, raw: Any) -> tuple[Callable[[Interview], None],
-                                                                Callable[[Interview], Any]]:
-        setter, ttype = self.values.setter(ref)
-        rp = self.values.resolve(ref)
-        read = self.values.ref_getter(rp)
-        op = {"Equals": "Assign", "EqualsCount": "AssignCount"}.get(op, op)
-        if op == "AssignCount":
-            value = self.values.compile(raw, self.values.static_type(raw) or ttype)
-            many = True
-        elif ttype.collection and op != "RemovePosition":
-            value, chosen = self.values.compile_typed(raw, ttype, (ttype.item,))
-            many = chosen.collection
-        elif op in ("Add", "Subtract") and ttype.kind not in ("Text", "Picklist", "Multipicklist"):
-            value = self.values.compile(raw, FlowType("Number"))
-            many = False
-        elif op in ("Add", "AddItem"):
-            value = self.values.compile(raw, FlowType("Text"))
-            many = False
-        elif op == "RemovePosition":
-            value = self.values.compile(raw, FlowType("Number"))
-            many = False
-        else:
-            value = self.values.compile(raw, ttype)
-            many = False
-        fn = assignment_function(op, ttype, many)
-        root = rp.root_name
-        constant = None if ttype.collection or ttype.kind in TEXT_LIKE else self._constant(raw, op)
-        if not rp.fields and constant is not None:
-            fixed = constant[0]
-
-            def apply_constant(st: Interview) -> None:
-                values = st.values
-                values[root] = fn(values.get(root), fixed)
-            apply = apply_constant
-        elif not rp.fields:
-            def apply_plain(st: Interview) -> None:
-                values = st.values
-                values[root] = fn(values.get(root), value(st))
-            apply = apply_plain
-        else:
-            def apply_path(st: Interview) -> None:
-                try:
-                    current = read(st)
-                except FlowRuntimeError:
-                    current = None       # the object is created by the setter
-                setter(st, fn(current, value(st)))
-            apply = apply_path
-        return apply, read
-
-    def _constant(self, raw: Any, op: str) -> tuple[Any] | None:
-        """A scalar literal used as a number (Add 1), folded at compile time."""
-        if op in ("Add", "Subtract") and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
-            return (Decimal(raw),)
-        return None
-
-    def _link(self, node: Node, element: Any) -> None:
-        nodes = self.nodes
-        if isinstance(node, DecisionNode):
-            for rule in element.rules:
-                conds: list[CompiledCondition] = [compile_condition(self.values, c) for c in rule.conditions]
-                tree = self.checked.logic[(node.name, rule.name)]
-                test = compile_logic(tree, [c.test for c in conds])
-                node.rules.append((test, nodes.get(rule.next or ""), rule.name))
-                node.conditions.append((rule.name, conds))
-            node.default = nodes.get(element.default or "")
-        elif isinstance(node, LoopNode):
-            node.next = nodes[element.each]
-            node.after = nodes.get(element.after or "")
-        else:
-            node.next = nodes.get(element.next or "")
-            if isinstance(node, ActionNode):
-                node.fault = nodes.get(element.fault or "")
 
     # -- running ----------------------------------------------------------------------------
     def prepare_inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -255,8 +137,7 @@ class CompiledFlow:
                    max_elements: int | None) -> InterviewResult:
         values = st.values
         values.update(self.constants)
-        for name in self.outcomes:
-            values[name] = False
+        values.update(self.initial)
         for name in self.collections:
             values[name] = []
         values.update(inputs)
@@ -319,10 +200,9 @@ class CompiledFlow:
                     node = node.run(st)
         except LimitExceeded as exc:
             return self._failed(st, Fault(exc.message, exc.element, "LimitExceeded"), count)
-        except ActionFault as exc:
-            assert isinstance(current, ActionNode)
-            fault = Fault(f"{current.name} ({current.type} {current.action.name}): "
-                          f"{exc.message}", current.name, "ActionError", exc.code)
+        except ElementFault as exc:
+            fault = Fault(f"{exc.element} ({exc.described}): {exc.message}", exc.element,
+                          exc.fault_type, exc.code)
             return self._failed(st, fault, count)
         except FlowRuntimeError as exc:
             element = exc.element or current.name

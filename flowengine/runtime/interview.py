@@ -5,7 +5,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowengine.references import new_guid
+from flowengine.runtime.access import new_guid
 from flowengine.types import to_json
 
 if TYPE_CHECKING:

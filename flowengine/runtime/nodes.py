@@ -1,35 +1,45 @@
-"""Compiled elements: each node's `run(interview)` does the element's work and returns the next
-node. `run_traced` does the same and fills the element's trace entry (spec 7)."""
+"""Compiled elements: the node base classes and the one fault model.
+
+Each element kind compiles its elements into nodes (`flowengine.elements.*`): `run(interview)`
+does the element's work and returns the next node; `run_traced` does the same and fills the
+element's trace entry (spec 7). Nodes are linked after every node of the flow exists, since
+connectors point forwards and backwards.
+
+Elements that can fault derive from `FaultingNode`: their work runs inside a savepoint of the
+org transaction; when it fails, its own writes are undone, the element is marked as faulted
+(`HasError`), and the interview goes on along the fault connector with `$Flow.FaultMessage` set
+— or, without one, fails with an `ElementFault`. Governor limits (`LimitExceeded`) are never
+caught.
+"""
 from __future__ import annotations
 
 from decimal import InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from flowengine.plugins import ActionContext
-from flowengine.errors import ActionError, FlowError, FlowRuntimeError
-from flowengine.runtime.interview import Interview
+from flowengine.errors import ActionError, FlowError, FlowRuntimeError, LimitExceeded
 from flowengine.references import FAULT_MESSAGE_KEY
-from flowengine.types import ValueTypeError, convert_literal, copy_value, to_json
-
-if TYPE_CHECKING:
-    from flowengine.plugins import Action
-    from flowengine.types import TypeRegistry
+from flowengine.runtime.interview import Interview
+from flowengine.types import to_json
 
 Apply = Callable[[Interview], None]
 Read = Callable[[Interview], Any]
+Targets = Mapping[str, "Node | None"]      # connector key → linked node (None: the end)
 
 
 class Node:
-    """One compiled element. Connectors (`next` and the others) are linked after every node of
-    the flow exists, since elements may point forwards and backwards."""
+    """One compiled element."""
 
     __slots__ = ("name", "type", "next")
-    type_name = ""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, type_name: str) -> None:
         self.name = name
-        self.type = self.type_name
+        self.type = type_name
         self.next: Node | None = None
+
+    def link(self, targets: Targets) -> None:
+        """Point the node's connectors at the nodes of their targets (keys as the kind's
+        `connectors()` gives them)."""
+        self.next = targets.get("next")
 
     def run(self, st: Interview) -> Node | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -38,220 +48,113 @@ class Node:
         return self.run(st)
 
 
-class AssignmentNode(Node):
-    __slots__ = ("items", "described")
-    type_name = "Assignment"
+class ElementFault(Exception):
+    """An element failed and has no fault connector: the interview fails."""
 
-    def __init__(self, name: str, items: list[Apply], described: list[tuple[str, str, Read]]) -> None:
-        super().__init__(name)
-        self.items = items            # each applies one assignment row
-        self.described = described    # (ref, op, read the target) per row, for the trace
-
-    def run(self, st: Interview) -> Node | None:
-        for apply in self.items:
-            apply(st)
-        return self.next
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        rows = entry["assignments"] = []
-        for apply, (ref, op, read) in zip(self.items, self.described):
-            before = _snapshot(read, st)
-            apply(st)
-            rows.append({"ref": ref, "op": op, "before": before, "after": _snapshot(read, st)})
-        return self.next
+    def __init__(self, message: str, code: str | None, element: str, described: str,
+                 fault_type: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.element = element
+        self.described = described      # "Action cancelFulfillmentOrderItem"
+        self.fault_type = fault_type     # the `type` of the interview's Fault
 
 
-class SingleAssignmentNode(AssignmentNode):
-    """The common one-row Assignment, without the loop over rows."""
+class FaultingNode(Node):
+    """A node whose work may fault (see the module docstring). Subclasses implement `work`
+    (and `finish` for what happens after the savepoint is released)."""
 
-    __slots__ = ("apply",)
+    __slots__ = ("fault",)
+    fault_type = "RuntimeError"
 
-    def __init__(self, name: str, items: list[Apply], described: list[tuple[str, str, Read]]) -> None:
-        super().__init__(name, items, described)
-        self.apply = items[0]
-
-    def run(self, st: Interview) -> Node | None:
-        self.apply(st)
-        return self.next
-
-
-class DecisionNode(Node):
-    __slots__ = ("rules", "default", "conditions")
-    type_name = "Decision"
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.rules: list[tuple[Callable[[Interview], bool], Node | None, str]] = []  # test, target, outcome
-        self.conditions: list[tuple[str, list[Any]]] = []   # outcome → its CompiledConditions
-        self.default: Node | None = None
-
-    def run(self, st: Interview) -> Node | None:
-        values = st.values
-        for test, target, outcome in self.rules:
-            if test(st):
-                values[outcome] = True
-                return target
-            values[outcome] = False      # evaluated and not taken (Salesforce: false)
-        return self.default
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        # evaluates exactly what run() does, in the same order; each condition is also probed
-        # on its own for display, without letting a probe's fault change the run
-        rows = entry["conditions"] = []
-        values = st.values
-        for (test, target, outcome), (_, conds) in zip(self.rules, self.conditions):
-            for cond in conds:
-                rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": _probe(lambda s, c=cond: to_json(copy_value(c.left(s))), st),
-                             "result": _probe(cond.test, st)})
-            if test(st):
-                values[outcome] = True
-                entry["outcome"] = outcome
-                return target
-            values[outcome] = False
-        entry["outcome"] = "default"
-        return self.default
-
-
-def _probe(read: Callable[[Interview], Any], st: Interview) -> Any:
-    try:
-        return read(st)
-    except FlowRuntimeError as exc:
-        return f"<{exc.message}>"
-
-
-class LoopNode(Node):
-    __slots__ = ("collection", "descending", "set_item", "read_item", "after")
-    type_name = "Loop"
-
-    def __init__(self, name: str, collection: Read, descending: bool,
-                 set_item: Callable[[Interview, Any], None], read_item: Read) -> None:
-        super().__init__(name)
-        self.collection = collection
-        self.descending = descending
-        self.set_item = set_item
-        self.read_item = read_item
-        self.after: Node | None = None
-
-    def run(self, st: Interview) -> Node | None:
-        state = st.loops.get(self.name)
-        if state is None:
-            items = self.collection(st) or []
-            state = st.loops[self.name] = [items[::-1] if self.descending else list(items), 0]
-        items, index = state
-        if index < len(items):
-            state[1] = index + 1
-            self.set_item(st, copy_value(items[index]))
-            return self.next
-        del st.loops[self.name]
-        return self.after
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        target = self.run(st)
-        state = st.loops.get(self.name)
-        if state is not None and target is self.next:
-            entry["iteration"] = state[1]
-            entry["item"] = to_json(self.read_item(st))
-        else:
-            entry["iteration"] = None
-            entry["done"] = True
-        return target
-
-
-class ActionNode(Node):
-    __slots__ = ("action", "inputs", "outputs", "fault", "types", "output_types")
-    type_name = "Action"
-
-    def __init__(self, name: str, action: Action, inputs: list[tuple[str, Read]],
-                 outputs: list[tuple[Callable[[Interview, Any], None], str]],
-                 types: TypeRegistry) -> None:
-        super().__init__(name)
-        self.action = action
-        self.inputs = inputs          # (parameter, getter converting to its type)
-        self.outputs = outputs        # (setter of the mapped variable, output name)
-        self.output_types = {p.name: p.type for p in action.outputs}
-        self.types = types
+    def __init__(self, name: str, type_name: str) -> None:
+        super().__init__(name, type_name)
         self.fault: Node | None = None
 
-    def invoke(self, st: Interview, entry: dict[str, Any] | None) -> Node | None:
-        action = self.action
-        inputs = {name: get(st) for name, get in self.inputs}
-        if entry is not None:
-            entry["action"] = action.name
-            entry["inputs"] = {k: to_json(v) for k, v in inputs.items()}
-        ctx = ActionContext(st.org, st.flow_name, self.name)
+    def link(self, targets: Targets) -> None:
+        super().link(targets)
+        self.fault = targets.get("fault")
+
+    @property
+    def described(self) -> str:
+        """How an interview's fault names what failed: the element's type and what it does."""
+        return self.type
+
+    @property
+    def subject(self) -> str:
+        """What failed, inside a sentence ("action cancelFulfillmentOrderItem")."""
+        return f"element {self.name}"
+
+    def prepare(self, st: Interview, entry: dict[str, Any] | None) -> Any:
+        """Evaluate what the work needs, before its savepoint (a fault here, such as reading
+        through a null reference, is the flow's, not the element's)."""
+        return None
+
+    def work(self, st: Interview, entry: dict[str, Any] | None, prepared: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def finish(self, st: Interview, entry: dict[str, Any] | None, result: Any) -> None:
+        """After the work succeeded and its savepoint was released."""
+
+    def fault_text(self, exc: BaseException) -> tuple[str, str | None]:
+        """The fault message and its error code."""
+        code = getattr(exc, "error_code", None)
+        if isinstance(exc, ActionError):
+            return f"{exc.error_code}: {exc.message}", exc.error_code
+        if isinstance(exc, FlowError):
+            return (f"{code}: {exc}" if code else str(exc)), code
+        return f"internal error in {self.subject}: {type(exc).__name__}: {exc}", None
+
+    def run(self, st: Interview) -> Node | None:
+        return self.guarded(st, None)
+
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        return self.guarded(st, entry)
+
+    def guarded(self, st: Interview, entry: dict[str, Any] | None) -> Node | None:
+        prepared = self.prepare(st, entry)
         try:
             if st.org is not None:
-                # outputs are checked inside the savepoint: bad outputs undo the action's writes
                 with st.org.savepoint():
-                    outputs = self.check_outputs(action.handler(inputs, ctx))
+                    result = self.work(st, entry, prepared)
             else:
-                outputs = self.check_outputs(action.handler(inputs, ctx))
-        except Exception as exc:  # noqa: BLE001 - every failure of an action is its fault
-            message, code = _fault_text(exc, action.name)
+                result = self.work(st, entry, prepared)
+        except LimitExceeded:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure of the work is the element's fault
+            message, code = self.fault_text(exc)
             if entry is not None:
                 entry["fault"] = message
             st.errors.add(self.name)
             if self.fault is None:
-                raise ActionFault(message, code) from exc
+                raise ElementFault(message, code, self.name, self.described,
+                                   self.fault_type) from exc
             st.values[FAULT_MESSAGE_KEY] = message
             return self.fault
-        st.values[self.name] = outputs
-        for setter, name in self.outputs:
-            setter(st, copy_value(outputs.get(name)))
-        if entry is not None:
-            entry["outputs"] = {k: to_json(v) for k, v in outputs.items()}
+        self.finish(st, entry, result)
         return self.next
-
-    def check_outputs(self, raw: Any) -> dict[str, Any]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
-            raise FlowRuntimeError(f"action {self.action.name} returned {type(raw).__name__}, "
-                                   "expected a mapping of output names to values")
-        unknown = [k for k in raw if k not in self.output_types]
-        if unknown:
-            raise FlowRuntimeError(f"action {self.action.name} returned unknown output {unknown[0]!r}")
-        out: dict[str, Any] = {}
-        for name, ptype in self.output_types.items():
-            try:
-                out[name] = convert_literal(raw.get(name), ptype, self.types)
-            except ValueTypeError as exc:
-                raise FlowRuntimeError(f"action {self.action.name} returned a bad {name}: {exc}") from None
-        return out
-
-    def run(self, st: Interview) -> Node | None:
-        return self.invoke(st, None)
-
-    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        return self.invoke(st, entry)
-
-
-class ActionFault(Exception):
-    def __init__(self, message: str, code: str | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _fault_text(exc: BaseException, action: str) -> tuple[str, str | None]:
-    code = getattr(exc, "error_code", None)
-    if isinstance(exc, ActionError):
-        return f"{exc.error_code}: {exc.message}", exc.error_code
-    if isinstance(exc, FlowError):
-        return (f"{code}: {exc}" if code else str(exc)), code
-    return f"internal error in action {action}: {type(exc).__name__}: {exc}", None
 
 
 def fault_cause(exc: BaseException) -> str:
+    """A Python error inside an element, in words."""
     if isinstance(exc, InvalidOperation):   # quantize past the decimal context's precision
         return ("a number has more than 28 significant digits (with its scale), more than "
                 "numbers can hold")
     return f"{type(exc).__name__}: {exc}"
 
 
-def _snapshot(read: Callable[[Interview], Any], st: Interview) -> Any:
+def snapshot(read: Read, st: Interview) -> Any:
+    """A value for the trace (as JSON data); None when it cannot be read."""
     try:
         return to_json(read(st))
     except FlowRuntimeError:
         return None
+
+
+def probe(read: Read, st: Interview) -> Any:
+    """Read for display only: a fault becomes its message."""
+    try:
+        return read(st)
+    except FlowRuntimeError as exc:
+        return f"<{exc.message}>"

@@ -1,23 +1,20 @@
-"""Values, references and assignments compiled once into closures, so that running only moves values.
+"""Values and references compiled once into closures, so that running only moves values.
 
-Every decision that depends on types (conversion, rounding, copying, which operator function) is
-taken here, at compile time.
+Every decision that depends on types (conversion, rounding, copying) is taken here, at compile
+time.
 """
 from __future__ import annotations
 
-import datetime as _dt
-from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from flowengine.errors import FlowRuntimeError
-from flowengine.references import (
-    Getter, LiteralValue, ListValue, MapValue, RefValue, Setter, TemplateValue, check_path,
-    field_getter, global_getter, parse_value, path_setter, template_renderer,
-)
 from flowengine.check.symbols import ResolvedPath
+from flowengine.references import (
+    LiteralValue, ListValue, MapValue, RefValue, TemplateValue, check_path, parse_value,
+)
+from flowengine.runtime.access import Getter, Setter, path_getter, path_setter, template_renderer
 from flowengine.types import (
-    NUMERIC, TEXT_LIKE, ApexObject, FlowType, RecordValue, assignable, convert_literal, converter,
-    copy_value, round_to_scale, text_of,
+    TEXT_LIKE, ApexObject, FlowType, RecordValue, assignable, convert_literal, converter,
+    copy_value,
 )
 
 if TYPE_CHECKING:
@@ -36,15 +33,25 @@ class ValueCompiler:
         return self.table.resolve(check_path(text))
 
     def ref_getter(self, rp: ResolvedPath) -> Getter:
-        if rp.symbol is None:
-            return global_getter(rp.text)
-        assert self.flow.getter_of is not None
-        return field_getter(self.flow.getter_of(rp.symbol), rp.fields, rp.text)
+        return path_getter(self.flow, rp)
 
     def setter(self, text: str) -> tuple[Setter, FlowType]:
         rp = self.resolve(text)
         assert rp.symbol is not None
         return path_setter(rp.symbol.name, rp.fields, rp.owner_types, self.types), rp.type
+
+    def converting_setter(self, text: str, source: FlowType) -> Setter:
+        """Store a value of type `source` in the variable (or field) `text`, converted to its
+        type (a Number stored in a Text variable becomes text); objects are stored as they
+        come (callers pass copies)."""
+        setter, target = self.setter(text)
+        convert = None if target.is_object else converter(source, target)
+        if convert is None:
+            return setter
+
+        def set_converted(st: Any, value: Any) -> None:
+            setter(st, convert(value))
+        return set_converted
 
     def compile(self, raw: Any, target: FlowType, alternatives: tuple[FlowType, ...] = ()) -> Getter:
         """A getter for `raw` converted to `target` (or to the first alternative it fits, as the
@@ -105,108 +112,3 @@ class ValueCompiler:
             obj_name = target.object or ""
             return (lambda st: RecordValue(obj_name, {n: g(st) for n, g in fields})), target
         raise AssertionError(f"unknown value spec {spec!r}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Assignment operators (spec 4.1): each returns new_value = fn(old, value)
-
-_MICROS_PER_DAY = Decimal(86_400_000_000)
-
-
-def _num(v: Any) -> Decimal:
-    return Decimal(0) if v is None else v
-
-
-def assignment_function(op: str, target: FlowType, value_is_collection: bool) -> Callable[[Any, Any], Any]:
-    """The pure function an assignment item applies: `(current, value) -> new`."""
-    t = target
-    scale = t.effective_scale
-    if t.collection:
-        return _collection_op(op, value_is_collection)
-    if op in ("Assign", "Equals"):
-        return lambda old, v: v
-    if op in ("AssignCount", "EqualsCount"):
-        return lambda old, v: Decimal(len(v or ()))
-    if t.kind in TEXT_LIKE:
-        if op == "AddItem":
-            return lambda old, v: v if not old else (old if v in (None, "") else f"{old};{v}")
-        return lambda old, v: (old or "") + text_of(v)
-    if t.kind in NUMERIC:
-        if op == "Add":
-            if scale is None:
-                return lambda old, v: old if v is None else (v if old is None else old + v)
-            quantum = round_to_scale(Decimal(1), scale)
-            return lambda old, v: old if v is None else \
-                (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
-        if scale is None:
-            return lambda old, v: old if v is None else _num(old) - v
-        return lambda old, v: old if v is None else round_to_scale(_num(old) - v, scale)
-    if t.kind in ("Date", "DateTime"):
-        sign = 1 if op == "Add" else -1
-        whole_days = t.kind == "Date"
-
-        def shift(old: Any, v: Any) -> Any:
-            if old is None or v is None:
-                return old
-            if whole_days:   # a fraction of a day is dropped (toward zero)
-                return old + _dt.timedelta(days=int(sign * v))
-            # exact to the microsecond, rounded half-up, as the formula evaluator does
-            micros = (sign * v * _MICROS_PER_DAY).quantize(Decimal(1), ROUND_HALF_UP)
-            return old + _dt.timedelta(microseconds=int(micros))
-        return shift
-    raise AssertionError(f"operator {op} on {t} passed the checker")
-
-
-def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:
-    def items(v: Any) -> list[Any]:
-        if v is None:
-            return []
-        return list(v) if many else [v]
-
-    if op in ("Assign", "Equals"):
-        return lambda old, v: items(v)
-    if op == "Add":
-        return lambda old, v: (old or []) + items(v)
-    if op == "AddAtStart":
-        return lambda old, v: items(v) + (old or [])
-    if op == "RemoveAll":
-        def remove_all(old: Any, v: Any) -> Any:
-            drop = items(v)
-            return [x for x in (old or []) if x not in drop]
-        return remove_all
-    if op == "RemoveFirst":
-        def remove_first(old: Any, v: Any) -> Any:
-            result = list(old or [])
-            wanted = items(v)
-            for i, x in enumerate(result):
-                if x in wanted:
-                    del result[i]
-                    break
-            return result
-        return remove_first
-    if op in ("RemoveAfterFirst", "RemoveBeforeFirst"):
-        after = op == "RemoveAfterFirst"
-
-        def cut(old: Any, v: Any) -> Any:
-            result = list(old or [])
-            wanted = items(v)
-            for i, x in enumerate(result):
-                if x in wanted:
-                    return result[: i + 1] if after else result[i:]
-            return result
-        return cut
-    if op == "RemoveUncommon":
-        def keep_common(old: Any, v: Any) -> Any:
-            keep = items(v)
-            return [x for x in (old or []) if x in keep]
-        return keep_common
-    if op == "RemovePosition":
-        def remove_at(old: Any, v: Any) -> Any:
-            result = list(old or [])
-            if v is None or v != v.to_integral_value() or not 1 <= v <= len(result):
-                raise FlowRuntimeError(f"RemovePosition {v}: position out of range for a collection "
-                                       f"of {len(result)} items (positions start at 1)")
-            del result[int(v) - 1]
-            return result
-        return remove_at
-    raise AssertionError(f"collection operator {op} passed the checker")

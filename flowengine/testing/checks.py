@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from flowengine.errors import FlowError, Problem, ValidationError
-from flowengine.model import ActionElement
-from flowengine.references import new_guid
+from flowengine.elements import kind_of
+from flowengine.runtime.access import new_guid
 from flowengine.check.symbols import did_you_mean
 from flowengine.testing.spec import Case, FlowTestFile, Path_, display
 from flowengine.types import FlowType, ValueTypeError, convert_literal
@@ -95,7 +95,7 @@ class _Preparer:
         self.problems: list[Problem] = []
         self.elements = list(self.model.elements)
         self.action_elements = {n for n, e in self.model.elements.items()
-                                if isinstance(e, ActionElement)}
+                                if kind_of(e).facts(e).action is not None}
         self.actions: dict[str, Action] = {}
         for action in self.checked.actions.values():
             self.actions.setdefault(action.name.lower(), action)
@@ -257,18 +257,15 @@ class _Preparer:
 
     # -- FlowTest assertions -------------------------------------------------------------------------
     def compile_assertions(self) -> list[CompiledAssertion]:
-        from flowengine.check.checker import Checker
-        from flowengine.conditions import (LogicError, check_condition, compile_condition,
-                                           compile_logic, logic_tree)
-        from flowengine.model import Condition
+        from flowengine.check.context import SymbolContext
+        from flowengine.conditions import (Condition, LogicError, check_condition,
+                                           compile_condition, compile_logic, logic_tree)
 
         if not self.case.expect.assertions:
             return []
-        # the flow's own checker, pointed at the test file: the same rules and messages as a
-        # Decision condition, with lines in the test file
-        checker = Checker(self.model, self.test.doc)
-        checker.table = self.checked.symbols
-        checker.types = self.checked.types
+        # the flow's own names, with problems pointed at the test file: the same rules and
+        # messages as a Decision condition, with lines in the test file
+        checker = SymbolContext(self.model, self.test.doc, self.checked.types, self.checked.symbols)
         compiled: list[CompiledAssertion] = []
         for i, assertion in enumerate(self.case.expect.assertions):
             conds = []

@@ -10,7 +10,7 @@ from typing import Any
 
 from flowengine.errors import Problem
 from flowengine.formats.yaml import Document
-from flowengine.model import CONDITION_OPERATORS
+from flowengine.conditions import CONDITION_OPERATORS
 from flowengine.check.symbols import did_you_mean
 from flowengine.testing.spec import (
     ASSERTION_KEYS, CASE_KEYS, CONDITION_KEYS, EXPECT_KEYS, FAULT_KEYS, FILE_KEYS, MOCK_FAULT_KEYS,

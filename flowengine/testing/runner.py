@@ -190,7 +190,7 @@ def render_failure(test: FlowTestFile, outcome: CaseOutcome) -> str:
 def format_trace(trace: list[dict[str, Any]]) -> list[str]:
     """The trace, one block per step (`flowengine run --trace` style); long traces keep their
     first and last steps."""
-    from flowengine.cli.flows import format_trace_entry
+    from flowengine.runtime.trace import format_trace_entry
 
     if not trace:
         return ["  (no elements ran)"]

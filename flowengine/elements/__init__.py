@@ -1,0 +1,70 @@
+"""Element kinds: one module per element type (see `base.ElementKind`), and their registry.
+
+    kind_of(element)     the kind of a model element
+    kind_named("Loop")   a kind by its `type:`, or None
+    kinds()              every registered kind, in registration order
+    register(kind)       add a kind (the built-in ones register when this package is imported)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
+
+__all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "kind_named", "kind_of",
+           "kinds", "register", "unregister", "validate_element"]
+
+_KINDS: dict[str, ElementKind] = {}
+
+
+def register(kind: ElementKind) -> ElementKind:
+    """Make `kind` known to every phase; its `name` must be new."""
+    name = kind.name
+    if name in _KINDS and _KINDS[name] is not kind:
+        raise ValueError(f"element kind {name!r} is already registered")
+    model_type = kind.model.model_fields["type"].annotation
+    if getattr(model_type, "__args__", None) != (name,):
+        raise ValueError(f"element kind {name}: its model's type must be Literal[{name!r}]")
+    _KINDS[name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Forget a kind (tests that add their own)."""
+    _KINDS.pop(name, None)
+
+
+def kind_named(name: str) -> ElementKind | None:
+    return _KINDS.get(name)
+
+
+def kind_of(element: Any) -> ElementKind:
+    """The kind of an element of a flow model."""
+    return _KINDS[element.type]
+
+
+def kinds() -> list[ElementKind]:
+    return list(_KINDS.values())
+
+
+def _register_builtins() -> None:
+    from flowengine.elements import action, assignment, decision, loop
+
+    for module in (assignment, decision, loop, action):
+        register(module.KIND)
+
+
+
+def validate_element(raw: Any) -> ElementModel:
+    """An element as its kind's model (a model passes as it is). Raises ValueError for an
+    unknown `type`, pydantic's ValidationError for a bad element."""
+    if isinstance(raw, ElementModel):
+        return raw
+    tag = raw.get("type") if isinstance(raw, dict) else None
+    kind = _KINDS.get(tag) if isinstance(tag, str) else None
+    if kind is None:
+        raise ValueError(f"unknown element type {tag!r} (expected one of: {', '.join(_KINDS)})")
+    return kind.model.model_validate(raw)
+
+
+_register_builtins()

@@ -1,0 +1,358 @@
+"""The Assignment element (spec 4.1): rows of `ref op value`, run top to bottom.
+
+```yaml
+Build_Line_Item:
+  type: Assignment
+  assignments:
+    - {ref: lineItem.quantity, op: Assign, value: "{!quantity}"}
+    - {ref: cancelInput.fulfillmentOrderLineItemsToCancel, op: Add, value: "{!lineItem}"}
+  next: Cancel_Items
+```
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+
+from pydantic import Field
+
+from flowengine.elements.base import ElementKind, ElementModel, LintFacts, StrictModel
+from flowengine.errors import FlowRuntimeError
+from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
+from flowengine.runtime.nodes import Apply, Node, Read, snapshot
+from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, describe, round_to_scale, text_of
+
+if TYPE_CHECKING:
+    from flowengine.check.context import CheckContext
+    from flowengine.runtime.compile import CompileContext
+    from flowengine.runtime.interview import Interview
+    from flowengine.runtime.values import ValueCompiler
+
+ASSIGNMENT_OPERATORS = (
+    "Assign", "Equals", "Add", "Subtract", "AssignCount", "EqualsCount", "AddItem", "AddAtStart",
+    "RemoveFirst", "RemoveAll", "RemoveAfterFirst", "RemoveBeforeFirst", "RemovePosition",
+    "RemoveUncommon",
+)
+AssignmentOp = Literal[ASSIGNMENT_OPERATORS]  # type: ignore[valid-type]
+COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
+                       "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon"}
+COLLECTION_OPS = ("Assign", "Add", "AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
+                  "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon")
+SINGLE_OPS = {"Text": ("Assign", "Add"), "Multipicklist": ("Assign", "Add", "AddItem"),
+              "Number": ("Assign", "Add", "Subtract", "AssignCount"),
+              "Currency": ("Assign", "Add", "Subtract", "AssignCount"),
+              "Date": ("Assign", "Add", "Subtract"), "DateTime": ("Assign", "Add", "Subtract")}
+OP_ALIASES = {"Equals": "Assign", "EqualsCount": "AssignCount"}
+
+
+class AssignmentItem(StrictModel):
+    ref: str
+    op: AssignmentOp
+    value: Any = None
+
+
+class AssignmentElement(ElementModel):
+    type: Literal["Assignment"]
+    assignments: Annotated[list[AssignmentItem], Field(min_length=1)]
+    next: str | None = None
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, value: Any) -> None:
+    """One assignment row: the target is writable and the operator and value fit its type."""
+    target = checker.writable_target(ref, path + ("ref",))
+    if target is None:
+        return
+    t = target.type
+    op = OP_ALIASES.get(op, op)
+    vpath = path + ("value",)
+    bad = f"operator {op} does not apply to {ref!r}, which is {t}"
+    if t.collection:
+        if op in ("Subtract", "AddItem", "AssignCount"):
+            checker.error(path + ("op",), bad + " (a collection; it takes "
+                          f"{', '.join(COLLECTION_OPS)})", "operator.type")
+        elif op == "RemovePosition":
+            checker.check_value(value, FlowType("Number", scale=0), vpath)
+        else:   # an item, or a collection of them (see the table in spec 4.1)
+            checker.check_value(value, t, vpath, (t.item,))
+        return
+    if op in COLLECTION_ONLY_OPS:
+        checker.error(path + ("op",), f"{op} is a collection operator, but {ref!r} is a single "
+                      f"value ({t}); use it on a collection variable", "operator.collection")
+        return
+    if op == "Assign":
+        checker.check_value(value, t, vpath)
+    elif op == "Add" and t.kind in TEXT_LIKE:
+        checker.check_value(value, FlowType("Text"), vpath)
+    elif op in ("Add", "Subtract") and (t.kind in NUMERIC or t.kind in ("Date", "DateTime")):
+        checker.check_value(value, FlowType("Number"), vpath)
+    elif op == "AddItem" and t.kind == "Multipicklist":
+        checker.check_value(value, FlowType("Text"), vpath)
+    elif op == "AssignCount" and t.kind in NUMERIC:
+        spec, vtype = checker.value_types(value, vpath)
+        if spec is None or (isinstance(spec, RefValue) and (vtype is None or vtype.collection)):
+            return
+        found = (f"{{!{spec.path}}}, a single value ({vtype})" if isinstance(spec, RefValue)
+                 else "text with merge fields" if isinstance(spec, TemplateValue)
+                 else describe(spec.value) if isinstance(spec, LiteralValue) else "a literal")
+        checker.error(vpath, "AssignCount counts the items of a collection: the value must be a "
+                      f"merge field of a collection, e.g. \"{{!lineItems}}\"; found {found}",
+                      "value.type")
+    else:
+        takes = SINGLE_OPS.get("Text" if t.kind in ("Text", "Picklist") else t.kind, ("Assign",))
+        checker.error(path + ("op",), f"{bad} (a {t.kind} takes {', '.join(takes)})",
+                      "operator.type")
+
+
+# -- compiling --------------------------------------------------------------------------------------
+
+def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[Apply, Read]:
+    """One assignment row → a function applying it, and the reader of its target (trace)."""
+    setter, ttype = compiler.setter(ref)
+    rp = compiler.resolve(ref)
+    read = compiler.ref_getter(rp)
+    op = OP_ALIASES.get(op, op)
+    if op == "AssignCount":
+        value = compiler.compile(raw, compiler.static_type(raw) or ttype)
+        many = True
+    elif ttype.collection and op != "RemovePosition":
+        value, chosen = compiler.compile_typed(raw, ttype, (ttype.item,))
+        many = chosen.collection
+    elif op in ("Add", "Subtract") and ttype.kind not in ("Text", "Picklist", "Multipicklist"):
+        value = compiler.compile(raw, FlowType("Number"))
+        many = False
+    elif op in ("Add", "AddItem"):
+        value = compiler.compile(raw, FlowType("Text"))
+        many = False
+    elif op == "RemovePosition":
+        value = compiler.compile(raw, FlowType("Number"))
+        many = False
+    else:
+        value = compiler.compile(raw, ttype)
+        many = False
+    fn = assignment_function(op, ttype, many)
+    root = rp.root_name
+    constant = None if ttype.collection or ttype.kind in TEXT_LIKE else _constant(raw, op)
+    if not rp.fields and constant is not None:
+        fixed = constant[0]
+
+        def apply_constant(st: Interview) -> None:
+            values = st.values
+            values[root] = fn(values.get(root), fixed)
+        apply = apply_constant
+    elif not rp.fields:
+        def apply_plain(st: Interview) -> None:
+            values = st.values
+            values[root] = fn(values.get(root), value(st))
+        apply = apply_plain
+    else:
+        def apply_path(st: Interview) -> None:
+            try:
+                current = read(st)
+            except FlowRuntimeError:
+                current = None       # the object is created by the setter
+            setter(st, fn(current, value(st)))
+        apply = apply_path
+    return apply, read
+
+
+def _constant(raw: Any, op: str) -> tuple[Any] | None:
+    """A scalar literal used as a number (Add 1), folded at compile time."""
+    if op in ("Add", "Subtract") and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+        return (Decimal(raw),)
+    return None
+
+
+class AssignmentNode(Node):
+    __slots__ = ("items", "rows")
+
+    def __init__(self, name: str, items: list[Apply], rows: list[tuple[str, str, Read]]) -> None:
+        super().__init__(name, "Assignment")
+        self.items = items            # each applies one assignment row
+        self.rows = rows              # (ref, op, read the target) per row, for the trace
+
+    def run(self, st: Interview) -> Node | None:
+        for apply in self.items:
+            apply(st)
+        return self.next
+
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        rows = entry["assignments"] = []
+        for apply, (ref, op, read) in zip(self.items, self.rows):
+            before = snapshot(read, st)
+            apply(st)
+            rows.append({"ref": ref, "op": op, "before": before, "after": snapshot(read, st)})
+        return self.next
+
+
+class SingleAssignmentNode(AssignmentNode):
+    """The common one-row Assignment, without the loop over rows."""
+
+    __slots__ = ("apply",)
+
+    def __init__(self, name: str, items: list[Apply], rows: list[tuple[str, str, Read]]) -> None:
+        super().__init__(name, items, rows)
+        self.apply = items[0]
+
+    def run(self, st: Interview) -> Node | None:
+        self.apply(st)
+        return self.next
+
+
+# -- the kind --------------------------------------------------------------------------------------
+
+class AssignmentKind(ElementKind):
+    name = "Assignment"
+    model = AssignmentElement
+    droppable_items = ("assignments",)
+    icon = ('<rect class="tile-logic" width="36" height="36" rx="7"/>'
+            '<rect class="glyph" x="10" y="12.5" width="16" height="3.6" rx="1.6"/>'
+            '<rect class="glyph" x="10" y="20" width="16" height="3.6" rx="1.6"/>')
+
+    def check(self, ctx: CheckContext, name: str, element: AssignmentElement) -> None:
+        index = ctx.item_indexes(name, "assignments", len(element.assignments))
+        for i, item in zip(index, element.assignments):
+            check_item(ctx, ("elements", name, "assignments", i), item.ref, item.op, item.value)
+
+    def compile(self, ctx: CompileContext, name: str, element: AssignmentElement) -> Node:
+        items, rows = [], []
+        for item in element.assignments:
+            apply, read = compile_item(ctx.values, item.ref, item.op, item.value)
+            items.append(apply)
+            rows.append((item.ref, item.op, read))
+        node = SingleAssignmentNode if len(items) == 1 else AssignmentNode
+        return node(name, items, rows)
+
+    def details(self, name: str, element: AssignmentElement,
+                action: Any = None) -> tuple[str, list[dict[str, Any]]]:
+        from flowengine.render.details import show_value
+
+        return self.name, [{"title": "Assignments", "columns": ["Variable", "Operator", "Value"],
+                            "rows": [[i.ref, i.op, show_value(i.value)] for i in element.assignments]}]
+
+    def trace_text(self, entry: dict[str, Any]) -> list[str]:
+        import json
+
+        return [f"        {row['ref']} {row['op']}: {json.dumps(row['before'], default=str)}"
+                f" → {json.dumps(row['after'], default=str)}" for row in entry.get("assignments", [])]
+
+    def trace_view(self, entry: dict[str, Any], element: Any, show: Any) -> list[dict[str, Any]]:
+        if "assignments" not in entry:
+            return []
+        return [{"kind": "assign", "rows": [
+            (row["ref"], row["op"], show(row["before"]), show(row["after"]))
+            for row in entry["assignments"]]}]
+
+    def facts(self, element: AssignmentElement) -> LintFacts:
+        return LintFacts(writes=tuple(i.ref.split(".")[0] for i in element.assignments),
+                         reads=tuple(r for i in element.assignments
+                                     for r in merge_field_roots(i.value)))
+
+
+KIND = AssignmentKind()
+
+
+# -- the operators (spec 4.1): each returns new_value = fn(old, value) -------------------------------
+
+_MICROS_PER_DAY = Decimal(86_400_000_000)
+
+
+def _num(v: Any) -> Decimal:
+    return Decimal(0) if v is None else v
+
+
+def assignment_function(op: str, target: FlowType, value_is_collection: bool) -> Callable[[Any, Any], Any]:
+    """The pure function an assignment item applies: `(current, value) -> new`."""
+    t = target
+    scale = t.effective_scale
+    if t.collection:
+        return _collection_op(op, value_is_collection)
+    if op in ("Assign", "Equals"):
+        return lambda old, v: v
+    if op in ("AssignCount", "EqualsCount"):
+        return lambda old, v: Decimal(len(v or ()))
+    if t.kind in TEXT_LIKE:
+        if op == "AddItem":
+            return lambda old, v: v if not old else (old if v in (None, "") else f"{old};{v}")
+        return lambda old, v: (old or "") + text_of(v)
+    if t.kind in NUMERIC:
+        if op == "Add":
+            if scale is None:
+                return lambda old, v: old if v is None else (v if old is None else old + v)
+            quantum = round_to_scale(Decimal(1), scale)
+            return lambda old, v: old if v is None else \
+                (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
+        if scale is None:
+            return lambda old, v: old if v is None else _num(old) - v
+        return lambda old, v: old if v is None else round_to_scale(_num(old) - v, scale)
+    if t.kind in ("Date", "DateTime"):
+        sign = 1 if op == "Add" else -1
+        whole_days = t.kind == "Date"
+
+        def shift(old: Any, v: Any) -> Any:
+            if old is None or v is None:
+                return old
+            if whole_days:   # a fraction of a day is dropped (toward zero)
+                return old + _dt.timedelta(days=int(sign * v))
+            # exact to the microsecond, rounded half-up, as the formula evaluator does
+            micros = (sign * v * _MICROS_PER_DAY).quantize(Decimal(1), ROUND_HALF_UP)
+            return old + _dt.timedelta(microseconds=int(micros))
+        return shift
+    raise AssertionError(f"operator {op} on {t} passed the checker")
+
+
+def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:
+    def items(v: Any) -> list[Any]:
+        if v is None:
+            return []
+        return list(v) if many else [v]
+
+    if op in ("Assign", "Equals"):
+        return lambda old, v: items(v)
+    if op == "Add":
+        return lambda old, v: (old or []) + items(v)
+    if op == "AddAtStart":
+        return lambda old, v: items(v) + (old or [])
+    if op == "RemoveAll":
+        def remove_all(old: Any, v: Any) -> Any:
+            drop = items(v)
+            return [x for x in (old or []) if x not in drop]
+        return remove_all
+    if op == "RemoveFirst":
+        def remove_first(old: Any, v: Any) -> Any:
+            result = list(old or [])
+            wanted = items(v)
+            for i, x in enumerate(result):
+                if x in wanted:
+                    del result[i]
+                    break
+            return result
+        return remove_first
+    if op in ("RemoveAfterFirst", "RemoveBeforeFirst"):
+        after = op == "RemoveAfterFirst"
+
+        def cut(old: Any, v: Any) -> Any:
+            result = list(old or [])
+            wanted = items(v)
+            for i, x in enumerate(result):
+                if x in wanted:
+                    return result[: i + 1] if after else result[i:]
+            return result
+        return cut
+    if op == "RemoveUncommon":
+        def keep_common(old: Any, v: Any) -> Any:
+            keep = items(v)
+            return [x for x in (old or []) if x in keep]
+        return keep_common
+    if op == "RemovePosition":
+        def remove_at(old: Any, v: Any) -> Any:
+            result = list(old or [])
+            if v is None or v != v.to_integral_value() or not 1 <= v <= len(result):
+                raise FlowRuntimeError(f"RemovePosition {v}: position out of range for a collection "
+                                       f"of {len(result)} items (positions start at 1)")
+            del result[int(v) - 1]
+            return result
+        return remove_at
+    raise AssertionError(f"collection operator {op} passed the checker")

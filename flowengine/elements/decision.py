@@ -1,0 +1,198 @@
+"""The Decision element (spec 4.2): outcomes tried in order, the first whose conditions hold is
+taken, else the default outcome.
+
+```yaml
+Check_Quantity:
+  type: Decision
+  rules:
+    - name: Too_Many
+      logic: and               # and | or | custom, e.g. "1 AND (2 OR NOT 3)"
+      conditions:
+        - {left: quantity, op: GreaterThan, right: 10}
+      next: Reject
+  default: Cancel_Items
+```
+Each outcome's name is a Boolean resource: true when the outcome was taken, false when it was
+evaluated and not taken.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+
+from pydantic import Field
+
+from flowengine.conditions import (
+    CompiledCondition, Condition, LogicError, check_condition, compile_condition, compile_logic,
+    logic_tree,
+)
+from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts, NameEntry, StrictModel
+from flowengine.references import merge_field_roots
+from flowengine.runtime.nodes import Node, Targets, probe
+from flowengine.types import FlowType, copy_value, to_json
+
+if TYPE_CHECKING:
+    from flowengine.check.context import CheckContext
+    from flowengine.runtime.compile import CompileContext
+    from flowengine.runtime.interview import Interview
+
+
+class DecisionRule(StrictModel):
+    name: str
+    label: str | None = None
+    logic: str = "and"
+    conditions: Annotated[list[Condition], Field(min_length=1)]
+    next: str | None = None
+
+
+class DecisionElement(ElementModel):
+    type: Literal["Decision"]
+    rules: Annotated[list[DecisionRule], Field(min_length=1)]
+    default: str | None = None
+    defaultLabel: str | None = None
+
+
+class DecisionNode(Node):
+    __slots__ = ("rules", "default", "conditions")
+
+    def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
+                 conditions: list[list[CompiledCondition]]) -> None:
+        super().__init__(name, "Decision")
+        self.rules: list[tuple[Callable[[Interview], bool], Node | None, str]] = \
+            [(test, None, outcome) for test, outcome in rules]      # test, target, outcome
+        self.conditions = conditions                                 # per rule, for the trace
+        self.default: Node | None = None
+
+    def link(self, targets: Targets) -> None:
+        self.rules = [(test, targets.get(outcome), outcome) for test, _, outcome in self.rules]
+        self.default = targets.get("default")
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        for test, target, outcome in self.rules:
+            if test(st):
+                values[outcome] = True
+                return target
+            values[outcome] = False      # evaluated and not taken (Salesforce: false)
+        return self.default
+
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        # evaluates exactly what run() does, in the same order; each condition is also probed
+        # on its own for display, without letting a probe's fault change the run
+        rows = entry["conditions"] = []
+        values = st.values
+        for (test, target, outcome), conds in zip(self.rules, self.conditions):
+            for cond in conds:
+                rows.append({"outcome": outcome, "condition": cond.text,
+                             "left": probe(lambda s, c=cond: to_json(copy_value(c.left(s))), st),
+                             "result": probe(cond.test, st)})
+            if test(st):
+                values[outcome] = True
+                entry["outcome"] = outcome
+                return target
+            values[outcome] = False
+        entry["outcome"] = "default"
+        return self.default
+
+
+class DecisionKind(ElementKind):
+    name = "Decision"
+    model = DecisionElement
+    centred = True
+    icon = ('<path class="tile-logic" d="M18 0.5L35.5 18L18 35.5L0.5 18z"/>'
+            '<path class="glyph-line" stroke-width="2.4" d="M18 27V20M18 20L12 13M18 20L24 13"/>'
+            '<path class="glyph" d="M9.5 10.5L15 11.2L10.2 16zM26.5 10.5L21 11.2L25.8 16z"/>')
+    mermaid_shape = ('{"', '"}')
+
+    def connectors(self, element: DecisionElement) -> list[Connector]:
+        out = [Connector("outcome", rule.name, ("rules", i, "next"), rule.next,
+                         rule.label or rule.name.replace("_", " "))
+               for i, rule in enumerate(element.rules)]
+        out.append(Connector("default", "default", ("default",), element.default,
+                             element.defaultLabel or "Default Outcome"))
+        return out
+
+    def names(self, name: str, element: DecisionElement) -> list[NameEntry]:
+        from flowengine.check.symbols import Symbol
+
+        return [(rule.name, ("elements", name, "rules", i, "name"),
+                 Symbol(rule.name, "outcome", FlowType("Boolean"), rule))
+                for i, rule in enumerate(element.rules)]
+
+    def check(self, ctx: CheckContext, name: str, element: DecisionElement) -> None:
+        for r, rule in enumerate(element.rules):
+            base = ("elements", name, "rules", r)
+            try:
+                ctx.logic[(name, rule.name)] = logic_tree(rule.logic, len(rule.conditions))
+            except LogicError as exc:
+                ctx.error(base + ("logic",), str(exc), "logic")
+            for c, cond in enumerate(rule.conditions):
+                check_condition(ctx, base + ("conditions", c), cond)
+
+    def compile(self, ctx: CompileContext, name: str, element: DecisionElement) -> Node:
+        rules, conditions = [], []
+        for rule in element.rules:
+            conds = [compile_condition(ctx.values, c) for c in rule.conditions]
+            tree = ctx.checked.logic[(name, rule.name)]
+            rules.append((compile_logic(tree, [c.test for c in conds]), rule.name))
+            conditions.append(conds)
+            ctx.uses_visited = ctx.uses_visited or any(c.op == "WasVisited" for c in rule.conditions)
+        return DecisionNode(name, rules, conditions)
+
+    def initial_values(self, name: str, element: DecisionElement) -> dict[str, Any]:
+        return {rule.name: False for rule in element.rules}
+
+    def details(self, name: str, element: DecisionElement,
+                action: Any = None) -> tuple[str, list[dict[str, Any]]]:
+        from flowengine.render.details import show_value
+
+        groups: list[dict[str, Any]] = []
+        for rule in element.rules:
+            logic = rule.logic if rule.logic in ("and", "or") else f"custom: {rule.logic}"
+            groups.append({
+                "title": f"Outcome: {rule.label or rule.name} ({rule.name})",
+                "note": f"conditions joined by {logic}",
+                "columns": ["#", "Resource", "Operator", "Value"],
+                "rows": [[str(i), c.left, c.op, show_value(c.right)]
+                         for i, c in enumerate(rule.conditions, 1)]})
+        groups.append({"title": f"Default outcome: {element.defaultLabel or 'Default Outcome'}",
+                       "columns": [], "rows": []})
+        return self.name, groups
+
+    def taken(self, entry: dict[str, Any]) -> str:
+        return str(entry.get("outcome", "default"))
+
+    def trace_text(self, entry: dict[str, Any]) -> list[str]:
+        import json
+
+        lines = [f"        [{row['outcome']}] {row['condition']}: left = "
+                 f"{json.dumps(row['left'], default=str)} → {str(row['result']).lower()}"
+                 for row in entry.get("conditions", [])]
+        if "outcome" in entry:
+            lines.append(f"        outcome: {entry['outcome']}")
+        return lines
+
+    def trace_view(self, entry: dict[str, Any], element: DecisionElement | None,
+                   show: Any) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        if "conditions" in entry:
+            lines.append({"kind": "conditions", "rows": [
+                (row["outcome"], row["condition"], show(row["left"]), bool(row["result"]))
+                for row in entry["conditions"]]})
+        if "outcome" in entry:
+            outcome = str(entry["outcome"])
+            text = next((c.text for c in self.connectors(element) if c.key == outcome), "") \
+                if element is not None else ""
+            shown = f"{text} ({outcome})" if text and text != outcome else outcome
+            lines.append({"kind": "text", "cls": "ok", "text": "Outcome taken: " + shown})
+        return lines
+
+    def facts(self, element: DecisionElement) -> LintFacts:
+        reads: list[str] = []
+        for rule in element.rules:
+            for cond in rule.conditions:
+                reads.append(cond.left.split(".")[0])
+                reads += merge_field_roots(cond.right)
+        return LintFacts(outcomes=len(element.rules) + 1, reads=tuple(reads))
+
+
+KIND = DecisionKind()

@@ -1,0 +1,141 @@
+"""Run-time access to values: getters and setters made once, at compile time, from resolved
+paths; globals; the renderer of text with merge fields.
+
+The interview state offers `values` (a dict keyed by the declared name of each resource) and the
+globals' sources (`guid`, `start_time`).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from typing import Any, Callable, Union
+
+from flowengine.errors import FlowRuntimeError
+from flowengine.references import FAULT_MESSAGE_KEY
+from flowengine.types import ApexObject, FlowType, ObjectValue, RecordValue, TypeRegistry, text_of
+
+Getter = Callable[[Any], Any]
+Setter = Callable[[Any, Any], None]
+
+
+def global_getter(name: str) -> Getter:
+    if name == "$Flow.FaultMessage":
+        return lambda st: st.values.get(FAULT_MESSAGE_KEY)
+    if name == "$Flow.CurrentDate":
+        return lambda st: _dt.datetime.now(_dt.timezone.utc).date()
+    if name == "$Flow.CurrentDateTime":
+        return lambda st: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    if name == "$Flow.InterviewGuid":
+        return lambda st: st.guid
+    if name == "$Flow.InterviewStartTime":
+        return lambda st: st.start_time
+    constant = {"$GlobalConstant.True": True, "$GlobalConstant.False": False,
+                "$GlobalConstant.EmptyString": ""}[name]
+    return lambda st: constant
+
+
+def new_guid() -> str:
+    return uuid.uuid4().hex
+
+
+def field_getter(base: Getter, fields: tuple[str, ...], text: str) -> Getter:
+    """Read `base.f1.f2…`; reading through null is a run-time fault, as in Salesforce."""
+    if not fields:
+        return base
+
+    def get(st: Any) -> Any:
+        value = base(st)
+        walked = text.split(".")[0]
+        for name in fields:
+            if value is None:
+                raise FlowRuntimeError(f"The flow tried to read {{!{text}}}, but {walked} is null "
+                                       "because it hasn't been set or assigned.")
+            value = value.fields.get(name) if isinstance(value, ObjectValue) else value.get(name)
+            walked += "." + name
+        return value
+
+    if len(fields) == 1:
+        only = fields[0]
+        root = text.split(".")[0]
+
+        def get_one(st: Any) -> Any:
+            value = base(st)
+            if value is None:
+                raise FlowRuntimeError(f"The flow tried to read {{!{text}}}, but {root} is null "
+                                       "because it hasn't been set or assigned.")
+            return value.fields.get(only) if isinstance(value, ObjectValue) else value.get(only)
+        return get_one
+    return get
+
+
+def path_setter(name: str, fields: tuple[str, ...], owner_types: tuple[FlowType, ...],
+                registry: TypeRegistry) -> Setter:
+    """Write `name.f1.f2…`; a null Apex object or record on the way is created first
+    (Salesforce auto-instantiates it). `owner_types[i]` is the type of the object holding
+    `fields[i]`."""
+    if not fields:
+        def set_plain(st: Any, value: Any) -> None:
+            st.values[name] = value
+        return set_plain
+
+    def make(t: FlowType) -> ObjectValue:
+        if t.kind == "Record":
+            schema = registry.object_schema(t.object)
+            return RecordValue(schema.name if schema else str(t.object))
+        cls = registry.apex_class(t.apex_class)
+        return ApexObject(cls.name if cls else str(t.apex_class))
+
+    def set_field(st: Any, value: Any) -> None:
+        values = st.values
+        obj = values.get(name)
+        if obj is None:
+            obj = values[name] = make(owner_types[0])
+        for i, f in enumerate(fields[:-1]):
+            nxt = obj.fields.get(f)
+            if nxt is None:
+                nxt = obj.fields[f] = make(owner_types[i + 1])
+            obj = nxt
+        obj.fields[fields[-1]] = value
+
+    return set_field
+
+
+def template_renderer(parts: list[Union[str, Getter]]) -> Getter:
+    """Text with merge fields substituted (null → empty text)."""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        fixed = parts[0]
+        return lambda st: fixed
+
+    def render(st: Any) -> str:
+        return "".join(p if isinstance(p, str) else text_of(p(st)) for p in parts)
+    return render
+
+
+def resource_getter(resources: Any, symbol: Any) -> Getter:
+    """The getter of a resource. Formulas and templates compute when read: `resources` holds
+    the compiled ones (`formulas`, `templates`: name → evaluator), looked up when read, so a
+    resource may use one compiled after it."""
+    name = symbol.name
+    if symbol.kind == "formula":
+        formulas = resources.formulas
+
+        def formula_value(st: Any) -> Any:
+            return formulas[name].evaluate(st)
+        return formula_value
+    if symbol.kind == "template":
+        templates = resources.templates
+
+        def template_value(st: Any) -> Any:
+            return templates[name](st)
+        return template_value
+
+    def value(st: Any) -> Any:
+        return st.values.get(name)
+    return value
+
+
+def path_getter(resources: Any, resolved: Any) -> Getter:
+    """The getter of a resolved path (`flowengine.check.symbols.ResolvedPath`)."""
+    if resolved.symbol is None:
+        return global_getter(resolved.text)
+    return field_getter(resource_getter(resources, resolved.symbol), resolved.fields, resolved.text)
