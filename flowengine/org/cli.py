@@ -105,7 +105,7 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from flowengine.org.fields import did_you_mean
+    from flowengine.errors import did_you_mean
     from flowengine.org.fixtures import plain_value
 
     with _open(args, create=False) as store:
