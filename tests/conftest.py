@@ -87,6 +87,21 @@ class FakeRegistry:
         return self.actions.get(name)
 
 
+def loaded_by_import(module: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of the `watched` modules a fresh interpreter has loaded after `import module` (for
+    tests that keep start-up light)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (f"import json, sys, {module}; "
+             f"print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
 # -- flows given as Python data ------------------------------------------------------------------
 
 def flow_from_doc(doc: Mapping[str, Any], registry: Callable[[], Any] | None = None) -> Any:
