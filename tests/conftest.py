@@ -44,6 +44,13 @@ COUNTER = ObjectSchema("Counter", "a03", (FieldDef("Name", Text()), FieldDef("Va
 ORG_SCHEMAS = (INVOICE, INVOICE_LINE, COUNTER)
 
 
+def invoice_with_lines(tx: Any, *lines: tuple[Any, Any]) -> tuple[str, list[str]]:
+    """An invoice "INV-1" with a line per (Quantity, UnitPrice); returns its Id and the lines'."""
+    invoice = tx.insert("Invoice", {"Name": "INV-1"})
+    return invoice, [tx.insert("InvoiceLine", {"InvoiceId": invoice, "Quantity": q,
+                                               "UnitPrice": p}) for q, p in lines]
+
+
 @pytest.fixture
 def org_path(tmp_path: Path) -> Path:
     return tmp_path / "org.sqlite"
