@@ -46,7 +46,8 @@ class Flow:
     def run(self, inputs: Mapping[str, Any] | None = None, *, org: OrgStore | str | None = None,
             trace: bool = False, max_elements: int | None = None,
             rollback: bool = False) -> InterviewResult:
-        """Run one interview. `org` is an open org store or the path of one; without it, actions
+        """Run one interview. `org` is an open org store, or the path or URL of one (see
+        `flowengine.org.open_org`); without it, actions
         that need records fault with ORG_REQUIRED. Raises InputError for bad inputs; a flow that
         faults returns a result with status "Failed" rather than raising."""
         if max_elements is not None and max_elements < 1:

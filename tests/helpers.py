@@ -38,6 +38,28 @@ COUNTER = ObjectSchema("Counter", "a03", (FieldDef("Name", Text()), FieldDef("Va
 ORG_SCHEMAS = (INVOICE, INVOICE_LINE, COUNTER)
 
 
+def invoice_with_lines(tx: Any, *lines: tuple[Any, Any]) -> tuple[str, list[str]]:
+    """An invoice "INV-1" with a line per (Quantity, UnitPrice); returns its Id and the lines'."""
+    invoice = tx.insert("Invoice", {"Name": "INV-1"})
+    return invoice, [tx.insert("InvoiceLine", {"InvoiceId": invoice, "Quantity": q,
+                                               "UnitPrice": p}) for q, p in lines]
+
+
+def loaded_by_import(module: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of the `watched` modules a fresh interpreter has loaded after `import module` (for
+    tests that keep start-up light)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (f"import json, sys, {module}; "
+             f"print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
 class FakeRegistry:
     """Stands in for the plug-in registry in checker tests: `.actions`, `.action(name)`, `.types`."""
 

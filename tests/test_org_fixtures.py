@@ -50,7 +50,7 @@ Counter:
 
 def test_large_fixture_loads_in_batches_of_2000_per_object(org_store: SqliteOrgStore,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from flowengine.org.transaction import SqliteTransaction
+    from flowengine.org.sqlite import SqliteTransaction
 
     batches: list[tuple[str, int]] = []
     insert_many = SqliteTransaction.insert_many

@@ -18,8 +18,9 @@ MAX_CELL = 30
 def register(subparsers: Any) -> None:
     """Add the `org` command and its subcommands."""
     org = subparsers.add_parser(
-        "org", help=ORG_HELP, description=ORG_HELP.capitalize() + ". The store is a SQLite file: "
-        "--org PATH, else $FLOWENGINE_ORG, else ./.flowengine/org.sqlite.")
+        "org", help=ORG_HELP, description=ORG_HELP.capitalize() + ". The store is named by "
+        "--org PATH|URL, else $FLOWENGINE_ORG, else ./.flowengine/org.sqlite (a SQLite file; "
+        "sqlite:PATH is the same).")
     org.set_defaults(handler=lambda args: _print_help(org))
     sub = org.add_subparsers(dest="org_command", metavar="SUBCOMMAND")
 
@@ -100,12 +101,12 @@ def run_load(args: argparse.Namespace) -> int:
         progress.close()
     total = sum(len(v) for v in loaded.values())
     summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
-    print(f"loaded {total} record{'s' * (total != 1)} into {store.path}: {summary}")
+    print(f"loaded {total} record{'s' * (total != 1)} into {store.location}: {summary}")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from flowengine.org.fields import did_you_mean
+    from flowengine.errors import did_you_mean
     from flowengine.org.fixtures import plain_value
 
     with _open(args, create=False) as store:
@@ -120,7 +121,7 @@ def run_show(args: argparse.Namespace) -> int:
             else:
                 record = tx.get(info.name, args.id)
                 if record is None:
-                    fail(f"no {info.name} record has Id {args.id} in {store.path}")
+                    fail(f"no {info.name} record has Id {args.id} in {store.location}")
                 records = [record]
         finally:
             tx.rollback()

@@ -40,8 +40,9 @@ def add_format_option(parser: Any, choices: tuple[str, ...] = ("text", "json")) 
 
 
 def add_org_option(parser: Any) -> None:
-    parser.add_argument("--org", metavar="PATH", default=None,
-                        help="org store file (default: $FLOWENGINE_ORG, else ./.flowengine/org.sqlite)")
+    parser.add_argument("--org", metavar="PATH|URL", default=None,
+                        help="org store: a SQLite file, or sqlite:PATH (default: $FLOWENGINE_ORG, "
+                             "else ./.flowengine/org.sqlite)")
 
 
 class ProgressBar:

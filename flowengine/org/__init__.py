@@ -1,61 +1,120 @@
-"""The org store: records that flows read and write, in a local SQLite file.
+"""The org store: records that flows read and write.
 
-`open_org()` opens (creating on first use) the store at `$FLOWENGINE_ORG`, else
-`./.flowengine/org.sqlite`, with the objects and invariants of the installed plug-ins.
+`open_org()` opens a store by its path or URL (default: `$FLOWENGINE_ORG`, else
+`./.flowengine/org.sqlite`) with the objects and invariants of the installed plug-ins. The
+interface is `flowengine.org.base`; the backends are looked up by URL scheme in `BACKENDS` and
+imported only when a store is opened, so importing this package stays light.
 """
 from __future__ import annotations
 
+import importlib
 import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Final, Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING, Final, Iterable, Mapping
+from urllib.parse import urlsplit
 
+from flowengine.errors import OrgError
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.types import describe
 
 if TYPE_CHECKING:
-    from flowengine.org.sqlite import SqliteOrgStore
+    from flowengine.org.base import Invariant, OrgStore
 
-__all__ = ["DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSchema", "Rollup",
+__all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSchema", "Rollup",
            "default_org_path", "open_org"]
 
 ORG_ENV_VAR: Final = "FLOWENGINE_ORG"
 DEFAULT_ORG_PATH: Final = Path(".flowengine") / "org.sqlite"
 
+# URL scheme → module with `open_url(url, schemas, invariants, *, create) -> OrgStore`
+BACKENDS: Final[Mapping[str, str]] = {
+    "sqlite": "flowengine.org.sqlite",
+}
+# schemes of backends that are planned but not written yet: a clear error, not "unknown scheme"
+_NOT_YET: Final[Mapping[str, str]] = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL"}
+_URL_FORMS: Final = "a file path, sqlite:///absolute/path or sqlite:relative/path"
+# a scheme as RFC 3986 spells it; one letter is a Windows drive (C:\org.sqlite), not a scheme
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 
-def default_org_path() -> Path:
-    """`$FLOWENGINE_ORG` when set (and not empty), else `./.flowengine/org.sqlite` relative to
-    the current directory."""
-    return Path(os.environ.get(ORG_ENV_VAR) or DEFAULT_ORG_PATH)
+
+def default_org_path() -> Path | str:
+    """Where the store is when none is named: `$FLOWENGINE_ORG` when set and not empty (a Path,
+    or the URL text when it is a URL), else `./.flowengine/org.sqlite` relative to the current
+    directory."""
+    target = os.environ.get(ORG_ENV_VAR)
+    if not target:
+        return DEFAULT_ORG_PATH
+    return target if _SCHEME.match(target) else Path(target)
 
 
-def open_org(path: str | os.PathLike[str] | None = None,
+def open_org(target: str | os.PathLike[str] | None = None,
              schemas: Iterable[ObjectSchema] | None = None,
-             invariants: Iterable[Callable[[Any], list[str]]] | None = None,
-             *, create: bool = True) -> SqliteOrgStore:
-    """Open the org store at `path` (default: `default_org_path()`), creating it on first use
-    and adding tables and columns for new objects and fields.
+             invariants: Iterable[Invariant] | None = None,
+             *, create: bool = True) -> OrgStore:
+    """Open the org store that `target` names, creating it on first use and migrating it to the
+    schemas (new objects and fields are added).
+
+    `target` is one of:
+    - a path (`str` or `os.PathLike`): a SQLite file, e.g. `.flowengine/org.sqlite`;
+    - `sqlite:///absolute/path` or `sqlite:relative/path`: the same, as a URL;
+    - `postgresql://...` or `postgres://...`: OrgError(ORG_BACKEND), not available yet;
+    - None: `default_org_path()` — `$FLOWENGINE_ORG` (a path or one of these URLs), else
+      `./.flowengine/org.sqlite`.
+    Any other URL scheme is OrgError(ORG_BACKEND) naming the supported forms.
 
     Without `schemas`, the objects (and, unless given, the invariants) come from the installed
     plug-ins. With explicit `schemas` and no `invariants`, no invariants are checked.
-    With `create=False` a missing file is an OrgError(ORG_NOT_FOUND).
+    With `create=False` a missing store is an OrgError(ORG_NOT_FOUND).
     """
-    from flowengine.org.sqlite import SqliteOrgStore
-
+    if target is None:
+        target = default_org_path()
+    if not isinstance(target, (str, os.PathLike)) or not os.fspath(target):
+        raise OrgError(f"expected the org store as {_URL_FORMS}, found {describe(target)}",
+                       "ORG_URL")
+    scheme = _SCHEME.match(target) if isinstance(target, str) else None
+    backend = _backend(scheme.group(1).lower(), target) if scheme else None
     if schemas is None:
         plugin_schemas, plugin_invariants = _from_plugins()
         schemas = plugin_schemas
         if invariants is None:
             invariants = plugin_invariants
-    return SqliteOrgStore(path if path is not None else default_org_path(), schemas,
-                          invariants or (), create=create)
+    checks = tuple(invariants or ())
+    if backend is None:  # a plain path: the embedded default backend
+        from flowengine.org.sqlite import SqliteOrgStore
+
+        return SqliteOrgStore(target, schemas, checks, create=create)
+    return backend.open_url(target, schemas, checks, create=create)  # type: ignore[no-any-return]
 
 
-def _from_plugins() -> tuple[list[ObjectSchema], list[Callable[[Any], list[str]]]]:
+def _backend(scheme: str, target: str) -> ModuleType:
+    """The backend module for a URL scheme, imported now (not when this package is)."""
+    module = BACKENDS.get(scheme)
+    if module is not None:
+        return importlib.import_module(module)
+    target = _without_password(target)
+    if scheme in _NOT_YET:
+        raise OrgError(f"org store {target!r}: the {_NOT_YET[scheme]} backend is not available "
+                       f"yet; use {_URL_FORMS}", "ORG_BACKEND")
+    raise OrgError(f"org store {target!r}: unknown URL scheme {scheme + ':'!r}; expected "
+                   f"{_URL_FORMS} (supported schemes: {', '.join(sorted(BACKENDS))}; a file "
+                   "whose name has a colon: start the path with ./)", "ORG_BACKEND")
+
+
+def _without_password(url: str) -> str:
+    """The URL as messages may show it: a password becomes ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def _from_plugins() -> tuple[list[ObjectSchema], list[Invariant]]:
     from flowengine.plugins.registry import get_registry
 
     schemas: list[ObjectSchema] = []
-    invariants: list[Callable[[Any], list[str]]] = []
-    from flowengine.errors import OrgError
-
+    invariants: list[Invariant] = []
     for plugin in get_registry().plugins:
         for schema in plugin.objects:
             if not isinstance(schema, ObjectSchema):

@@ -1,47 +1,98 @@
-"""The org store's transaction interface: all that interviews and actions may use.
+"""The org store's interface: `OrgStore` (administration) and `OrgTransaction` (what interviews
+and actions use), with the isolation guarantee every backend gives.
 
 Kept narrow on purpose so that a server backend (PostgreSQL) can sit behind it without touching
 actions. Records cross this interface as plain dicts of field name → Python value (Decimal for
-quantities and amounts, 18-character Ids as str).
+quantities and amounts, 18-character Ids as str). Backends: `flowengine.org.sqlite` (the
+embedded default); the backend-neutral work lives in `flowengine.org.catalog` and
+`flowengine.org.batch`; `flowengine.org.open_org` picks a backend by the store's URL.
+
+Isolation — what concurrent interviews see
+------------------------------------------
+1. A transaction sees its own writes at once, with calculated and rolled-up fields current.
+2. A transaction sees only what other transactions committed: never an uncommitted write, and
+   never a write that was rolled back.
+3. Write transactions that touch the same records are serialised: the second waits until the
+   first has committed or rolled back (or fails with OrgError(UNABLE_TO_LOCK_ROW) after the
+   store's timeout) and then sees the first one's committed result.
+   - SQLite: `begin()` takes the write lock of the whole store (`BEGIN IMMEDIATE`), so *every*
+     pair of write transactions is serialised, whichever records they touch; the wait is up
+     to 30 seconds by default.
+   - A server backend: row locks on every record a write transaction writes *or reads*
+     (`SELECT ... FOR UPDATE`), held until it ends; write transactions that share no record
+     run side by side.
+4. Validate-then-write is safe: nothing a write transaction has read can be changed or deleted
+   by another transaction before it commits. The Order Management cancel relies on exactly this
+   (spec section 5): it reads the fulfillment order, its lines and their order item summaries,
+   validates the request against them, then writes lines and summaries computed from what it
+   read; a concurrent cancel of the same line waits, then validates against the first one's
+   committed quantities, so a line is never over-cancelled and no update is lost.
+   Not promised: that a query would return no *new* records inserted meanwhile by another
+   transaction (phantoms). SQLite gives that too (nobody else can write), a row-locking server
+   backend does not; no action relies on it.
+5. A read-only transaction (`begin(write=False)`) takes no write lock, does not wait for writers
+   and never blocks them, and sees one consistent snapshot of committed data. SQLite (in WAL
+   mode) fixes the snapshot at the transaction's first read, not at `begin()`.
 """
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any, Mapping, Protocol, Sequence
+from typing import (TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence,
+                    runtime_checkable)
+
+if TYPE_CHECKING:
+    from flowengine.org.catalog import Catalog
+    from flowengine.org.schema import ObjectSchema
+
+__all__ = ["Invariant", "OrgStore", "OrgTransaction"]
 
 
+@runtime_checkable
 class OrgTransaction(Protocol):
-    """One open write transaction. Reads see the transaction's own writes, with calculated and
-    rolled-up fields current: every write call brings them up to date before it returns, and a
-    write that fails changes nothing. Prefer the `*_many` calls for many records of one object:
-    they validate everything first and maintain roll-ups once per call, not once per record."""
+    """One open transaction (see the isolation guarantee in the module docstring).
+
+    Reads see the transaction's own writes, with calculated and rolled-up fields current: every
+    write call brings them up to date before it returns, and a write that fails changes nothing.
+    Prefer the `*_many` calls for many records of one object: they validate everything first and
+    maintain roll-ups once per call, not once per record. Used as a context manager it commits
+    when the block succeeds and rolls back when it raises. After `commit()` or `rollback()` every
+    call but `rollback()` raises OrgError(ORG_STORE)."""
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         """One record with all fields (calculated ones included), or None. Accepts 15- or
-        18-character Ids; raises OrgError(INVALID_ID) for a malformed Id or one of another object."""
+        18-character Ids; raises OrgError(INVALID_ID) for a malformed Id or one of another
+        object, OrgError(INVALID_TYPE) for an unknown object."""
 
     def query(self, object_name: str, where: Mapping[str, Any] | None = None,
               order_by: Sequence[str] = ("Id",)) -> list[dict[str, Any]]:
-        """Records whose fields equal every value in `where` (a list value means IN)."""
+        """Records whose fields equal every value in `where` (a list value means IN, an empty
+        list matches nothing, None means null), sorted by the fields in `order_by` (nulls first,
+        numbers by value). Filter values are converted to the fields' types; an unknown field is
+        OrgError(INVALID_FIELD)."""
 
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
         characters, of this object, not yet used) is kept instead of a generated one — fixtures
-        rely on it; generated Ids skip Ids that were given."""
+        rely on it. Generated Ids number each object's records 1, 2, 3... (`ids.make_id`) and
+        skip Ids that are taken. Refused: unknown fields (INVALID_FIELD), calculated and
+        rolled-up fields (INVALID_FIELD_FOR_INSERT_UPDATE), values that do not fit
+        (INVALID_TYPE_ON_FIELD_IN_RECORD, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), missing
+        required fields (REQUIRED_FIELD_MISSING), references to no record
+        (INVALID_CROSS_REFERENCE_KEY), a used Id (DUPLICATE_VALUE)."""
 
     def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
         """Create many records of one object at once; returns their Ids in input order.
 
         The same as `insert` for each record, all or nothing: every record is converted and
-        checked before any is written, and a failure leaves the transaction as it was. Records
-        may refer to records of the same batch by their given Ids. Roll-ups of the parents are
-        brought up to date once, at the end. A server backend does this with one multi-row
-        INSERT (PostgreSQL: `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of
-        the affected parents."""
+        checked before any is written, and a failure leaves the transaction as it was; errors
+        name the record by its place (`[3] of the batch`). Records may refer to records of the
+        same batch by their given Ids. Roll-ups of the parents are brought up to date once, at
+        the end. A server backend does this with one multi-row INSERT (PostgreSQL:
+        `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of the affected parents."""
 
     def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
-        """Change stored fields of one record; calculated fields are recomputed by the store.
-        OrgError(NOT_FOUND) when no record has the Id."""
+        """Change stored fields of one record; calculated fields, and the roll-ups of its
+        parents, are recomputed by the store. OrgError(NOT_FOUND) when no record has the Id."""
 
     def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change stored fields of many records of one object: record Id → fields to set.
@@ -58,17 +109,61 @@ class OrgTransaction(Protocol):
         Reads after the call (and inside any later savepoint) see current roll-ups."""
 
     def savepoint(self) -> AbstractContextManager[None]:
-        """A nested savepoint: leaving the block by an exception undoes only what it wrote."""
+        """A nested savepoint: leaving the block by an exception undoes only what it wrote (the
+        interpreter runs every action in one)."""
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Make every write permanent, visible to others, and end the transaction (releasing
+        its locks)."""
 
-    def rollback(self) -> None: ...
+    def rollback(self) -> None:
+        """Undo every write and end the transaction; does nothing once it has ended."""
+
+    def __enter__(self) -> OrgTransaction: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None: ...
 
 
+Invariant = Callable[[OrgTransaction], list[str]]
+"""A plug-in's consistency check: the violations it finds through a transaction (none: [])."""
+
+
+@runtime_checkable
 class OrgStore(Protocol):
-    """An org database. `begin()` opens the one transaction an interview runs in; it takes the
-    write lock up front (SQLite `BEGIN IMMEDIATE`), so concurrent interviews serialise."""
+    """An org database. Opening one (`flowengine.org.open_org`) creates it when asked to and
+    migrates it to the schemas: objects and fields added since are created, and stored
+    calculated and rolled-up values are recomputed when their definitions changed. Refuses
+    broken schemas with OrgError(ORG_SCHEMA). Usable as a context manager that closes it."""
 
-    def begin(self) -> OrgTransaction: ...
+    @property
+    def catalog(self) -> Catalog:
+        """The objects the store holds, validated (`flowengine.org.catalog.Catalog`)."""
 
-    def close(self) -> None: ...
+    @property
+    def schemas(self) -> Mapping[str, ObjectSchema]:
+        """Object name → schema, for every object the store holds."""
+
+    @property
+    def invariants(self) -> tuple[Invariant, ...]:
+        """The checks fixture loading runs before it commits (the plug-ins' by default)."""
+
+    @property
+    def location(self) -> str:
+        """Names the store in messages: a file path, or a URL without its password."""
+
+    def begin(self, *, write: bool = True) -> OrgTransaction:
+        """Open a transaction; interviews run in one each. A write transaction takes its locks
+        as the isolation guarantee says (SQLite: the whole store, now, waiting for another
+        writer up to the store's timeout, then OrgError(UNABLE_TO_LOCK_ROW)); `write=False`
+        opens a read-only transaction whose writes raise OrgError(ORG_STORE)."""
+
+    def wipe(self) -> None:
+        """Delete every record and reset the Id counters, leaving an empty store that still
+        follows the schemas."""
+
+    def close(self) -> None:
+        """Release the store's resources; transactions still open keep theirs until they end."""
+
+    def __enter__(self) -> OrgStore: ...
+
+    def __exit__(self, *exc: object) -> None: ...

@@ -14,11 +14,14 @@ import os
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Final, Iterable, Mapping, Sequence
 
-from flowengine.errors import OrgError
-from flowengine.org.fields import Catalog, FieldError, did_you_mean
+from flowengine.errors import OrgError, did_you_mean
+from flowengine.org.catalog import Catalog, FieldError
 from flowengine.types import describe, text_of
+
+if TYPE_CHECKING:
+    from flowengine.org.base import Invariant, OrgStore, OrgTransaction
 
 __all__ = ["MAX_FIXTURE_BYTES", "export_records", "load_fixture", "load_records", "plain_value",
            "read_fixture"]
@@ -27,11 +30,10 @@ MAX_FIXTURE_BYTES: Final = 50 * 1024 * 1024
 MAX_YAML_NODES: Final = 10_000_000   # counted with aliases expanded: stops "billion laughs"
 MAX_YAML_DEPTH: Final = 64
 MAX_REPORTED: Final = 20
-Invariant = Callable[[Any], list[str]]
 RecordKey = tuple[str, int]          # (object name, index in the file's list)
 
 
-def load_fixture(store: Any, path: str | os.PathLike[str],
+def load_fixture(store: OrgStore, path: str | os.PathLike[str],
                  invariants: Iterable[Invariant] | None = None) -> dict[str, list[str]]:
     """Load the records of a YAML or JSON fixture file into `store` in one transaction.
 
@@ -42,19 +44,18 @@ def load_fixture(store: Any, path: str | os.PathLike[str],
     return load_records(store, read_fixture(path), source=os.fspath(path), invariants=invariants)
 
 
-def load_records(store: Any, data: Any, *, source: str = "<fixture>",
+def load_records(store: OrgStore, data: Any, *, source: str = "<fixture>",
                  invariants: Iterable[Invariant] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
     """Load already-parsed fixture data (object name → list of records); see `load_fixture`.
 
-    `store` is an OrgStore with a `catalog` (as `SqliteOrgStore` has) describing its objects.
     `progress(done, total)` is called as records are written (for a progress bar)."""
     plan = _Plan(store.catalog, source)
     plan.progress = progress
     plan.collect(data)
     if plan.problems:
         raise plan.error()
-    checks = tuple(getattr(store, "invariants", ()) if invariants is None else invariants)
+    checks = tuple(store.invariants if invariants is None else invariants)
     tx = store.begin()
     try:
         loaded = plan.insert(tx)
@@ -184,7 +185,7 @@ class _Plan:
 
     # -- inserting, in dependency order -------------------------------------------------------
 
-    def insert(self, tx: Any) -> dict[str, list[str]]:
+    def insert(self, tx: OrgTransaction) -> dict[str, list[str]]:
         """Insert every record, referenced records first; returns object name → Ids in file
         order. Tries one `insert_many` per object and dependency level first; when that fails,
         inserts record by record to report every problem with its record."""
@@ -203,14 +204,12 @@ class _Plan:
         if self.progress is not None:
             self.progress(done, len(self.records))
 
-    def _insert_batches(self, tx: Any, levels: list[list[RecordKey]]
+    def _insert_batches(self, tx: OrgTransaction, levels: list[list[RecordKey]]
                         ) -> dict[RecordKey, str] | None:
         """The fast path: one `insert_many` per object and level (records refer only to records
         of earlier levels, or to themselves). Generated Ids are the ones record-by-record
         insertion gives: each object's records keep their order. None, with nothing written,
         when any batch is refused."""
-        if not hasattr(tx, "insert_many"):
-            return None
         new_ids: dict[RecordKey, str] = {}
         try:
             with tx.savepoint():
@@ -228,7 +227,7 @@ class _Plan:
             return None
         return new_ids
 
-    def _insert_one_by_one(self, tx: Any, order: list[RecordKey]) -> dict[RecordKey, str]:
+    def _insert_one_by_one(self, tx: OrgTransaction, order: list[RecordKey]) -> dict[RecordKey, str]:
         failed: set[RecordKey] = set()
         new_ids: dict[RecordKey, str] = {}
         for done, key in enumerate(order, 1):
@@ -272,7 +271,7 @@ class _Plan:
             levels.append(level)
         return levels
 
-    def check_invariants(self, tx: Any, invariants: Sequence[Invariant]) -> None:
+    def check_invariants(self, tx: OrgTransaction, invariants: Sequence[Invariant]) -> None:
         for check in invariants:
             name = getattr(check, "__qualname__", repr(check))
             try:
@@ -288,11 +287,11 @@ class _Plan:
 # ---------------------------------------------------------------------------------------------
 # Export: the inverse of loading
 
-def export_records(store: Any) -> dict[str, list[dict[str, Any]]]:
+def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
     """Every record of `store` as plain data (see `plain_value`) that `load_records` re-loads
     into an empty org: stored fields only (no calculated or rolled-up ones), 18-character Ids,
     referenced objects first, records in Id order. Objects without records are left out."""
-    catalog: Catalog = store.catalog
+    catalog = store.catalog
     exported: dict[str, list[dict[str, Any]]] = {}
     tx = store.begin(write=False)
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Iterable, Mapping
 
-from flowengine.org.fields import Catalog, ObjectInfo
+from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
 
 __all__ = ["PendingRollups", "RollupIndex", "RollupLink", "child_totals", "moved_total"]

@@ -1,26 +1,29 @@
-"""The store's view of the object schemas: validated once, with per-field converters and codecs.
+"""The store's view of the object schemas: validated once, with per-field value conversion.
 
 `Catalog` checks the schemas the plug-ins contribute (names, key prefixes, reference targets,
-roll-up definitions) and decides, once per field, how a value is converted on write, encoded for
-SQL and decoded on read, so that the transaction code only moves values. Backend-neutral: any SQL
-store can use it.
+roll-up definitions), sorts each object's fields by how they get their values, and converts
+written and filtered values to the fields' types. Backend-neutral: how values are stored (SQLite's
+codecs, say) is the backend's business; `schema_fingerprint` tells a backend when stored
+calculated and rolled-up values must be recomputed.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import graphlib
+import hashlib
+import json
 import re
+import types
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import Any, Final, Iterable, Mapping
 
 from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import (NUMERIC, TEXT_LIKE, TypeRegistry, ValueTypeError, convert_literal,
-                              describe, format_decimal, round_to_scale, text_of)
+                              describe, round_to_scale)
 
-__all__ = ["Catalog", "FieldError", "ObjectInfo", "did_you_mean"]
+__all__ = ["Catalog", "FieldError", "ObjectInfo", "schema_fingerprint"]
 
 NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
@@ -49,10 +52,6 @@ class FieldError(OrgError):
         return FieldError(self.object_name, self.field_name, self.detail, self.error_code, record)
 
 
-Encoder = Callable[[Any], Any]
-Decoder = Callable[[Any], Any]
-
-
 @dataclass(frozen=True)
 class ObjectInfo:
     """One object as the store uses it: its schema and its fields sorted by how they get values."""
@@ -61,8 +60,6 @@ class ObjectInfo:
     stored: tuple[FieldDef, ...]
     calculated: tuple[FieldDef, ...]    # in declaration order: later ones see earlier results
     rollups: tuple[FieldDef, ...]
-    encoders: Mapping[str, Encoder]
-    decoders: Mapping[str, Decoder]
     columns: tuple[str, ...]            # "Id", then the fields in declaration order
     by_name: Mapping[str, FieldDef]
 
@@ -78,30 +75,6 @@ class ObjectInfo:
             raise FieldError(self.name, str(name), f"no such field on {self.name}{hint}",
                              "INVALID_FIELD")
         return found
-
-    def decode_row(self, names: Iterable[str], row: Iterable[Any]) -> dict[str, Any]:
-        """A stored row as a record dict (columns that no field describes any more are dropped)."""
-        return self.row_decoder(list(names))(list(row))
-
-    def row_decoder(self, names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
-        """`decode_row` for many rows of the same columns, with the per-column work done once
-        (text read back as text needs no decoding; numbers read back as text become Decimals
-        directly)."""
-        plan = [(index, name, self.decoders[name]) for index, name in enumerate(names)
-                if name in self.decoders]
-
-        def decode(row: Sequence[Any]) -> dict[str, Any]:
-            record = {}
-            for index, name, convert in plan:
-                raw = row[index]
-                if raw is None or (convert is str and raw.__class__ is str):
-                    record[name] = raw
-                elif convert is _decode_number and raw.__class__ is str:
-                    record[name] = Decimal(raw)
-                else:
-                    record[name] = convert(raw)
-            return record
-        return decode
 
 
 class Catalog:
@@ -268,45 +241,53 @@ def _rollup_filter(catalog: Catalog, parent: ObjectInfo,
     return converted
 
 
-# ---------------------------------------------------------------------------------------------
-# Codecs: SQL keeps exact text for numbers, ISO text for dates, 0/1 for Booleans
-
 def _compile(schema: ObjectSchema) -> ObjectInfo:
-    encoders: dict[str, Encoder] = {"Id": str}
-    decoders: dict[str, Decoder] = {"Id": str}
-    for fdef in schema.fields:
-        kind = fdef.type.kind
-        encoders[fdef.name], decoders[fdef.name] = _CODECS.get(kind, (str, str))
     return ObjectInfo(
         schema=schema,
         stored=tuple(f for f in schema.fields if not f.is_computed),
         calculated=tuple(f for f in schema.fields if f.calculated is not None),
         rollups=tuple(f for f in schema.fields if f.rollup is not None),
-        encoders=encoders, decoders=decoders,
         columns=("Id", *(f.name for f in schema.fields)),
         by_name={f.name: f for f in schema.fields})
 
 
-def _decode_datetime(raw: str) -> _dt.datetime:
-    text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
-    return _dt.datetime.fromisoformat(text).astimezone(_dt.timezone.utc)
+# ---------------------------------------------------------------------------------------------
+# Fingerprint: when it changes, a backend recomputes every stored calculated and rolled-up value
+
+def schema_fingerprint(catalog: Catalog) -> str:
+    """A digest of what stored values depend on: types, roll-ups and calculation code."""
+    parts = []
+    for name in sorted(catalog.objects):
+        schema = catalog.objects[name].schema
+        parts.append([name, schema.key_prefix, [
+            [f.name, str(f.type), f.type.scale, f.reference_to, repr(f.rollup),
+             _code_digest(f.calculated)] for f in schema.fields]])
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:24]
 
 
-def _decode_number(raw: Any) -> Decimal:
-    return Decimal(str(raw))
-
-
-_NUMBER_CODEC: Final = (format_decimal, _decode_number)
-_CODECS: Final[dict[str, tuple[Encoder, Decoder]]] = {
-    "Number": _NUMBER_CODEC,
-    "Currency": _NUMBER_CODEC,
-    "Boolean": (lambda v: 1 if v else 0, lambda raw: bool(raw)),
-    "Date": (lambda v: v.isoformat(), lambda raw: _dt.date.fromisoformat(raw)),
-    "DateTime": (text_of, _decode_datetime),
-    "Time": (lambda v: v.isoformat(), lambda raw: _dt.time.fromisoformat(raw)),
-}
-
-
-def sql_type(fdef: FieldDef) -> str:
-    """The SQLite column type of a field."""
-    return "INTEGER" if fdef.type.kind == "Boolean" else "TEXT"
+def _code_digest(fn: Any) -> str | None:
+    if fn is None:
+        return None
+    code = getattr(fn, "__code__", None)
+    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+    if code is None:
+        return name
+    digest = hashlib.sha256()
+    for cell in getattr(fn, "__closure__", None) or ():  # plain values a closure captured
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if value is None or isinstance(value, (bool, int, float, str, Decimal)):
+            digest.update(repr(value).encode())
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        digest.update(current.co_code)
+        for const in current.co_consts:
+            if isinstance(const, types.CodeType):
+                stack.append(const)
+            else:
+                digest.update(repr(const).encode())
+        digest.update(repr(current.co_names).encode())
+    return f"{name}:{digest.hexdigest()[:16]}"

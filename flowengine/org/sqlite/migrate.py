@@ -3,37 +3,33 @@
 A table per object and a column per field; new objects and fields are added (ALTER TABLE ADD
 COLUMN, filled with the field's default), never dropped — a field a plug-in no longer declares is
 ignored. A meta table records the file's format version, a schema version that counts changes,
-and a fingerprint of what stored values depend on (types, roll-ups, calculation code); when the
-fingerprint changes, every calculated and rolled-up value is recomputed.
+and the catalog's `schema_fingerprint` (types, roll-ups, calculation code); when the fingerprint
+changes, every calculated and rolled-up value is recomputed.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
-import types
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Callable, Final, Mapping
+from typing import Callable, Final, Mapping
 
 from flowengine.errors import OrgError
-from flowengine.org.fields import Catalog, ObjectInfo, sql_type
+from flowengine.org.catalog import Catalog, ObjectInfo, schema_fingerprint
 from flowengine.org.schema import FieldDef
+from flowengine.org.sqlite.codecs import ObjectCodec, sql_type
 
-__all__ = ["FORMAT_VERSION", "ID_COUNTERS", "META", "migrate", "schema_fingerprint"]
+__all__ = ["FORMAT_VERSION", "ID_COUNTERS", "META", "migrate"]
 
 FORMAT_VERSION: Final = 1          # layout of the file itself (meta tables, encodings)
 META: Final = "_flowengine_meta"
 ID_COUNTERS: Final = "_flowengine_ids"
 
 
-def migrate(conn: sqlite3.Connection, catalog: Catalog, path: Path,
+def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str,
             recompute: Callable[[sqlite3.Connection], None]) -> None:
     """Create missing tables, columns and indexes, then (when the schemas changed) call
     `recompute` inside the same transaction. Checked without locking first, so an up-to-date
     store opens without waiting for a writer. Raises sqlite3.Error or OrgError."""
     fingerprint = schema_fingerprint(catalog)
-    if _up_to_date(conn, catalog, path, fingerprint):
+    if _up_to_date(conn, catalog, location, fingerprint):
         return
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
@@ -41,7 +37,7 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, path: Path,
     conn.execute(f"CREATE TABLE IF NOT EXISTS {ID_COUNTERS} "
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
-    _check_format(meta, path)
+    _check_format(meta, location)
     for name, info in catalog.objects.items():
         existing = _columns(conn, name)
         if not existing:
@@ -63,22 +59,23 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, path: Path,
     conn.execute("COMMIT")
 
 
-def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, path: Path, fingerprint: str) -> bool:
+def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
+                fingerprint: str) -> bool:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if META not in tables:
         return False
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
-    _check_format(meta, path)
+    _check_format(meta, location)
     if meta.get("schema_fingerprint") != fingerprint:
         return False
     return all(name in tables and set(info.columns) <= _columns(conn, name)
                for name, info in catalog.objects.items())
 
 
-def _check_format(meta: Mapping[str, str], path: Path) -> None:
+def _check_format(meta: Mapping[str, str], location: str) -> None:
     version = int(meta.get("format_version", FORMAT_VERSION))
     if version > FORMAT_VERSION:
-        raise OrgError(f"the org store {path} has format version {version}; this flowengine "
+        raise OrgError(f"the org store {location} has format version {version}; this flowengine "
                        f"reads version {FORMAT_VERSION} (upgrade flowengine)", "ORG_STORE")
 
 
@@ -86,8 +83,8 @@ def _fill_default(conn: sqlite3.Connection, catalog: Catalog, info: ObjectInfo,
                   fdef: FieldDef) -> None:
     if fdef.default is None or fdef.is_computed:
         return
-    value = catalog.convert(info, fdef, fdef.default)
-    conn.execute(f'UPDATE "{info.name}" SET "{fdef.name}" = ?', (info.encoders[fdef.name](value),))
+    value = ObjectCodec(info).encode_value(fdef.name, catalog.convert(info, fdef, fdef.default))
+    conn.execute(f'UPDATE "{info.name}" SET "{fdef.name}" = ?', (value,))
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -96,42 +93,3 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES (?, ?)", (key, value))
-
-
-def schema_fingerprint(catalog: Catalog) -> str:
-    """A digest of what stored values depend on: types, roll-ups and calculation code."""
-    parts = []
-    for name in sorted(catalog.objects):
-        schema = catalog.objects[name].schema
-        parts.append([name, schema.key_prefix, [
-            [f.name, str(f.type), f.type.scale, f.reference_to, repr(f.rollup),
-             _code_digest(f.calculated)] for f in schema.fields]])
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:24]
-
-
-def _code_digest(fn: Any) -> str | None:
-    if fn is None:
-        return None
-    code = getattr(fn, "__code__", None)
-    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
-    if code is None:
-        return name
-    digest = hashlib.sha256()
-    for cell in getattr(fn, "__closure__", None) or ():  # plain values a closure captured
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if value is None or isinstance(value, (bool, int, float, str, Decimal)):
-            digest.update(repr(value).encode())
-    stack = [code]
-    while stack:
-        current = stack.pop()
-        digest.update(current.co_code)
-        for const in current.co_consts:
-            if isinstance(const, types.CodeType):
-                stack.append(const)
-            else:
-                digest.update(repr(const).encode())
-        digest.update(repr(current.co_names).encode())
-    return f"{name}:{digest.hexdigest()[:16]}"

@@ -1,11 +1,12 @@
 """The embedded org store: one SQLite file, a table per object, a column per field.
 
 The file is created on first use and its tables follow the schemas (new objects and fields are
-added on open). Transactions start with `BEGIN IMMEDIATE`, so the write lock is taken up front and
-concurrent interviews — in threads or in other processes — run one after the other, each seeing
-what the previous one committed. Calculated and rolled-up fields are stored too, recomputed on every
-write, so reads and queries always see current values. Transactions live in
-`flowengine.org.transaction`; roll-up upkeep in `flowengine.org.rollups`.
+added on open, see `flowengine.org.sqlite.migrate`). Write transactions start with
+`BEGIN IMMEDIATE`, so the write lock on the whole file is taken up front and concurrent
+interviews — in threads or in other processes — run one after the other, each seeing what the
+previous one committed; the file is in WAL mode, so read-only transactions neither wait for a
+writer nor block one. Calculated and rolled-up fields are stored too, recomputed on every write,
+so reads and queries always see current values.
 """
 from __future__ import annotations
 
@@ -14,22 +15,23 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Iterable, Iterator
+from urllib.parse import unquote, urlsplit
 
 from flowengine.errors import OrgError
-from flowengine.org.fields import Catalog
-from flowengine.org.migrate import migrate
+from flowengine.org.base import Invariant
+from flowengine.org.catalog import Catalog
 from flowengine.org.rollups import RollupIndex
 from flowengine.org.schema import ObjectSchema
-from flowengine.org.transaction import MAX_ROLLUP_DEPTH, SqliteTransaction
+from flowengine.org.sqlite.codecs import codecs_for
+from flowengine.org.sqlite.migrate import migrate
+from flowengine.org.sqlite.transaction import SqliteTransaction
 
-__all__ = ["MAX_ROLLUP_DEPTH", "SqliteOrgStore", "SqliteTransaction"]
-
-Invariant = Callable[[Any], list[str]]
+__all__ = ["SqliteOrgStore", "open_url", "path_of_url"]
 
 
 class SqliteOrgStore:
-    """An org in one SQLite file (see the module docstring).
+    """An org in one SQLite file (implements `OrgStore`; see the module docstring).
 
     `schemas` are the objects the store holds; `invariants` are kept for fixture loading
     (`flowengine.org.fixtures`). With `create=False` a missing file is an error instead of a new
@@ -42,6 +44,7 @@ class SqliteOrgStore:
         self.path = Path(path)
         self.catalog = Catalog(schemas)
         self.rollups = RollupIndex(self.catalog)
+        self.codecs = codecs_for(self.catalog)
         self.invariants: tuple[Invariant, ...] = tuple(invariants)
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -49,14 +52,19 @@ class SqliteOrgStore:
         self._closed = False
         if not self.path.exists():
             if not create:
-                raise OrgError(f"no org store at {self.path} (create one with 'flowengine org "
-                               "init' or 'flowengine org load FIXTURE')", "ORG_NOT_FOUND")
+                raise OrgError(f"no org store at {self.location} (create one with 'flowengine "
+                               "org init' or 'flowengine org load FIXTURE')", "ORG_NOT_FOUND")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise OrgError(f"cannot create the org store {self.path}: {exc.strerror}",
+                raise OrgError(f"cannot create the org store {self.location}: {exc.strerror}",
                                "ORG_STORE") from None
         self._migrate()
+
+    @property
+    def location(self) -> str:
+        """The file's path, as given: names the store in messages."""
+        return str(self.path)
 
     @property
     def schemas(self) -> dict[str, ObjectSchema]:
@@ -105,24 +113,25 @@ class SqliteOrgStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"SqliteOrgStore({str(self.path)!r}, objects={sorted(self.catalog.objects)})"
+        return f"SqliteOrgStore({self.location!r}, objects={sorted(self.catalog.objects)})"
 
     def error(self, exc: sqlite3.Error) -> OrgError:
         """An SQLite failure as an OrgError that names the store."""
         text = str(exc)
         if "locked" in text or "busy" in text:
-            return OrgError(f"the org store {self.path} is locked by another writer (waited "
+            return OrgError(f"the org store {self.location} is locked by another writer (waited "
                             f"{self.timeout:g} s)", "UNABLE_TO_LOCK_ROW")
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-            return OrgError(f"{self.path} is not an org store (not a SQLite database)", "ORG_STORE")
-        return OrgError(f"org store {self.path}: {text}", "ORG_STORE")
+            return OrgError(f"{self.location} is not an org store (not a SQLite database)",
+                            "ORG_STORE")
+        return OrgError(f"org store {self.location}: {text}", "ORG_STORE")
 
     # -- connections: one idle connection is kept; a transaction owns its connection ------------
 
     def _acquire(self) -> sqlite3.Connection:
         with self._lock:
             if self._closed:
-                raise OrgError(f"the org store {self.path} is closed", "ORG_STORE")
+                raise OrgError(f"the org store {self.location} is closed", "ORG_STORE")
             conn, self._idle = self._idle, None
         if conn is not None:
             return conn
@@ -154,12 +163,37 @@ class SqliteOrgStore:
     # -- migration ---------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        """Bring the file up to the schemas (see `flowengine.org.migrate`)."""
+        """Bring the file up to the schemas (see `flowengine.org.sqlite.migrate`)."""
         with self._connection() as conn:
             try:
-                migrate(conn, self.catalog, self.path,
+                migrate(conn, self.catalog, self.location,
                         lambda c: SqliteTransaction(self, c, True).recompute_all())
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise self.error(exc) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs: sqlite:///absolute/path or sqlite:relative/path
+
+def path_of_url(url: str) -> str:
+    """The file a `sqlite:` URL names: `sqlite:///absolute/path` or `sqlite:relative/path`
+    (percent-escapes decoded). OrgError(ORG_URL) for a host, a query, a fragment or no path."""
+    parts = urlsplit(url)
+    forms = "expected sqlite:///absolute/path or sqlite:relative/path"
+    if parts.netloc:
+        raise OrgError(f"org store URL {url!r} names a host ({parts.netloc!r}), but a SQLite "
+                       f"store is a local file: {forms}", "ORG_URL")
+    if parts.query or parts.fragment:
+        raise OrgError(f"org store URL {url!r} has a query or fragment, which SQLite stores do "
+                       f"not take: {forms}", "ORG_URL")
+    if not parts.path:
+        raise OrgError(f"org store URL {url!r} names no file: {forms}", "ORG_URL")
+    return unquote(parts.path)
+
+
+def open_url(url: str, schemas: Iterable[ObjectSchema], invariants: Iterable[Invariant] = (),
+             *, create: bool = True) -> SqliteOrgStore:
+    """The backend's entry in `flowengine.org.open_org`'s table: the store a `sqlite:` URL names."""
+    return SqliteOrgStore(path_of_url(url), schemas, invariants, create=create)

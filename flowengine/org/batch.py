@@ -1,104 +1,150 @@
-"""A transaction on the SQLite org store: reads, batched writes, savepoints.
+"""Backend-neutral reads and batched writes: everything an org transaction does but storing rows.
 
-Every write call is one batch (see `flowengine.org.rollups`): all records are converted and
-checked first, then the rows are written with `executemany` inside an internal savepoint, then
-the roll-ups and calculated fields of the affected parents are brought up to date once. A failing
-call changes nothing, and no call returns with a stale roll-up, so reads never need to wait for
-pending work.
+`BatchTransaction` implements `flowengine.org.base.OrgTransaction` on top of a few storage
+primitives that a backend provides (SQLite's are in `flowengine.org.sqlite.transaction`):
+`_select` (rows by field values), `_insert_rows`, `_update_rows` (changed columns only), the Id
+counter (`_read_id_counter`, `_write_id_counter`), `savepoint`, `commit`, `rollback` and
+`finished`. Everything else is decided here, once for every backend: converting and checking
+written values, required fields, reference checks, calculated fields, roll-up upkeep (see
+`flowengine.org.rollups`), the Id generation policy and all-or-nothing batches.
+
+Every write call is one batch: all records are converted and checked first, then the rows are
+written inside an internal savepoint, then the roll-ups and calculated fields of the affected
+parents are brought up to date once. A failing call changes nothing, and no call returns with a
+stale roll-up, so reads never need to wait for pending work.
 """
 from __future__ import annotations
 
-import sqlite3
 import types
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, Iterable, Iterator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Collection, Final, Iterable, Iterator, Mapping, Sequence
 
 from flowengine.errors import OrgError
 from flowengine.org import ids
-from flowengine.org.fields import FieldError, ObjectInfo
-from flowengine.org.migrate import ID_COUNTERS
-from flowengine.org.rollups import PendingRollups, RollupLink, child_totals, moved_total
+from flowengine.org.catalog import Catalog, FieldError, ObjectInfo
+from flowengine.org.rollups import (PendingRollups, RollupIndex, RollupLink, child_totals,
+                                    moved_total)
 from flowengine.org.schema import FieldDef
 from flowengine.types import describe
 
-if TYPE_CHECKING:
-    from flowengine.org.sqlite import SqliteOrgStore
-
-__all__ = ["MAX_ROLLUP_DEPTH", "SqliteTransaction"]
+__all__ = ["MAX_ROLLUP_DEPTH", "BatchTransaction", "Row"]
 
 MAX_ROLLUP_DEPTH: Final = 32
-IN_CHUNK: Final = 500        # Ids per `IN (...)`: well under SQLite's variable limit
 Row = dict[str, Any]
 Change = tuple[Row, Row]     # (old, new) values of one record
+_MANY: Final = (list, tuple, set, frozenset)
 
 
-_IN_CHUNK = 500      # values per IN (...) list; SQLite allows 32,766 variables a statement
+class BatchTransaction(ABC):
+    """The backend-neutral half of an org transaction (see the module docstring).
 
-class SqliteTransaction:
-    """One open transaction on a `SqliteOrgStore` (implements `OrgTransaction`).
+    A backend subclasses it and implements the storage primitives below; `catalog` and `rollups`
+    describe the store's objects, `write` says whether writes are allowed. Used as a context
+    manager it commits on success and rolls back on an exception."""
 
-    Use it as a context manager to commit on success and roll back on an exception. Reads see
-    the transaction's own writes. After `commit()` or `rollback()` it cannot be used again
-    (`rollback()` of a finished transaction does nothing)."""
+    def __init__(self, catalog: Catalog, rollups: RollupIndex, *, write: bool) -> None:
+        self.catalog = catalog
+        self.rollups = rollups
+        self.write = write
 
-    def __init__(self, store: SqliteOrgStore, conn: sqlite3.Connection, write: bool) -> None:
-        self.store = store
-        self.catalog = store.catalog
-        self._conn: sqlite3.Connection | None = conn
-        self._write = write
-        self._savepoints = 0
+    # -- storage primitives: what a backend implements -----------------------------------------
 
-    # -- OrgTransaction: reads -----------------------------------------------------------------
+    @property
+    @abstractmethod
+    def finished(self) -> bool:
+        """True once the transaction was committed or rolled back."""
+
+    @abstractmethod
+    def _select(self, info: ObjectInfo, where: Mapping[str, Sequence[Any]],
+                columns: Sequence[str] | None = None) -> list[Row]:
+        """The rows of `info`'s object whose every field in `where` has one of the listed values
+        (already converted to the field's type; None matches null; no list is empty), as record
+        dicts of `columns` (default: every column), in any order. No limit on the number of
+        values. A server backend locks the rows it returns in a write transaction (see the
+        isolation guarantee in `flowengine.org.base`)."""
+
+    @abstractmethod
+    def _insert_rows(self, info: ObjectInfo, rows: Sequence[Row]) -> None:
+        """Store new records, each with every column of `info` (Ids are set and unused)."""
+
+    @abstractmethod
+    def _update_rows(self, info: ObjectInfo, columns: tuple[str, ...],
+                     rows: Sequence[Row]) -> None:
+        """Set `columns` of existing records to the values in `rows`, found by their Id."""
+
+    @abstractmethod
+    def _read_id_counter(self, info: ObjectInfo) -> int:
+        """The next number to try for a generated Id of `info`'s object (1 at first)."""
+
+    @abstractmethod
+    def _write_id_counter(self, info: ObjectInfo, next_number: int) -> None:
+        """Remember the next number to try; undone with the transaction or savepoint."""
+
+    @abstractmethod
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested savepoint: leaving the block by an exception undoes only what it wrote."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every write permanent and end the transaction."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Undo every write and end the transaction (does nothing once it ended)."""
+
+    # -- reads ---------------------------------------------------------------------------------
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         """One record with all fields (calculated ones included), or None. Accepts 15- or
         18-character Ids; OrgError(INVALID_ID) for a malformed Id or one of another object."""
+        self._check_open()
         info = self.catalog.object(object_name)
         record_id = self.catalog.convert_id(info, record_id)
-        return self._fetch_many(info, [record_id]).get(record_id)
+        return self._fetch_rows(info, [record_id]).get(record_id)
 
     def query(self, object_name: str, where: Mapping[str, Any] | None = None,
               order_by: Sequence[str] = ("Id",)) -> list[dict[str, Any]]:
         """Records whose fields equal every value in `where` (a list value means IN, None means
-        null), sorted by `order_by` (nulls first). Filter values are converted to the field's type."""
+        null), sorted by `order_by` (nulls first). Filter values are converted to the fields'
+        types."""
+        self._check_open()
         info = self.catalog.object(object_name)
-        long_lists = [(n, v) for n, v in (where or {}).items()
-                      if isinstance(v, (list, tuple, set, frozenset)) and len(v) > _IN_CHUNK]
-        if long_lists:  # SQLite limits the variables of one statement: ask in chunks
-            name, wanted = long_lists[0]
-            wanted = list(wanted)
-            found: dict[str, dict[str, Any]] = {}
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk_where = dict(where or {}, **{name: wanted[start:start + _IN_CHUNK]})
-                found.update((r["Id"], r) for r in self.query(object_name, chunk_where, order_by))
-            records = list(found.values())
-            sort_keys = [n if n == "Id" else info.field(n).name for n in order_by]
-            records.sort(key=lambda r: tuple((r[k] is not None, r[k]) for k in sort_keys))
-            return records
-        clauses, params, checks = [], [], []
+        if where is not None and not isinstance(where, Mapping):
+            raise OrgError(f"{info.name}: a query's `where` must map field names to values, "
+                           f"found {describe(where)}", "INVALID_ARGUMENT")
+        if isinstance(order_by, str) or not isinstance(order_by, Sequence):
+            raise OrgError(f"{info.name}: a query's `order_by` must be a list of field names, "
+                           f"found {describe(order_by)}", "INVALID_ARGUMENT")
+        filters: dict[str, list[Any]] = {}
         for name, wanted in (where or {}).items():
-            many = isinstance(wanted, (list, tuple, set, frozenset))
-            values = [self._filter_value(info, name, v) for v in (wanted if many else [wanted])]
+            values = [self._filter_value(info, name, v)
+                      for v in (wanted if isinstance(wanted, _MANY) else [wanted])]
             if not values:
                 return []
-            kind = "Text" if name == "Id" else info.field(name).type.kind
-            if kind in ("Number", "Currency"):  # stored as exact text: compare as numbers
-                checks.append((name, values))
-                continue
-            present = [info.encoders[name](v) for v in values if v is not None]
-            parts = [f'"{name}" IN ({", ".join("?" * len(present))})'] if present else []
-            if len(present) < len(values):
-                parts.append(f'"{name}" IS NULL')
-            clauses.append("(" + " OR ".join(parts) + ")")
-            params += present
+            filters[name] = values
         sort_keys = [n if n == "Id" else info.field(n).name for n in order_by]
-        sql = f'SELECT * FROM "{info.name}"' + (" WHERE " + " AND ".join(clauses) if clauses else "")
-        records = self._decode_all(info, self._sql(sql, params))
-        records = [r for r in records if all(r[n] in vs for n, vs in checks)]
+        records = self._select(info, filters)
         records.sort(key=lambda r: tuple((r[k] is not None, r[k]) for k in sort_keys))
         return records
 
-    # -- OrgTransaction: writes ----------------------------------------------------------------
+    def _filter_value(self, info: ObjectInfo, name: str, value: Any) -> Any:
+        if name == "Id":
+            return self.catalog.convert_id(info, value)
+        return self.catalog.convert(info, info.field(name), value)
+
+    def _fetch_rows(self, info: ObjectInfo, record_ids: Collection[str]) -> dict[str, Row]:
+        """Id → record for those of `record_ids` (18-character) that exist."""
+        if not record_ids:
+            return {}
+        return {r["Id"]: r for r in self._select(info, {"Id": list(record_ids)})}
+
+    def _existing_ids(self, info: ObjectInfo, record_ids: Collection[str]) -> set[str]:
+        if not record_ids:
+            return set()
+        return {r["Id"] for r in self._select(info, {"Id": list(record_ids)}, ("Id",))}
+
+    # -- writes --------------------------------------------------------------------------------
 
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
@@ -118,7 +164,7 @@ class SqliteTransaction:
     def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change stored fields of many records of one object (record Id → fields), all or
         nothing: every Id and value is checked before anything is written. The old rows are read
-        with IN queries, written with one `executemany` per set of changed columns, and each
+        with one `_select`, written with one `_update_rows` per set of changed columns, and each
         affected parent is brought up to date once. Errors name the record."""
         self._check_writable()
         info = self.catalog.object(object_name)
@@ -139,8 +185,8 @@ class SqliteTransaction:
             changes[record_id] = values
         if not changes:
             return
-        self._check_references(info, [(record_id, values) for record_id, values in changes.items()])
-        olds = self._fetch_many(info, changes)
+        self._check_references(info, list(changes.items()))
+        olds = self._fetch_rows(info, changes)
         missing = next((record_id for record_id in changes if record_id not in olds), None)
         if missing is not None:
             raise OrgError(f"no {info.name} record has Id {missing}", "NOT_FOUND")
@@ -156,53 +202,15 @@ class SqliteTransaction:
         with self._atomic():
             self._finish_batch(info, self._write_rows(info, rows, written))
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A nested savepoint: leaving the block by an exception undoes only what it wrote."""
-        self._check_open()
-        self._savepoints += 1
-        name = f"flowengine_sp{self._savepoints}"
-        self._sql(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            if self._conn is not None:
-                self._sql(f"ROLLBACK TO {name}")
-                self._sql(f"RELEASE {name}")
-            raise
-        self._sql(f"RELEASE {name}")
-
-    def commit(self) -> None:
-        """Make every write permanent and release the lock."""
-        self._sql("COMMIT")
-        self._finish()
-
-    def rollback(self) -> None:
-        """Undo every write and release the lock (does nothing once the transaction ended)."""
-        if self._conn is None:
-            return
-        try:
-            self._sql("ROLLBACK")
-        finally:
-            self._finish()
-
-    def __enter__(self) -> SqliteTransaction:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None and self._conn is not None:
-            self.commit()
-        else:
-            self.rollback()
-
     def recompute_all(self) -> None:
-        """Recompute every stored roll-up and calculated field (after the schemas changed):
-        children before parents, so roll-ups see their children's current values."""
+        """Recompute every stored roll-up and calculated field (a backend's migration calls it
+        when the catalog's fingerprint changed): children before parents, so roll-ups see their
+        children's current values."""
         for name in reversed(self.catalog.dependency_order()):
             info = self.catalog.objects[name]
             if not info.rollups and not info.calculated:
                 continue
-            olds = self._decode_all(info, self._sql(f'SELECT * FROM "{name}"'))
+            olds = self._select(info, {})
             totals = self._totals(info, {f.name: None for f in info.rollups})
             rows = []
             for old in olds:
@@ -211,37 +219,26 @@ class SqliteTransaction:
                 rows.append((old, new))
             self._write_rows(info, rows)
 
-    # -- connection ----------------------------------------------------------------------------
+    def __enter__(self) -> BatchTransaction:
+        return self
 
-    def _sql(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        conn = self._check_open()
-        try:
-            return conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise self.store.error(exc) from None
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None and not self.finished:
+            self.commit()
+        else:
+            self.rollback()
 
-    def _sql_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        conn = self._check_open()
-        try:
-            conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise self.store.error(exc) from None
+    # -- state ---------------------------------------------------------------------------------
 
-    def _check_open(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def _check_open(self) -> None:
+        if self.finished:
             raise OrgError("the org transaction has already been committed or rolled back",
                            "ORG_STORE")
-        return self._conn
 
     def _check_writable(self) -> None:
         self._check_open()
-        if not self._write:
+        if not self.write:
             raise OrgError("this org transaction is read-only (begin(write=False))", "ORG_STORE")
-
-    def _finish(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self.store._release(conn)
 
     @contextmanager
     def _atomic(self) -> Iterator[None]:
@@ -249,41 +246,12 @@ class SqliteTransaction:
         with self.savepoint():
             yield
 
-    # -- reading rows --------------------------------------------------------------------------
-
-    @staticmethod
-    def _decode_all(info: ObjectInfo, cursor: sqlite3.Cursor) -> list[Row]:
-        decode = info.row_decoder([d[0] for d in cursor.description])
-        return [decode(row) for row in cursor.fetchall()]
-
-    def _fetch_many(self, info: ObjectInfo, record_ids: Iterable[str]) -> dict[str, Row]:
-        """Id → record for those of `record_ids` (18-character) that exist."""
-        found: dict[str, Row] = {}
-        for chunk in _chunks(record_ids):
-            cursor = self._sql(f'SELECT * FROM "{info.name}" WHERE "Id" IN '
-                               f'({", ".join("?" * len(chunk))})', chunk)
-            found.update((r["Id"], r) for r in self._decode_all(info, cursor))
-        return found
-
-    def _existing_ids(self, object_name: str, record_ids: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(record_ids):
-            found.update(r[0] for r in self._sql(
-                f'SELECT "Id" FROM "{object_name}" WHERE "Id" IN ({", ".join("?" * len(chunk))})',
-                chunk))
-        return found
-
-    def _filter_value(self, info: ObjectInfo, name: str, value: Any) -> Any:
-        if name == "Id":
-            return self.catalog.convert_id(info, value)
-        return self.catalog.convert(info, info.field(name), value)
-
     # -- checking written values ---------------------------------------------------------------
 
     def _convert_fields(self, info: ObjectInfo, fields: Mapping[str, Any],
                         record: str | None) -> dict[str, Any]:
         """Written values converted to their fields' types; refuses unknown and computed fields.
-        Whether referenced records exist is `_check_references`' job (one query per batch)."""
+        Whether referenced records exist is `_check_references`' job (one read per batch)."""
         if not isinstance(fields, Mapping):
             where = f" (record {record})" if record else ""
             raise OrgError(f"{info.name}: the fields of a record must be a mapping of field names "
@@ -313,7 +281,7 @@ class SqliteTransaction:
                           records: Sequence[tuple[str | None, Mapping[str, Any]]],
                           batch_ids: Iterable[str] = ()) -> None:
         """Every reference points at an existing record, or at a record of this batch (by its
-        given Id). One IN query per referenced object; the first dangling one is reported."""
+        given Id). One read per referenced object; the first dangling one is reported."""
         same_batch = set(batch_ids)
         references = [(f.name, f.reference_to) for f in info.stored if f.reference_to is not None]
         wanted: dict[str, set[str]] = {}
@@ -323,7 +291,7 @@ class SqliteTransaction:
                 if target is not None and not (target_object == info.name
                                                and target in same_batch):
                     wanted.setdefault(target_object, set()).add(target)  # type: ignore[arg-type]
-        missing = {name: targets - self._existing_ids(name, targets)
+        missing = {name: targets - self._existing_ids(self.catalog.objects[name], targets)
                    for name, targets in wanted.items()}
         if not any(missing.values()):
             return
@@ -377,7 +345,7 @@ class SqliteTransaction:
         if not prepared:
             return []
         self._check_references(info, prepared, given)
-        taken = self._existing_ids(info.name, given)
+        taken = self._existing_ids(info, given)
         for label, record in prepared:
             if record["Id"] in taken:
                 raise FieldError(info.name, "Id", f"{record['Id']} is already the Id of a record "
@@ -393,10 +361,7 @@ class SqliteTransaction:
                 rows = [self._with_totals(info, r, info.rollups, totals) for r in rows]
             for record in rows:
                 self._calculate(info, record)
-            columns = info.columns
-            self._sql_many(f'INSERT INTO "{info.name}" ({_quoted(columns)}) '
-                           f'VALUES ({", ".join("?" * len(columns))})',
-                           (_encode(info, r, columns) for r in rows))
+            self._insert_rows(info, rows)
             self._finish_batch(info, [(None, r) for r in rows])
         return [r["Id"] for r in rows]
 
@@ -415,48 +380,46 @@ class SqliteTransaction:
         return record
 
     def _new_ids(self, info: ObjectInfo, count: int, taken: Iterable[str]) -> list[str]:
-        """`count` generated Ids, skipping Ids in use or given in the batch."""
+        """`count` generated Ids, numbered on from the object's counter and skipping Ids in use
+        or given in the batch: deterministic, so fixtures and tests can name them."""
         if not count:
             return []
-        prefix = info.schema.key_prefix
-        row = self._sql(f"SELECT next FROM {ID_COUNTERS} WHERE key_prefix = ?", (prefix,)).fetchone()
-        counter = row[0] if row else 1
+        counter = self._read_id_counter(info)
         taken = set(taken)
         found: list[str] = []
         while len(found) < count:
             wanted = count - len(found)
-            candidates = [ids.make_id(prefix, n) for n in range(counter, counter + wanted)]
+            candidates = [ids.make_id(info.schema.key_prefix, n)
+                          for n in range(counter, counter + wanted)]
             counter += wanted
-            used = self._existing_ids(info.name, candidates) | taken
+            used = self._existing_ids(info, candidates) | taken
             found += [c for c in candidates if c not in used]
-        self._sql(f"INSERT OR REPLACE INTO {ID_COUNTERS} (key_prefix, next) VALUES (?, ?)",
-                  (prefix, counter))
+        self._write_id_counter(info, counter)
         return found
 
     # -- writing rows and keeping roll-ups current ---------------------------------------------
 
     def _write_rows(self, info: ObjectInfo, rows: Iterable[Change],
                     written: Iterable[str] = ()) -> list[Change]:
-        """Write the changed columns of each row (one `executemany` per set of changed columns);
+        """Write the changed columns of each row (one `_update_rows` per set of changed columns);
         returns the rows that changed. Only `written` fields and computed ones can differ."""
         candidates = set(written) | {f.name for f in info.schema.fields if f.is_computed}
         watched = [n for n in info.columns if n in candidates]
-        groups: dict[tuple[str, ...], list[list[Any]]] = {}
+        groups: dict[tuple[str, ...], list[Row]] = {}
         changed: list[Change] = []
         for old, new in rows:
             columns = tuple(n for n in watched if old.get(n) != new.get(n))
             if columns:
-                groups.setdefault(columns, []).append([*_encode(info, new, columns), new["Id"]])
+                groups.setdefault(columns, []).append(new)
                 changed.append((old, new))
-        for columns, params in groups.items():
-            assignments = ", ".join(f'"{n}" = ?' for n in columns)
-            self._sql_many(f'UPDATE "{info.name}" SET {assignments} WHERE "Id" = ?', params)
+        for columns, news in groups.items():
+            self._update_rows(info, columns, news)
         return changed
 
     def _finish_batch(self, info: ObjectInfo, changed: Iterable[tuple[Row | None, Row]]) -> None:
         """Bring the roll-ups of every parent the changes (old row, or None for an insert; new
         row) affect up to date, level by level: a parent's change can move its own parents'."""
-        pending = PendingRollups(self.store.rollups)
+        pending = PendingRollups(self.rollups)
         pending.note(info.name, changed)
         depth = 0
         while pending:
@@ -464,7 +427,7 @@ class SqliteTransaction:
             if depth > MAX_ROLLUP_DEPTH:
                 raise OrgError(f"roll-ups of {', '.join(pending.work)} nest deeper than "
                                f"{MAX_ROLLUP_DEPTH} levels (a cycle in the schemas?)", "ORG_SCHEMA")
-            following = PendingRollups(self.store.rollups)
+            following = PendingRollups(self.rollups)
             for parent_name, work in pending.work.items():
                 parent = self.catalog.objects[parent_name]
                 following.note(parent_name, self._write_rows(parent, self._rolled_up(parent, work)))
@@ -473,7 +436,7 @@ class SqliteTransaction:
     def _rolled_up(self, info: ObjectInfo, work: Mapping[str, Mapping[str, Any]]) -> list[Change]:
         """The parents in `work` (Id → field → change, None to recompute) with new roll-ups and
         calculated fields."""
-        olds = self._fetch_many(info, work)
+        olds = self._fetch_rows(info, work)
         values: dict[tuple[str, str], Any] = {}
         recompute: dict[str, list[str]] = {}
         for parent_id, old in olds.items():
@@ -484,7 +447,7 @@ class SqliteTransaction:
                 else:
                     values[(parent_id, name)] = total
         values.update(self._totals(info, recompute))
-        links = self.store.rollups.of_parent(info.name)
+        links = self.rollups.of_parent(info.name)
         rows: list[Change] = []
         for parent_id, old in olds.items():
             new = self._with_totals(info, old, [links[n].field for n in work[parent_id]], values)
@@ -503,38 +466,24 @@ class SqliteTransaction:
     def _totals(self, info: ObjectInfo, wanted: Mapping[str, Sequence[str] | None]
                 ) -> dict[tuple[str, str], Any]:
         """(parent Id, field) → roll-up value computed from the children, for the roll-up fields
-        in `wanted` (field → parent Ids, None for every parent). One query per child object and
-        foreign key (per chunk of parents); absent pairs have no counted children (value 0).
-        Other fields and parents read by the same query come along: their values are as true."""
-        links = self.store.rollups.of_parent(info.name)
+        in `wanted` (field → parent Ids, None for every parent). One read per child object and
+        foreign key; absent pairs have no counted children (value 0). Other fields and parents
+        read by the same query come along: their values are as true."""
+        links = self.rollups.of_parent(info.name)
         groups: dict[tuple[str, str], list[RollupLink]] = {}
         for name in wanted:
             groups.setdefault((links[name].child, links[name].foreign_key), []).append(links[name])
         totals: dict[tuple[str, str], Any] = {}
         for (child_name, foreign_key), group in groups.items():
-            child = self.catalog.objects[child_name]
             columns = sorted({n for link in group for n in link.relevant})
-            select = f'SELECT {_quoted(columns)} FROM "{child_name}"'
             parents = [wanted[link.field.name] for link in group]
             if any(ids_ is None for ids_ in parents):
-                totals.update(child_totals(group, self._decode_all(child, self._sql(select))))
-                continue
-            for chunk in _chunks(pid for ids_ in parents for pid in ids_ or ()):
-                rows = self._decode_all(child, self._sql(
-                    f'{select} WHERE "{foreign_key}" IN ({", ".join("?" * len(chunk))})', chunk))
-                totals.update(child_totals(group, rows))
+                where = {}
+            else:
+                parent_ids = list(dict.fromkeys(pid for ids_ in parents for pid in ids_ or ()))
+                if not parent_ids:
+                    continue
+                where = {foreign_key: parent_ids}
+            rows = self._select(self.catalog.objects[child_name], where, columns)
+            totals.update(child_totals(group, rows))
         return totals
-
-
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
-    batch = list(dict.fromkeys(values))
-    for start in range(0, len(batch), IN_CHUNK):
-        yield batch[start:start + IN_CHUNK]
-
-
-def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
-
-
-def _encode(info: ObjectInfo, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:
-    return [None if record[c] is None else info.encoders[c](record[c]) for c in columns]
