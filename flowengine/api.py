@@ -72,9 +72,9 @@ def load_flow(path: str | os.PathLike[str], registry: Callable[[], Any] | None =
     """Read, parse and check a flow file. Raises LoadError or ValidationError (with every
     problem, each with file, line and column)."""
     from flowengine.check.checker import check_flow
-    from flowengine.formats.yaml import load_document
+    from flowengine.formats import load_source
 
-    doc = load_document(path)
+    doc = load_source(path)
     return Flow(check_flow(doc, registry), os.fspath(path))
 
 
@@ -82,9 +82,9 @@ def load_flow_text(text: str, file: str | None = None,
                    registry: Callable[[], Any] | None = None) -> Flow:
     """Like load_flow, from YAML text."""
     from flowengine.check.checker import check_flow
-    from flowengine.formats.yaml import parse_yaml
+    from flowengine.formats import parse_source
 
-    return Flow(check_flow(parse_yaml(text, file), registry), file)
+    return Flow(check_flow(parse_source(text, file), registry), file)
 
 
 def validate_file(path: str | os.PathLike[str]) -> list[Problem]:

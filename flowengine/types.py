@@ -316,8 +316,9 @@ class ValueTypeError(ValueError):
 
 
 def describe(value: Any) -> str:
+    """What a value from a file or the command line is, in words, for "found ..." in messages."""
     if value is None:
-        return "null"
+        return "nothing (null)"
     if isinstance(value, bool):
         return f"the Boolean {str(value).lower()}"
     if isinstance(value, (int, float, Decimal)):
@@ -329,6 +330,10 @@ def describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, (_dt.date, _dt.time)):
+        what = "time" if isinstance(value, _dt.time) else "date and time" \
+            if isinstance(value, _dt.datetime) else "date"
+        return f"the {what} {value.isoformat()}"
     return f"{type(value).__name__} {value!r}"
 
 

@@ -16,7 +16,7 @@ from flowengine.plugins import registry
 from flowengine.catalog import Catalog, load_catalog
 from flowengine.cli import main
 from flowengine.plugins.registry import reset_registry
-from flowengine.catalog.docs import DOCS_MARKER
+from flowengine.catalog.docs import DOCS_MARKER, write_docs
 from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,7 +355,7 @@ def test_docs_refresh_replaces_generated_pages_and_keeps_other_files(site_dir: P
     out.mkdir()
     (out / "notes.md").write_text("my own notes\n")
     (out / "oldAction.md").write_text(DOCS_MARKER + "\n# gone\n")
-    written = load_catalog().write_docs(str(out))
+    written = write_docs(load_catalog(), str(out))
     files = set(os.listdir(out))
     assert {"cancelShipmentItem.md", "createShipment.md", "index.md", "notes.md"} <= files
     assert "oldAction.md" not in files

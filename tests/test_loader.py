@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from flowengine.errors import LoadError, ValidationError
-from flowengine.formats.yaml import MAX_DEPTH, MAX_NODES, load_document, parse_yaml, read_text
+from flowengine.formats import read_text
+from flowengine.formats.yaml import MAX_DEPTH, MAX_NODES, parse_yaml, read_yaml
 
 
 def parse(text: str):
@@ -60,7 +61,7 @@ def test_keys_are_always_text_and_quoted_scalars_stay_text() -> None:
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.yaml"
     path.write_bytes(b"\xef\xbb\xbfflow: Demo\n")
-    assert load_document(path).data == {"flow": "Demo"}
+    assert read_yaml(path).data == {"flow": "Demo"}
 
 
 # -- duplicate keys ------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_text(tmp_path / "nope.yaml")
     assert (info.value.problem.code, info.value.problem.message) == ("file", "file not found")
     with pytest.raises(LoadError, match="is a directory, expected a flow YAML file"):
-        read_text(tmp_path)
+        read_yaml(tmp_path)
 
 
 # -- malformed YAML ------------------------------------------------------------------------------

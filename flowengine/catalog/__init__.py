@@ -107,16 +107,6 @@ class Catalog:
                 "inputs": [describe_parameter(p) for p in action["inputs"]],
                 "outputs": [describe_parameter(p) for p in action["outputs"]]}
 
-    def render_markdown(self, action: dict[str, Any]) -> str:
-        """The action's documentation page, laid out like Salesforce's pages on core actions."""
-        from flowengine.catalog.docs import render_action_page
-        return render_action_page(self, action)
-
-    def write_docs(self, out_dir: str) -> builtins.list[str]:
-        """Write one page per action and an index by category; returns the files written."""
-        from flowengine.catalog.docs import write_docs
-        return write_docs(self, out_dir)
-
 
 def summary(text: str, width: int = 100) -> str:
     """The first sentence of a description, on one line, at most `width` characters."""

@@ -149,7 +149,9 @@ def show_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(catalog.describe(action))
     elif args.format == "markdown":
-        sys.stdout.write(catalog.render_markdown(action))
+        from flowengine.catalog.docs import render_action_page
+
+        sys.stdout.write(render_action_page(catalog, action))
     else:
         _print_action(catalog, action)
     return 0
@@ -158,7 +160,9 @@ def show_command(args: argparse.Namespace) -> int:
 def docs_command(args: argparse.Namespace) -> int:
     catalog = _catalog()
     try:
-        written = catalog.write_docs(args.out_dir)
+        from flowengine.catalog.docs import write_docs
+
+        written = write_docs(catalog, args.out_dir)
     except OSError as exc:
         fail(f"cannot write documentation to {args.out_dir}: {exc.strerror or exc}")
     print(f"wrote {len(written) - 1} action pages and index.md to {args.out_dir}")

@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     from flowengine.api import validate_file
-    from flowengine.formats.yaml import expand_paths
+    from flowengine.formats.discover import expand_paths
 
     problems: list[Any] = []
     unreadable = False

@@ -1,2 +1,76 @@
-"""Front ends: flow files in their source formats → source documents (data plus where each part
-came from)."""
+"""Front ends: flow files in their source formats → source documents (`flowengine.source`).
+
+    load_source(path)          the source document of a flow file, by the file's suffix
+    parse_source(text, file)   the same from text (YAML unless `format` says otherwise)
+    read_text(path, limit)     a file's text, refused past `limit` bytes before it is read
+
+Every front end reads through `read_text`, so the loader limits (size; depth and node counts
+are each front end's) hold for all of them. The YAML front end (`formats.yaml`) is the default
+for suffixes no front end claims.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Final
+
+from flowengine.errors import LoadError
+
+if TYPE_CHECKING:
+    from flowengine.source import SourceDocument
+
+__all__ = ["FRONT_ENDS", "MAX_FILE_BYTES", "front_end_of", "load_source", "parse_source",
+           "read_text"]
+
+MAX_FILE_BYTES: Final = 10 * 1024 * 1024
+# file suffix → the module of its front end (each has `load(path)` and `parse(text, file)`)
+FRONT_ENDS: Final[dict[str, str]] = {".yaml": "flowengine.formats.yaml",
+                                     ".yml": "flowengine.formats.yaml"}
+DEFAULT_FRONT_END: Final = "flowengine.formats.yaml"
+
+
+def front_end_of(path: str | os.PathLike[str]) -> str:
+    """The module of the front end that reads `path` (the longest matching suffix wins)."""
+    name = os.fspath(path).lower()
+    matches = [suffix for suffix in FRONT_ENDS if name.endswith(suffix)]
+    return FRONT_ENDS[max(matches, key=len)] if matches else DEFAULT_FRONT_END
+
+
+def load_source(path: str | os.PathLike[str]) -> SourceDocument:
+    """Read and parse one flow file with the front end of its suffix. Raises LoadError."""
+    return importlib.import_module(front_end_of(path)).load(path)  # type: ignore[no-any-return]
+
+
+def parse_source(text: str, file: str | None = None, format: str = "yaml") -> SourceDocument:
+    """Parse flow text of `format` ("yaml"). Raises LoadError."""
+    module = {"yaml": "flowengine.formats.yaml"}.get(format)
+    if module is None:
+        raise LoadError(f"unknown flow format {format!r} (known: yaml)", file)
+    return importlib.import_module(module).parse(text, file)  # type: ignore[no-any-return]
+
+
+def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
+              what: str = "flow files", expected: str = "a flow file") -> str:
+    """Read a file as UTF-8 text, refusing anything larger than `limit` bytes before reading.
+    `what` names the kind of file in the size message, `expected` in the directory message."""
+    name = os.fspath(path)
+    try:
+        size = os.stat(name).st_size
+        if size > limit:
+            raise LoadError(f"file is {size / 1048576:.1f} MB; {what} are limited to "
+                            f"{limit // 1048576} MB", name)
+        with open(name, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise LoadError("file not found", name, code="file") from None
+    except IsADirectoryError:
+        raise LoadError(f"is a directory, expected {expected}", name, code="file") from None
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
+    if len(raw) > limit:
+        raise LoadError(f"file is larger than {limit // 1048576} MB", name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LoadError(f"file is not UTF-8 text (byte {exc.start})", name, line) from None

@@ -1,24 +1,43 @@
-"""YAML text → plain data, with the line and column of every node, and hostile input bounded.
+"""The YAML front end, and the one hardened YAML reader of flowengine (flows, flow tests, lint
+configuration, fixtures): YAML text → plain data, with the line and column of every node, and
+hostile input bounded.
 
 The document is built from the parser's event stream without recursion, so deep nesting, alias
 bombs and huge files end in a clear `LoadError` instead of a hang or a crash. Numbers with a
-fraction become `Decimal` (exact), keys are always text, duplicate keys are errors.
+fraction become `Decimal` (exact), keys are always text, duplicate keys are errors, and only
+plain data is accepted (no `!!python/...`, `!!binary` or `!!set` tags). `YamlLimits` sets the
+bounds; fixtures, which may be large, read with their own.
 """
 from __future__ import annotations
 
 import os
-import pathlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Final, Iterable
+from typing import Any, Callable, Final
 
 from flowengine.errors import LoadError, Problem
+from flowengine.source import Path, display_path
 
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
 MAX_DEPTH: Final = 100
 MAX_NODES: Final = 500_000          # nodes after alias expansion
 
-Path = tuple[Any, ...]
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """The bounds of one kind of YAML file, and how it reads."""
+
+    max_bytes: int = MAX_FILE_BYTES
+    max_depth: int = MAX_DEPTH
+    max_nodes: int = MAX_NODES      # counted with aliases expanded: stops "billion laughs"
+    marks: bool = True              # record where every node stands (for messages)
+    yaml11_booleans: bool = True    # yes/no/on/off are Booleans; False: only true and false
+    what: str = "flow files"        # in messages: "flow files are limited to 10 MB"
+    expected: str = "a flow YAML file"   # in messages: "is a directory, expected ..."
+
+
+FLOW_LIMITS: Final = YamlLimits()
+
 Mark = tuple[int, int]              # 1-based line, column
 
 
@@ -158,41 +177,16 @@ def _decoded_line(raw: str, start: int, style: str | None) -> list[tuple[str, in
     return out
 
 
-def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> str:
-    """Read a flow file as UTF-8 text, refusing anything larger than `limit` bytes before reading."""
-    name = os.fspath(path)
-    try:
-        size = os.stat(name).st_size
-        if size > limit:
-            raise LoadError(f"file is {size / 1048576:.1f} MB; flow files are limited to "
-                            f"{limit // 1048576} MB", name)
-        with open(name, "rb") as fh:
-            raw = fh.read(limit + 1)
-    except FileNotFoundError:
-        raise LoadError("file not found", name, code="file") from None
-    except IsADirectoryError:
-        raise LoadError("is a directory, expected a flow YAML file", name, code="file") from None
-    except OSError as exc:
-        raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
-    if len(raw) > limit:
-        raise LoadError(f"file is larger than {limit // 1048576} MB", name)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise LoadError(f"file is not UTF-8 text (byte {exc.start})", name, line) from None
-
-
-def parse_yaml(text: str, file: str | None = None) -> Document:
+def parse_yaml(text: str, file: str | None = None, limits: YamlLimits = FLOW_LIMITS) -> Document:
     """Parse one YAML document into plain Python data with marks. Raises LoadError."""
     import yaml
 
-    if len(text) > MAX_FILE_BYTES:
-        raise LoadError(f"text is larger than {MAX_FILE_BYTES // 1048576} MB", file)
+    if len(text) > limits.max_bytes:
+        raise LoadError(f"text is larger than {limits.max_bytes // 1048576} MB", file)
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     if not _Builder._handlers:
         _register_handlers()
-    builder = _Builder(file, text)
+    builder = _Builder(file, text, limits)
     try:
         for event in yaml.parse(text, Loader=loader_cls):
             builder.feed(event)
@@ -242,13 +236,15 @@ _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
 class _Builder:
     """Turns parser events into data without recursion, counting nodes and depth."""
 
-    def __init__(self, file: str | None, text: str) -> None:
+    def __init__(self, file: str | None, text: str, limits: YamlLimits) -> None:
         import yaml
 
         self.yaml = yaml
         self.file = file
         self.text = text
-        self.resolver = yaml.resolver.Resolver()
+        self.limits = limits
+        self.track = limits.marks
+        self.resolver = yaml.resolver.Resolver() if limits.yaml11_booleans else _strict_resolver()
         self.constructor = yaml.constructor.SafeConstructor()
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int, int]] = {}    # name → (value, nodes, height)
@@ -264,8 +260,8 @@ class _Builder:
 
     def count(self, n: int, mark: Any) -> None:
         self.nodes += n
-        if self.nodes > MAX_NODES:
-            raise self.fail(f"the document expands to more than {MAX_NODES:,} nodes (YAML aliases "
+        if self.nodes > self.limits.max_nodes:
+            raise self.fail(f"the document expands to more than {self.limits.max_nodes:,} nodes (YAML aliases "
                             "that multiply, a 'billion laughs' file?); refusing to load it", mark,
                             code="limit")
 
@@ -297,8 +293,9 @@ class _Builder:
         if is_map and event.flow_style and self.text_at(mark).startswith("{!"):
             raise self.fail(unquoted_merge_message(self.merge_field_at(mark)), mark,
                             code="unquoted-merge-field")
-        path = self.child_path(mark)
-        self.doc.marks[path] = (mark.line + 1, mark.column + 1)
+        path = self.child_path(mark) if self.track else ()
+        if self.track:
+            self.doc.marks[path] = (mark.line + 1, mark.column + 1)
         self.stack.append(_Frame({} if is_map else [], path, event.anchor, self.nodes))
 
     def _collection_end(self, event: Any) -> None:
@@ -318,17 +315,18 @@ class _Builder:
             self.set_key(top, event)
             return
         value = self.scalar(event)
-        path = self.child_path(mark)
-        self.doc.marks[path] = (mark.line + 1, mark.column + 1)
-        if event.style:
-            self.doc.styles[path] = event.style
+        if self.track:
+            path = self.child_path(mark)
+            self.doc.marks[path] = (mark.line + 1, mark.column + 1)
+            if event.style:
+                self.doc.styles[path] = event.style
         if event.anchor:
             self.anchors[event.anchor] = (value, 1, 0)
         self.attach(value, event.start_mark, 1, 0, new_path=False)
 
     def check_depth(self, depth: int, mark: Any) -> None:
-        if depth > MAX_DEPTH:
-            raise self.fail(f"nesting deeper than {MAX_DEPTH} levels (lists and mappings inside "
+        if depth > self.limits.max_depth:
+            raise self.fail(f"nesting deeper than {self.limits.max_depth} levels (lists and mappings inside "
                             "each other, aliases included); refusing to load it", mark, code="limit")
 
     def source_line(self, index: int) -> str:
@@ -373,7 +371,9 @@ class _Builder:
             frame.key = _SKIP                       # the value is read, then dropped
             return
         frame.key = key
-        self.doc.key_marks[frame.path + (key,)] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if self.track:
+            self.doc.key_marks[frame.path + (key,)] = (event.start_mark.line + 1,
+                                                       event.start_mark.column + 1)
 
     def child_path(self, mark: Any) -> Path:
         if not self.stack:
@@ -400,12 +400,12 @@ class _Builder:
             if top.key is _SKIP:
                 top.key = None
                 return
-            if new_path:
+            if new_path and self.track:
                 self.doc.marks.setdefault(top.path + (top.key,), (mark.line + 1, mark.column + 1))
             top.value[top.key] = value
             top.key = None
         else:
-            if new_path:
+            if new_path and self.track:
                 self.doc.marks.setdefault(top.path + (len(top.value),), (mark.line + 1, mark.column + 1))
             top.value.append(value)
 
@@ -460,14 +460,6 @@ def _register_handlers() -> None:
     }
 
 
-def display_path(path: Path) -> str:
-    """`elements.Cancel.inputs.quantity`, `elements.Set.assignments[2].op`: a path as users read it."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 @dataclass
 class _Frame:
     value: Any
@@ -478,37 +470,42 @@ class _Frame:
     height: int = 1          # levels of lists/mappings in this subtree, itself included
 
 
-def load_document(path: str | os.PathLike[str]) -> Document:
-    """Read and parse one flow file."""
+_STRICT_RESOLVER: Any = None
+
+
+def _strict_resolver() -> Any:
+    """A resolver whose only Booleans are true and false (YAML 1.1 also reads yes/no/on/off):
+    in fixtures, `Status: No` is text."""
+    global _STRICT_RESOLVER
+    if _STRICT_RESOLVER is None:
+        import re
+
+        import yaml
+
+        bool_tag = "tag:yaml.org,2002:bool"
+        base = yaml.resolver.Resolver
+        resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != bool_tag]
+                     for first, pairs in base.yaml_implicit_resolvers.items()}
+        cls = type("StrictResolver", (base,), {"yaml_implicit_resolvers": resolvers})
+        cls.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+        _STRICT_RESOLVER = cls
+    return _STRICT_RESOLVER()
+
+
+def read_yaml(path: str | os.PathLike[str], limits: YamlLimits = FLOW_LIMITS) -> Document:
+    """Read and parse one YAML file within `limits`. Raises LoadError."""
+    from flowengine.formats import read_text
+
     name = os.fspath(path)
-    return parse_yaml(read_text(name), name)
+    return parse_yaml(read_text(name, limits.max_bytes, limits.what, limits.expected), name, limits)
 
 
-FLOW_SUFFIXES: Final = (".yaml", ".yml")
-TEST_SUFFIXES: Final = (".flowtest.yaml", ".flowtest.yml")
+def load(path: str | os.PathLike[str]) -> Document:
+    """The YAML front end: read and parse one flow file (see `flowengine.formats`)."""
+    return read_yaml(path)
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Files as given; directories searched (recursively, sorted) for flow files: `.yaml`/`.yml`
-    files that are not flow tests and whose top level has a `flow:` key (fixtures are skipped)."""
-    out: list[str] = []
-    for raw in paths:
-        path = pathlib.Path(raw)
-        if not path.is_dir():
-            out.append(os.fspath(raw))
-            continue
-        for candidate in sorted(path.rglob("*")):
-            name = candidate.name
-            if candidate.is_file() and name.endswith(FLOW_SUFFIXES) and \
-                    not name.endswith(TEST_SUFFIXES) and _declares_flow(candidate):
-                out.append(os.fspath(candidate))
-    return out
-
-
-def _declares_flow(path: pathlib.Path) -> bool:
-    """A cheap look for a top-level `flow:` key, without parsing the whole file."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return any(line.startswith("flow:") for line in fh)
-    except OSError:
-        return True                 # let the caller report it
+def parse(text: str, file: str | None = None) -> Document:
+    """The YAML front end: parse flow text."""
+    return parse_yaml(text, file)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from flowengine.errors import FlowError, Problem
-from flowengine.formats.yaml import expand_paths
+from flowengine.formats.discover import expand_paths
 from flowengine.lint.config import ConfigError, LintConfig, find_config, load_config
 from flowengine.lint.rules import RULES, LintContext, Rule, Severity
 
@@ -66,13 +66,13 @@ class FileReport:
 def lint_file(path: str | os.PathLike[str], config: LintConfig | None = None) -> FileReport:
     """Load, validate and lint one flow file."""
     from flowengine.check.checker import check_flow
-    from flowengine.formats.yaml import load_document
+    from flowengine.formats import load_source
 
     config = config or LintConfig.default()
     name = os.fspath(path)
     report = FileReport(name)
     try:
-        doc = load_document(name)
+        doc = load_source(name)
         checked = check_flow(doc)
     except FlowError as exc:
         problems = list(getattr(exc, "problems", None) or [Problem("error", "load", str(exc), name)])

@@ -131,10 +131,10 @@ def _read(path: Path) -> tuple[Any, Any]:
             raise ConfigError([Problem("error", "config", f"cannot read: {exc}", name)]) from None
         section = data.get("tool", {}).get("flowengine", {}).get("lint")
         return section, lambda p: None
-    from flowengine.formats.yaml import load_document
+    from flowengine.formats.yaml import read_yaml
 
     try:
-        doc = load_document(path)
+        doc = read_yaml(path)
     except FlowError as exc:
         raise ConfigError(list(getattr(exc, "problems", [])) or
                           [Problem("error", "config", str(exc), name)]) from None

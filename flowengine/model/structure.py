@@ -9,7 +9,6 @@ repaired and still checked. Each element is validated by its kind's model.
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import types as _pytypes
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from flowengine.model import (
     ConstantDecl, FlowModel, FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
 )
 from flowengine.source import SourceDocument, display_path
+from flowengine.types import describe
 
 SECTIONS: Final = ("types", "variables", "constants", "formulas", "templates", "elements")
 PLACEHOLDER_NAME: Final = "Unnamed_Flow"     # stands in for a missing or invalid `flow` name
@@ -65,24 +65,6 @@ def _walk(loc: tuple[Any, ...], root: Any = FlowModel,
             path.append(item)
             ann = None
     return tuple(path), _unwrap(ann) if ann is not None else None
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return f"the Boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, (int, float, Decimal)):
-        return f"the number {value}"
-    if isinstance(value, (_dt.date, _dt.time)):
-        return f"the {'date' if isinstance(value, _dt.date) else 'time'} {value.isoformat()}"
-    return f"{type(value).__name__} {value!r}"
 
 
 _CODES: Final = {
@@ -138,20 +120,20 @@ def problems_from_pydantic(exc: Any, doc: SourceDocument, prefix: tuple[Any, ...
                 message = (f"unknown {what} {value!r}{did_you_mean(str(value), options)} "
                            f"(expected one of: {', '.join(options)})")
             elif kind in ("model_type", "dict_type", "model_attributes_type"):
-                message = f"expected a mapping of keys{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected a mapping of keys{_for(loc)}, found {describe(value)}"
             elif kind == "list_type":
-                message = f"expected a list{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected a list{_for(loc)}, found {describe(value)}"
             elif kind == "too_short":
                 message = f"{loc[-1]!r} must not be empty"
             elif kind == "string_type":
-                message = f"expected text{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected text{_for(loc)}, found {describe(value)}"
                 message += doc.type_hint(value, "text")
             elif kind in ("bool_type", "bool_parsing"):
-                message = f"expected true or false{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected true or false{_for(loc)}, found {describe(value)}"
             elif kind.startswith("int_"):
-                message = f"expected a whole number{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected a whole number{_for(loc)}, found {describe(value)}"
             elif kind.startswith(("decimal_", "float_")):
-                message = f"expected a number{_for(loc)}, found {_kind_of(value)}"
+                message = f"expected a number{_for(loc)}, found {describe(value)}"
             elif kind in ("greater_than_equal", "less_than_equal"):
                 bound = ctx.get("ge", ctx.get("le"))
                 side = "at least" if kind == "greater_than_equal" else "at most"
@@ -195,7 +177,7 @@ def build_model(doc: SourceDocument) -> Structure:
     from pydantic import ValidationError as PydanticError
 
     if not isinstance(doc.data, dict):
-        found = "an empty file" if doc.data is None else _kind_of(doc.data)
+        found = "an empty file" if doc.data is None else describe(doc.data)
         raise ValidationError([Problem("error", "schema.root", f"a flow file must be a {doc.format.upper()} mapping "
                                        f"with at least a 'flow' key; found {found}", doc.file, 1, 1)])
     result = Structure(FlowModel.model_construct(), list(doc.problems))
@@ -263,13 +245,13 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
     names = [k.name for k in kinds()]
     path: tuple[Any, ...] = ("elements", name)
     if not isinstance(raw, dict):
-        code, message = "schema.type", f"expected a mapping of keys for {name!r}, found {_kind_of(raw)}"
+        code, message = "schema.type", f"expected a mapping of keys for {name!r}, found {describe(raw)}"
     elif "type" not in raw:
         code, message = "schema.missing-key", f"element has no 'type' (expected one of: {', '.join(names)})"
     elif not isinstance(raw["type"], str):
         path += ("type",)
         code, message = "schema.type", (f"expected text for 'type' (one of: {', '.join(names)}), "
-                                        f"found {_kind_of(raw['type'])}")
+                                        f"found {describe(raw['type'])}")
     elif kind_named(raw["type"]) is None:
         path += ("type",)
         code, message = "schema.unknown-element-type", (

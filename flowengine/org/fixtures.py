@@ -11,12 +11,11 @@ import datetime as _dt
 import graphlib
 import json
 import os
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Final, Iterable, Mapping, Sequence
 
-from flowengine.errors import OrgError, did_you_mean
+from flowengine.errors import LoadError, OrgError, Problem, did_you_mean
 from flowengine.org.catalog import Catalog, FieldError
 from flowengine.types import describe, text_of
 
@@ -325,31 +324,32 @@ def plain_value(value: Any) -> Any:
 
 def read_fixture(path: str | os.PathLike[str]) -> Any:
     """Parse a fixture file: `.json` as JSON (numbers with a fraction exact, as Decimal), anything
-    else as YAML (safe loader; only true/false are Booleans, so `Status: No` stays text).
+    else as YAML through flowengine's hardened reader (only true/false are Booleans, so
+    `Status: No` stays text; no tags beyond plain data; aliases and nesting bounded).
     Raises OrgError(INVALID_FIXTURE) for an unreadable, oversized or malformed file."""
+    from flowengine.formats import read_text
+    from flowengine.formats.yaml import YamlLimits, parse_yaml
+
     name = os.fspath(path)
+    limits = YamlLimits(max_bytes=MAX_FIXTURE_BYTES, max_depth=MAX_YAML_DEPTH,
+                        max_nodes=MAX_YAML_NODES, marks=False, yaml11_booleans=False,
+                        what="fixtures", expected="a YAML or JSON fixture file")
     try:
-        size = os.stat(name).st_size
-        if size > MAX_FIXTURE_BYTES:
-            raise _bad(name, f"file is {size / 1048576:.1f} MB; fixtures are limited to "
-                       f"{MAX_FIXTURE_BYTES // 1048576} MB")
-        with open(name, "rb") as fh:
-            raw = fh.read(MAX_FIXTURE_BYTES + 1)
-    except FileNotFoundError:
-        raise _bad(name, "file not found") from None
-    except IsADirectoryError:
-        raise _bad(name, "is a directory, expected a YAML or JSON fixture file") from None
-    except OSError as exc:
-        raise _bad(name, f"cannot read file: {exc.strerror}") from None
-    if len(raw) > MAX_FIXTURE_BYTES:
-        raise _bad(name, f"file is larger than {MAX_FIXTURE_BYTES // 1048576} MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _bad(name, f"file is not UTF-8 text (byte {exc.start})") from None
-    if Path(name).suffix.lower() == ".json":
-        return _parse_json(text, name)
-    return _parse_yaml(text, name)
+        text = read_text(name, limits.max_bytes, limits.what, limits.expected)
+        if Path(name).suffix.lower() == ".json":
+            return _parse_json(text, name)
+        doc = parse_yaml(text, name, limits)
+    except LoadError as exc:
+        raise _bad(name, _where(exc.problem) + exc.problem.message) from None
+    if doc.problems:            # a key given twice: which value was meant?
+        raise _bad(name, _where(doc.problems[0]) + doc.problems[0].message)
+    return doc.data
+
+
+def _where(problem: Problem) -> str:
+    if problem.line is None:
+        return ""
+    return f"line {problem.line}" + (f" column {problem.column}" if problem.column else "") + ": "
 
 
 def _bad(name: str, message: str) -> OrgError:
@@ -371,96 +371,3 @@ def _parse_json(text: str, name: str) -> Any:
         raise _bad(name, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:
         raise _bad(name, f"invalid JSON: {exc}") from None
-
-
-def _parse_yaml(text: str, name: str) -> Any:
-    import yaml
-
-    loader_cls = _yaml_loader()
-    try:
-        _check_yaml_size(yaml.parse(text, Loader=loader_cls), name)
-        return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise _bad(name, f"{where}invalid YAML: {detail}") from None
-    except yaml.YAMLError as exc:
-        raise _bad(name, f"invalid YAML: {exc}") from None
-
-
-def _check_yaml_size(events: Iterable[Any], name: str) -> None:
-    """Count nodes as if every alias were expanded, and the nesting depth, from the event
-    stream (nothing is built), refusing documents over the limits."""
-    import yaml
-
-    sizes: dict[str, int] = {}                # anchor → nodes it stands for
-    stack: list[list[Any]] = []               # open collections: [anchor, nodes so far]
-    total = 0
-    for event in events:
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            stack.append([event.anchor, 1])
-            total += 1
-            if len(stack) > MAX_YAML_DEPTH:
-                raise _bad(name, f"line {event.start_mark.line + 1}: nesting deeper than "
-                           f"{MAX_YAML_DEPTH} levels")
-            continue
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            anchor, count = stack.pop()
-        elif isinstance(event, yaml.ScalarEvent):
-            anchor, count = event.anchor, 1
-            total += 1
-        elif isinstance(event, yaml.AliasEvent):
-            anchor, count = None, sizes.get(event.anchor, 1)
-            total += count
-        else:
-            continue
-        if anchor is not None:
-            sizes[anchor] = count
-        if stack:
-            stack[-1][1] += count
-        if total > MAX_YAML_NODES:
-            raise _bad(name, f"the document expands to more than {MAX_YAML_NODES:,} values "
-                       "(too large, or an alias bomb)")
-
-
-_LOADER: Any = None
-
-
-def _construct_unique_mapping(self: Any, node: Any, deep: bool = False) -> Any:
-    """SafeConstructor.construct_mapping, refusing a key that appears twice in one mapping."""
-    import yaml
-
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = self.construct_object(key_node, deep=deep)
-        try:
-            duplicate = key in seen
-        except TypeError:
-            continue  # unhashable: the base constructor reports it
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
-                key_node.start_mark)
-        seen.add(key)
-    return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep=deep)
-
-
-def _yaml_loader() -> Any:
-    """A safe loader whose only Booleans are true/false (YAML 1.1 also reads yes/no/on/off)."""
-    global _LOADER
-    if _LOADER is None:
-        import yaml
-
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        bool_tag = "tag:yaml.org,2002:bool"
-        resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != bool_tag]
-                     for first, pairs in base.yaml_implicit_resolvers.items()}
-        loader = type("FixtureLoader", (base,), {"yaml_implicit_resolvers": resolvers,
-                                                  "construct_mapping": _construct_unique_mapping})
-        loader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                     list("tTfF"))
-        _LOADER = loader
-    return _LOADER

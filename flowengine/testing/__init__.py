@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from flowengine.testing.runner import (CaseOutcome, FlowTestFailure, load_flow_under_test,
                                        render_failure, run_case)
-from flowengine.testing.spec import FlowTestFile, FlowTestSpecError, load_flowtest
+from flowengine.testing.reader import load_flowtest
+from flowengine.testing.spec import FlowTestFile, FlowTestSpecError
 
 __all__ = ["CaseOutcome", "FlowTestFailure", "FlowTestFile", "FlowTestSpecError",
            "load_flow_under_test", "load_flowtest", "render_failure", "run_case"]

@@ -54,7 +54,7 @@ class FlowTestFileNode(pytest.File):
     _flow_error: BaseException | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        from flowengine.testing.spec import load_flowtest
+        from flowengine.testing.reader import load_flowtest
 
         self.spec = load_flowtest(_shown(self.path))
         for case in self.spec.cases:

@@ -1,4 +1,5 @@
-"""Reading a flow test file's YAML into the dataclasses of `flowengine.testing.spec`.
+"""Reading a flow test file's YAML into the dataclasses of `flowengine.testing.spec`
+(`load_flowtest`, `parse_flowtest`).
 
 Every problem is collected (unknown keys with a did-you-mean, values of the wrong kind), each with
 the line and column of the test file, and raised once by `parse_flowtest`.
@@ -9,28 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from flowengine.errors import Problem
-from flowengine.formats.yaml import Document
+from flowengine.types import describe
+import os
+
+from flowengine.formats.yaml import Document, read_yaml
 from flowengine.conditions import CONDITION_OPERATORS
 from flowengine.check.symbols import did_you_mean
 from flowengine.testing.spec import (
     ASSERTION_KEYS, CASE_KEYS, CONDITION_KEYS, EXPECT_KEYS, FAULT_KEYS, FILE_KEYS, MOCK_FAULT_KEYS,
     RECORD_KEYS, RESULT_KEYS, STATUSES, Assertion, Case, ConditionSpec, Expectations,
-    FaultExpectation, FlowTestFile, MockResult, MockSpec, Path_, RecordExpectation, display,
+    FaultExpectation, FlowTestFile, FlowTestSpecError, MockResult, MockSpec, Path_,
+    RecordExpectation, display,
 )
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the Boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    return repr(value)
 
 
 class SpecReader:
@@ -51,7 +42,7 @@ class SpecReader:
     def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...], what: str,
                 required: tuple[str, ...] = ()) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.error(path, f"{what} must be a mapping, found {_kind(value)}")
+            self.error(path, f"{what} must be a mapping, found {describe(value)}")
             return None
         for key in value:
             if key not in allowed:
@@ -67,7 +58,7 @@ class SpecReader:
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value.strip():
-            self.error(path, f"{what} must be text, found {_kind(value)}")
+            self.error(path, f"{what} must be text, found {describe(value)}")
             return None
         return value
 
@@ -77,14 +68,14 @@ class SpecReader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.error(path, f"{what} must be a list of element names, found {_kind(value)}")
+            self.error(path, f"{what} must be a list of element names, found {describe(value)}")
             return []
         names = []
         for i, item in enumerate(value):
             if isinstance(item, str) and item.strip():
                 names.append(item.strip())
             else:
-                self.error(path + (i,), f"{what} must list element names, found {_kind(item)}")
+                self.error(path + (i,), f"{what} must list element names, found {describe(item)}")
         return names
 
     def count(self, value: Any, path: Path_, what: str, minimum: int) -> int | None:
@@ -92,7 +83,7 @@ class SpecReader:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.error(path, f"{what} must be a whole number of at least {minimum}, "
-                       f"found {_kind(value)}")
+                       f"found {describe(value)}")
             return None
         return value
 
@@ -100,7 +91,7 @@ class SpecReader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.error(path, f"{what} must be a mapping of names to values, found {_kind(value)}")
+            self.error(path, f"{what} must be a mapping of names to values, found {describe(value)}")
             return {}
         return dict(value)
 
@@ -112,7 +103,7 @@ class SpecReader:
             return f"marked {what} in the flow test file"
         if isinstance(value, str) and value.strip():
             return value
-        self.error(path, f"{what} takes a reason (text) or true, found {_kind(value)}")
+        self.error(path, f"{what} takes a reason (text) or true, found {describe(value)}")
         return None
 
     # -- the file ---------------------------------------------------------------------------------
@@ -120,7 +111,7 @@ class SpecReader:
         data = self.doc.data
         if not isinstance(data, dict):
             self.error((), "a flow test file must be a mapping with 'flow' (the flow file, "
-                       f"relative to this file) and 'cases'; found {_kind(data)}")
+                       f"relative to this file) and 'cases'; found {describe(data)}")
             return None
         self.mapping(data, (), FILE_KEYS, "the flow test file", required=("flow", "cases"))
         base = Path(self.file).parent
@@ -133,7 +124,7 @@ class SpecReader:
         if "cases" in data:
             if not isinstance(raw_cases, dict) or not raw_cases:
                 self.error(("cases",), "cases must be a mapping of case names to cases (at least "
-                           f"one), found {_kind(raw_cases)}")
+                           f"one), found {describe(raw_cases)}")
             else:
                 for name, raw in raw_cases.items():
                     case = self.case(str(name), raw, ("cases", name), base, default_org,
@@ -186,7 +177,7 @@ class SpecReader:
             return {}
         if not isinstance(raw, dict):
             self.error(path, "mocks must be a mapping of action (or Action element) names to "
-                       f"results, found {_kind(raw)}")
+                       f"results, found {describe(raw)}")
             return {}
         out: dict[str, MockSpec] = {}
         for target, value in raw.items():
@@ -222,7 +213,7 @@ class SpecReader:
         code = self.text(fault.get("errorCode"), path + ("fault", "errorCode"), "errorCode")
         message = fault.get("message", "")
         if not isinstance(message, str):
-            self.error(path + ("fault", "message"), f"message must be text, found {_kind(message)}")
+            self.error(path + ("fault", "message"), f"message must be text, found {describe(message)}")
             message = ""
         if code is None:
             return None
@@ -264,7 +255,7 @@ class SpecReader:
             return []
         if not isinstance(raw, list):
             self.error(path, "records must be a list of {object, id or where, fields, count}, "
-                       f"found {_kind(raw)}")
+                       f"found {describe(raw)}")
             return []
         out = []
         for i, item in enumerate(raw):
@@ -277,7 +268,7 @@ class SpecReader:
                             optional="object" not in data)
             rid = data.get("id")
             if rid is not None and not isinstance(rid, str):
-                self.error(where + ("id",), f"id must be text (quote Ids), found {_kind(rid)}")
+                self.error(where + ("id",), f"id must be text (quote Ids), found {describe(rid)}")
                 rid = None
             if rid is not None and "where" in data:
                 self.error(where + ("where",), "give either id (one record) or where (a filter), "
@@ -314,7 +305,7 @@ class SpecReader:
             return []
         if not isinstance(raw, list):
             self.error(path, "assertions must be a list of conditions such as {left: counter, op: "
-                       f"EqualTo, right: 5}}, found {_kind(raw)}")
+                       f"EqualTo, right: 5}}, found {describe(raw)}")
             return []
         out = []
         for i, item in enumerate(raw):
@@ -326,7 +317,7 @@ class SpecReader:
             logic = data.get("logic", "and")
             if not isinstance(logic, str):
                 self.error(where + ("logic",), f"logic must be and, or, or custom logic such as "
-                           f"\"1 AND (2 OR 3)\", found {_kind(logic)}")
+                           f"\"1 AND (2 OR 3)\", found {describe(logic)}")
                 continue
             if "conditions" in data:
                 extra = [k for k in CONDITION_KEYS if k in data]
@@ -337,7 +328,7 @@ class SpecReader:
                 conds = data["conditions"]
                 if not isinstance(conds, list) or not conds:
                     self.error(where + ("conditions",), "conditions must be a non-empty list, "
-                               f"found {_kind(conds)}")
+                               f"found {describe(conds)}")
                     continue
                 parsed = [self.condition(c, where + ("conditions", j)) for j, c in enumerate(conds)]
             else:
@@ -363,3 +354,20 @@ class SpecReader:
         if left is None:
             return None
         return ConditionSpec(left.strip(), op, data.get("right"), path)
+
+
+def load_flowtest(path: str | os.PathLike[str]) -> FlowTestFile:
+    """Read and validate a flow test file. Raises LoadError (unreadable, not YAML) or
+    FlowTestSpecError (every structural problem, each with its line)."""
+    return parse_flowtest(read_yaml(path))
+
+
+def parse_flowtest(doc: Document) -> FlowTestFile:
+    """Validate a parsed document as a flow test file."""
+    reader = SpecReader(doc)
+    # problems the loader records without stopping (a duplicate key: a case written twice)
+    reader.problems.extend(p for p in getattr(doc, "problems", []) if p.severity == "error")
+    result = reader.read_file()
+    if reader.problems or result is None:
+        raise FlowTestSpecError(reader.problems)
+    return result

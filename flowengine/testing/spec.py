@@ -1,9 +1,9 @@
-"""The flow test file format (`*.flowtest.yaml`) as dataclasses, and how to load one.
+"""The flow test file format (`*.flowtest.yaml`) as dataclasses.
 
 A test file names one flow and holds named cases; each case gives inputs, an optional org fixture,
-action mocks, and what to expect. Loading checks the file's own structure (`reader.py`: unknown
-keys with a did-you-mean, wrong kinds of values, each with file:line); whether the names a case
-uses exist in its flow is checked against the loaded flow by `flowengine.testing.checks`.
+action mocks, and what to expect. `reader.py` loads one, checking the file's own structure
+(unknown keys with a did-you-mean, wrong kinds of values, each with file:line); whether the names
+a case uses exist in its flow is checked against the loaded flow by `flowengine.testing.checks`.
 """
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from flowengine.errors import ValidationError
-from flowengine.formats.yaml import Document, load_document
+from flowengine.formats.yaml import Document
 
 __all__ = ["Assertion", "Case", "ConditionSpec", "Expectations", "FaultExpectation",
-           "FlowTestFile", "FlowTestSpecError", "MockResult", "MockSpec", "RecordExpectation",
-           "load_flowtest", "parse_flowtest"]
+           "FlowTestFile", "FlowTestSpecError", "MockResult", "MockSpec", "RecordExpectation"]
 
 Path_ = tuple[Any, ...]
 STATUSES: Final = ("Finished", "Failed")
@@ -159,25 +158,6 @@ class FlowTestFile:
         """`file:line` of a node, for messages."""
         mark = self.locate(path, key)
         return f"{self.path}:{mark[0]}" if mark else str(self.path)
-
-
-def load_flowtest(path: str | os.PathLike[str]) -> FlowTestFile:
-    """Read and validate a flow test file. Raises LoadError (unreadable, not YAML) or
-    FlowTestSpecError (every structural problem, each with its line)."""
-    return parse_flowtest(load_document(path))
-
-
-def parse_flowtest(doc: Document) -> FlowTestFile:
-    """Validate a parsed document as a flow test file."""
-    from flowengine.testing.reader import SpecReader
-
-    reader = SpecReader(doc)
-    # problems the loader records without stopping (a duplicate key: a case written twice)
-    reader.problems.extend(p for p in getattr(doc, "problems", []) if p.severity == "error")
-    result = reader.read_file()
-    if reader.problems or result is None:
-        raise FlowTestSpecError(reader.problems)
-    return result
 
 
 def display(path: Path_) -> str:
