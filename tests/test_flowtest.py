@@ -117,12 +117,12 @@ def test_every_example_flow_has_flow_tests() -> None:
     assert flows and not missing, f"example flows without flow tests: {missing}"
 
 
-def test_shipped_flow_tests_pass(pytester: pytest.Pytester) -> None:
-    result = run(pytester, str(FLOWS))
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0, result.stdout.str()
-    shipped = len(list(FLOWS.glob("*.flowtest.yaml")))
-    assert outcomes["passed"] >= 2 * shipped
+def test_shipped_flow_tests_have_several_cases_each() -> None:
+    # the shipped flow tests run once, collected from flows/ (testpaths), not again from here
+    from flowengine.testing import load_flowtest
+
+    counts = {p.name: len(load_flowtest(p).cases) for p in FLOWS.glob("*.flowtest.yaml")}
+    assert counts and all(n >= 2 for n in counts.values()), counts
 
 
 def test_collects_one_item_per_case_with_its_location(pytester: pytest.Pytester) -> None:

@@ -455,21 +455,18 @@ def _read_cache(path: str) -> dict[str, Any] | None:
 
 def _write_cache(path: str, data: dict[str, Any], roots: list[str], keep: int = 16) -> None:
     """Write atomically (temp file + rename); a cache that cannot be written is no error."""
+    from flowengine.output import write_atomically
+
     directory = os.path.dirname(path)
-    temp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(temp, "w", encoding="utf-8") as f:
-            json.dump({"format": CACHE_FORMAT, "roots": roots, "fingerprint": fingerprint(roots),
-                       "catalog": data}, f, ensure_ascii=False)
-        os.replace(temp, path)
+        write_atomically(path, json.dumps({"format": CACHE_FORMAT, "roots": roots,
+                                           "fingerprint": fingerprint(roots), "catalog": data},
+                                          ensure_ascii=False))
         # one file per import path: keep the most recent few
         cached = [os.path.join(directory, n) for n in os.listdir(directory)
                   if n.startswith("catalog-") and n.endswith(".json")]
         for old in sorted(cached, key=os.path.getmtime)[:-keep]:
             os.remove(old)
     except OSError:
-        try:
-            os.remove(temp)
-        except OSError:
-            pass
+        pass

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from flowengine.catalog import Catalog, summary
+from flowengine.output import write_atomically
 
 __all__ = ["DOCS_MARKER", "render_action_page", "write_docs"]
 
@@ -49,7 +50,7 @@ def write_docs(catalog: Catalog, out_dir: str) -> list[str]:
         if not os.path.isdir(out_dir):
             raise NotADirectoryError(f"{out_dir} exists and is not a directory")
         for name, text in pages.items():
-            _write_atomically(os.path.join(out_dir, name), text)
+            write_atomically(os.path.join(out_dir, name), text)
         for name in os.listdir(out_dir):
             path = os.path.join(out_dir, name)
             if name.endswith(".md") and name not in pages and _is_generated(path):
@@ -70,18 +71,6 @@ def _write_new_directory(out_dir: str, pages: dict[str, str]) -> None:
         os.rename(temp, out_dir)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
-        raise
-
-
-def _write_atomically(path: str, text: str) -> None:
-    temp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
         raise
 
 

@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Any
 
-from flowengine.cli.util import add_format_option, add_org_option, fail, paint, print_json
+from flowengine.cli.util import (add_format_option, add_org_option, fail, paint, print_json,
+                                 load_flow_for_command, warn_about_plugins)
 
 
 def register(sub: Any) -> None:
@@ -69,6 +70,7 @@ def validate_command(args: argparse.Namespace) -> int:
             unreadable = True
         problems.extend(p for p in found if not (args.no_warnings and p.severity != "error"))
     errors = sum(1 for p in problems if p.severity == "error")
+    warn_about_plugins()
     if args.format == "json":
         print_json([p.to_dict() for p in problems])
     else:
@@ -125,20 +127,9 @@ def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str,
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from flowengine.api import load_flow
-    from flowengine.errors import FlowError, InputError
+    from flowengine.errors import InputError
 
-    try:
-        flow = load_flow(args.flow)
-    except FlowError as exc:
-        problems = getattr(exc, "problems", None) or []
-        for p in problems:
-            if p.severity == "error":
-                print(f"error: {p.location()}: {p.message}" + (f" [{p.path}]" if p.path else ""),
-                      file=sys.stderr)
-        if not problems:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
+    flow = load_flow_for_command(args.flow)
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
     if args.report:
@@ -209,11 +200,9 @@ def schema_command(args: argparse.Namespace) -> int:
 
     schema = flow_json_schema()
     if args.output:
-        tmp = f"{args.output}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(schema, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, args.output)
+        from flowengine.output import write_atomically
+
+        write_atomically(args.output, json.dumps(schema, indent=2) + "\n")
         return 0
     print_json(schema)
     return 0

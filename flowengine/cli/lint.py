@@ -80,13 +80,12 @@ def write(path: str | None, text: str) -> None:
     if not path:
         sys.stdout.write(text)
         return
-    tmp = f"{path}.tmp{os.getpid()}"
+    from flowengine.output import WriteError, write_atomically
+
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror}")
+        write_atomically(path, text)
+    except WriteError as exc:
+        fail(str(exc))
 
 
 def list_rules(config: Any) -> int:

@@ -46,21 +46,12 @@ def output_format(output: str | None, explicit: str | None) -> str:
 
 
 def render_command(args: argparse.Namespace) -> int:
-    from flowengine.api import load_flow
-    from flowengine.errors import FlowError
+    from flowengine.cli.util import load_flow_for_command
 
     fmt = output_format(args.output, args.format)
-    try:
-        flow = load_flow(args.flow)
-    except FlowError as exc:
-        problems = [p for p in getattr(exc, "problems", None) or [] if p.severity == "error"]
-        for p in problems:
-            print(f"error: {p.location()}: {p.message}" + (f" [{p.path}]" if p.path else ""),
-                  file=sys.stderr)
-        if not problems:
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from flowengine.render import render_html, render_mermaid, render_svg, write_atomically
+    flow = load_flow_for_command(args.flow)
+    from flowengine.output import write_atomically
+    from flowengine.render import render_html, render_mermaid, render_svg
 
     text = {"svg": render_svg, "html": render_html, "mermaid": render_mermaid}[fmt](flow)
     if args.output is None or args.output == "-":

@@ -71,3 +71,35 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self.drawn = False
+
+
+def plugin_warnings() -> list[str]:
+    """The warnings of the plug-in registry (plug-ins that failed to load or were skipped), when
+    this process loaded it; never loads it."""
+    registry_module = sys.modules.get("flowengine.plugins.registry")
+    registry = getattr(registry_module, "_cached", None)
+    return list(getattr(registry, "warnings", ()))
+
+
+def warn_about_plugins() -> None:
+    """Print the plug-in registry's warnings on stderr (commands that checked flows)."""
+    for warning in plugin_warnings():
+        print(paint("warning:", "33", sys.stderr), warning, file=sys.stderr)
+
+
+def load_flow_for_command(path: str) -> Any:
+    """Load and check the flow a command works on. When it is not valid, every error is printed
+    as `error: file:line:column: ...` (after the plug-in warnings) and the command exits 2."""
+    from flowengine.api import load_flow
+    from flowengine.errors import FlowError
+
+    try:
+        flow = load_flow(path)
+    except FlowError as exc:
+        warn_about_plugins()
+        problems = [p for p in getattr(exc, "problems", None) or [] if p.severity == "error"]
+        lines = [f"{p.location()}: {p.message}" + (f" [{p.path}]" if p.path else "")
+                 for p in problems] or [str(exc)]
+        raise UsageError("\nerror: ".join(lines)) from None
+    warn_about_plugins()
+    return flow

@@ -124,9 +124,12 @@ class ActionKind(ElementKind):
             return
         action = registry.action(element.action)
         if action is None:
+            failed = [w for w in getattr(registry, "warnings", ()) if "skipped" in w]
+            hint = (f"; {len(failed)} plug-in{'s' * (len(failed) != 1)} could not be loaded "
+                    "(see the warnings)") if failed else ""
             ctx.error(("elements", name, "action"), f"unknown action {element.action!r}"
                       f"{did_you_mean(element.action, registry.actions)} (see 'flowengine "
-                      "actions list')", "action.unknown")
+                      f"actions list'){hint}", "action.unknown")
             return
         ctx.actions[name] = action
         symbol.binding = action

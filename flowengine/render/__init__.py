@@ -13,17 +13,11 @@ use, so importing this package (as the CLI does) stays cheap.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
-from flowengine.errors import FlowError
+from flowengine.output import write_atomically
 
-__all__ = ["render_svg", "render_html", "render_mermaid", "render_report", "write_run_report",
-           "write_atomically", "WriteError"]
-
-
-class WriteError(FlowError, OSError):
-    """An output file could not be written (missing folder, no permission...)."""
+__all__ = ["render_svg", "render_html", "render_mermaid", "render_report", "write_run_report"]
 
 
 def render_svg(flow: Any) -> str:
@@ -83,30 +77,6 @@ def render_report(flow: Any, result: Any) -> str:
     layout = layout_of(source)
     nodes, edges = overlay(layout, source.model, result)
     return _page(source, layout, nodes, edges, run_view(source.model, result))
-
-
-def write_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and os.replace, so a
-    reader never sees half a file. Raises WriteError (a FlowError and an OSError)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
 
 
 def write_run_report(flow: Any, result: Any, path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,212 @@
+"""Element kinds: every registered kind goes through every phase (load, check, compile, run with
+a trace, graph, canvas, Mermaid, run report, lint, flow tests), and a new kind declared in one
+module (here, in this file) works everywhere without touching any other module."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from flowengine.api import load_flow_text
+from flowengine.elements import ElementKind, ElementModel, LintFacts, kinds, register, unregister
+
+# A small flow per kind that uses it. A kind registered without an entry here fails
+# `test_every_kind_has_a_sample_flow`: add one.
+SAMPLES: dict[str, str] = {
+    "Assignment": """
+        flow: Uses_Assignment
+        variables: {n: {type: Number, output: true}}
+        elements:
+          Set_N: {type: Assignment, assignments: [{ref: n, op: Assign, value: 2}]}
+        start: Set_N
+    """,
+    "Decision": """
+        flow: Uses_Decision
+        variables: {n: {type: Number, input: true, default: 3}, big: {type: Boolean, output: true}}
+        elements:
+          Check:
+            type: Decision
+            rules: [{name: Is_Big, conditions: [{left: n, op: GreaterThan, right: 2}], next: Set_Big}]
+          Set_Big: {type: Assignment, assignments: [{ref: big, op: Assign, value: true}]}
+        start: Check
+    """,
+    "Loop": """
+        flow: Uses_Loop
+        variables:
+          items: {type: Number, collection: true, default: [1, 2, 3]}
+          total: {type: Number, output: true, default: 0}
+        elements:
+          Each: {type: Loop, collection: items, each: Add_It}
+          Add_It: {type: Assignment, assignments: [{ref: total, op: Add, value: "{!Each}"}], next: Each}
+        start: Each
+    """,
+    "Action": """
+        flow: Uses_Action
+        variables: {id: {type: Text, input: true, default: "0a3XX0000000001AAA"}}
+        elements:
+          Cancel:
+            type: Action
+            action: cancelFulfillmentOrderItem
+            inputs: {fulfillmentOrderId: "{!id}", cancelFulfillmentOrderItemsInput: {}}
+            fault: Noted
+          Noted: {type: Assignment, assignments: [{ref: id, op: Assign, value: "{!$Flow.FaultMessage}"}]}
+        start: Cancel
+    """,
+}
+
+
+def _flow(text: str) -> Any:
+    return load_flow_text(textwrap.dedent(text).lstrip("\n"), "sample.yaml")
+
+
+def test_every_kind_has_a_sample_flow() -> None:
+    assert {k.name for k in kinds()} <= set(SAMPLES), "add a sample flow for each new kind"
+
+
+@pytest.mark.parametrize("kind", [k.name for k in kinds()])
+def test_every_kind_goes_through_every_phase(kind: str, tmp_path: Path, om_org: Path) -> None:
+    from flowengine.lint import LintConfig
+    from flowengine.lint.rules import RULES, LintContext
+    from flowengine.formats import parse_source
+    from flowengine.render import render_html, render_mermaid, render_report, render_svg
+    from flowengine.runtime.trace import format_trace_entry
+
+    flow = _flow(SAMPLES[kind])                                          # load and check
+    assert kind in {e.type for e in flow.model.elements.values()}
+    result = flow.run({}, org=str(om_org), trace=True, rollback=True)   # compile and run
+    assert result.status == "Finished", result.error
+    ran = [e for e in result.trace if e["type"] == kind]
+    assert ran, result.trace
+    assert all(format_trace_entry(e).startswith(f"  {e['step']:>4}. {e['element']} ({kind})")
+               for e in ran)
+    graph = flow.checked.graph                                           # graph
+    assert all(graph.nodes[e["element"]]["type"] == kind for e in ran)
+    svg = render_svg(flow)                                               # canvas
+    assert f'data-type="{kind}"' in svg
+    assert f'data-type="{kind}"' in render_html(flow)
+    assert render_mermaid(flow).startswith("flowchart TD")              # Mermaid
+    assert "visited" in render_report(flow, result)                     # run report
+    doc = parse_source(textwrap.dedent(SAMPLES[kind]).lstrip("\n"), "sample.yaml")
+    ctx = LintContext(doc, flow.checked)
+    for rule in RULES.values():                                          # lint
+        list(rule.check(ctx, {**rule.options, **LintConfig.default().rule(rule.id).options}))
+
+
+@pytest.fixture
+def om_org(tmp_path: Path) -> Path:
+    from flowengine.org import open_org
+
+    path = tmp_path / "org.sqlite"
+    open_org(path).close()
+    return path
+
+
+# -- a new element kind, declared in this module only -------------------------------------------
+
+class StampElement(ElementModel):
+    """`Stamp`: writes a fixed text into a Text variable."""
+
+    type: Literal["Stamp"]
+    target: str
+    text: str
+    next: str | None = None
+
+
+class StampKind(ElementKind):
+    name = "Stamp"
+    model = StampElement
+
+    def check(self, ctx: Any, name: str, element: StampElement) -> None:
+        from flowengine.types import FlowType
+
+        target = ctx.writable_target(element.target, ("elements", name, "target"))
+        if target is not None and target.type != FlowType("Text"):
+            ctx.error(("elements", name, "target"), f"a Stamp writes text, and "
+                      f"{element.target!r} is {target.type}", "stamp.target")
+
+    def compile(self, ctx: Any, name: str, element: StampElement) -> Any:
+        from flowengine.runtime.nodes import Node
+
+        setter = ctx.values.converting_setter(element.target, _text())
+        text = element.text
+
+        class StampNode(Node):
+            def run(self, st: Any) -> Any:
+                setter(st, text)
+                return self.next
+
+            def run_traced(self, st: Any, entry: dict[str, Any]) -> Any:
+                entry["stamped"] = text
+                return self.run(st)
+        return StampNode(name, "Stamp")
+
+    def trace_text(self, entry: dict[str, Any]) -> list[str]:
+        return [f"        stamped {entry['stamped']!r}"]
+
+    def facts(self, element: StampElement) -> LintFacts:
+        return LintFacts(writes=(element.target,))
+
+
+def _text() -> Any:
+    from flowengine.types import FlowType
+
+    return FlowType("Text")
+
+
+@pytest.fixture
+def stamp_kind() -> Any:
+    kind = register(StampKind())
+    yield kind
+    unregister("Stamp")
+
+
+STAMP_FLOW = """
+flow: Stamped
+variables:
+  note: {type: Text, output: true}
+  count: {type: Number}
+elements:
+  Stamp_It: {type: Stamp, target: note, text: approved, next: Done}
+  Done: {type: Assignment, assignments: [{ref: count, op: Assign, value: 1}]}
+start: Stamp_It
+"""
+
+
+def test_a_new_kind_in_one_module_is_loaded_checked_run_drawn_and_linted(
+        stamp_kind: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flowengine.cli import main
+    from flowengine.render import render_mermaid, render_svg
+
+    path = tmp_path / "stamped.yaml"
+    path.write_text(STAMP_FLOW)
+    flow = _flow(STAMP_FLOW)
+    result = flow.run({}, trace=True)
+    assert (result.status, result.outputs) == ("Finished", {"note": "approved"})
+    assert 'data-type="Stamp"' in render_svg(flow)
+    assert 'Stamp_It["Stamp It"]' in render_mermaid(flow)
+    assert main(["run", str(path), "--trace"]) == 0
+    assert "stamped 'approved'" in capsys.readouterr().out
+    assert main(["lint", str(path), "--format", "json"]) in (0, 1)
+    assert "Stamp_It" not in capsys.readouterr().out      # an element with a way in and out
+
+
+def test_a_new_kind_has_its_checks_and_the_common_ones(stamp_kind: Any) -> None:
+    from flowengine.errors import ValidationError
+
+    bad = STAMP_FLOW.replace("target: note", "target: count").replace("next: Done", "next: Gone")
+    with pytest.raises(ValidationError) as info:
+        _flow(bad)
+    messages = [p.message for p in info.value.problems if p.severity == "error"]
+    assert "a Stamp writes text, and 'count' is Number" in messages
+    assert any("goes to 'Gone', which is not an element" in m for m in messages)
+    with pytest.raises(ValidationError, match="unknown key 'txt'"):
+        _flow(STAMP_FLOW.replace("text: approved", "txt: approved"))
+
+
+def test_an_unregistered_kind_is_an_unknown_element_type() -> None:
+    from flowengine.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown element type 'Stamp'"):
+        _flow(STAMP_FLOW)
