@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from flowengine_order_management import plugin
-from flowengine_order_management.invariants import check_invariants
-from flowengine_order_management.sample import build_sample_order, cancel_input
-from flowengine.plugins import ActionContext
 from flowengine.org import open_org
 from flowengine.org.fixtures import export_records, load_records
 from flowengine.org.sqlite import SqliteOrgStore
+from flowengine.plugins import ActionContext
+from flowengine_order_management import plugin
+from flowengine_order_management.invariants import check_invariants
+from flowengine_order_management.sample import build_sample_order, cancel_input
 
 CANCEL = next(a for a in plugin.actions if a.name == "cancelFulfillmentOrderItem")
 TARGET_SECONDS = 1.0

@@ -76,10 +76,10 @@ def main() -> int:
         result = flow.run({"limit": n}, max_elements=10**8)
         assert result.ok and result.outputs["counter"] == n, result.error
         elements = result.elements_executed
-        t_off = best_of(lambda: flow.run({"limit": n}, max_elements=10**8), args.repeat)
-        t_on = best_of(lambda: flow.run({"limit": n}, max_elements=10**8, trace=True),
+        t_off = best_of(lambda n=n: flow.run({"limit": n}, max_elements=10**8), args.repeat)
+        t_on = best_of(lambda n=n: flow.run({"limit": n}, max_elements=10**8, trace=True),
                        1 if n >= 10**6 else args.repeat)
-        t_py = best_of(lambda: plain_python(n), args.repeat)
+        t_py = best_of(lambda n=n: plain_python(n), args.repeat)
         rows.append((n, elements, t_off, t_on, t_py))
     tracemalloc.start()
     flow.run({"limit": 10**4}, max_elements=10**8)

@@ -10,7 +10,8 @@ import argparse
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flowengine.api import load_flow_text
 from flowengine.render import render_html, render_mermaid, render_svg

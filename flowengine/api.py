@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flowengine.errors import FlowError, Problem
 
@@ -59,7 +60,7 @@ class Flow:
             store = open_org(org)
             opened = True
         try:
-            return self.compiled.run(inputs, store, trace, max_elements, rollback)  # type: ignore[arg-type]
+            return self.compiled.run(inputs, store, trace, max_elements, rollback)
         finally:
             if opened:
                 store.close()  # type: ignore[union-attr]
@@ -93,7 +94,7 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
         flow = load_flow(path)
     except FlowError as exc:
         return list(getattr(exc, "problems", [])) or [Problem("error", "load", str(exc), os.fspath(path))]
-    except Exception as exc:  # noqa: BLE001 - one file's internal error must not hide the others
+    except Exception as exc:
         return [Problem("error", "internal", f"internal error while checking: {type(exc).__name__}: "
                         f"{exc}", os.fspath(path))]
     return flow.warnings

@@ -4,8 +4,9 @@ and compiled tests. Decisions use them, and so do flow test assertions.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.check.symbols import ResolvedPath
 from flowengine.model.base import StrictModel
@@ -292,14 +293,14 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
         if op == "IsNull":
             check: Callable[[Any, Any], bool] = lambda v, st: v is None
         elif op == "IsBlank":
-            check = lambda v, st: v is None or v == "" or v == []  # noqa: E731
+            check = lambda v, st: v is None or v == "" or v == []
         elif op == "IsEmpty":
-            check = lambda v, st: not v  # noqa: E731
+            check = lambda v, st: not v
         else:  # WasSet: the resource (or record field) holds a value when evaluated
-            check = lambda v, st: not (v is None or v == "" or v == [])  # noqa: E731
+            check = lambda v, st: not (v is None or v == "" or v == [])
         return CompiledCondition(lambda st: check(left(st), st) == want(st), left, description)
     if cond.right is None:
-        right: Callable[[Any], Any] = lambda st: None  # noqa: E731
+        right: Callable[[Any], Any] = lambda st: None
     else:
         right = values.compile(cond.right, *(_options(op, lt)))
     return CompiledCondition(_binary(op, left, right, lt), left, description)

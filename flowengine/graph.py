@@ -2,7 +2,8 @@
 element kind's `connectors()`)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from flowengine.elements import kind_of
 

@@ -7,8 +7,9 @@ merge fields inside, or a list/mapping literal whose items may themselves be any
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Union
+from typing import Any
 
 from flowengine.types import FlowType
 
@@ -28,7 +29,7 @@ class RefValue:
 
 @dataclass(frozen=True)
 class TemplateValue:
-    parts: tuple[Union[str, RefValue], ...]
+    parts: tuple[str | RefValue, ...]
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class MapValue:
     fields: tuple[tuple[str, ValueSpec], ...]
 
 
-ValueSpec = Union[LiteralValue, RefValue, TemplateValue, ListValue, MapValue]
+ValueSpec = LiteralValue | RefValue | TemplateValue | ListValue | MapValue
 
 
 class PathSyntaxError(ValueError):
@@ -69,7 +70,7 @@ def parse_value(raw: Any) -> ValueSpec:
         whole = MERGE_FIELD.fullmatch(raw.strip()) if raw.strip() == raw else None
         if whole:
             return RefValue(check_path(whole.group(1)))
-        parts: list[Union[str, RefValue]] = []
+        parts: list[str | RefValue] = []
         pos = 0
         for match in MERGE_FIELD.finditer(raw):
             if match.start() > pos:

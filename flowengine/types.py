@@ -6,9 +6,10 @@ catalog commands must start fast.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable, Final, Mapping, Protocol
+from typing import Any, Final, Protocol
 
 from flowengine.errors import did_you_mean
 
@@ -18,7 +19,7 @@ ALL_KINDS: Final = SCALAR_KINDS | {"Apex", "Record"}
 KIND_ALIASES: Final = {"String": "Text"}
 TEXT_LIKE: Final = frozenset({"Text", "Picklist", "Multipicklist"})
 NUMERIC: Final = frozenset({"Number", "Currency"})
-UTC: Final = _dt.timezone.utc
+UTC: Final = _dt.UTC
 
 
 def canonical_kind(name: str) -> str | None:
@@ -72,23 +73,23 @@ class FlowType:
         return f"collection of {base}" if self.collection else base
 
 
-def Text(collection: bool = False) -> FlowType:  # noqa: N802 - reads like the type name
+def Text(collection: bool = False) -> FlowType:
     return FlowType("Text", collection=collection)
 
 
-def Number(scale: int | None = None, collection: bool = False) -> FlowType:  # noqa: N802
+def Number(scale: int | None = None, collection: bool = False) -> FlowType:
     return FlowType("Number", scale=scale, collection=collection)
 
 
-def Boolean() -> FlowType:  # noqa: N802
+def Boolean() -> FlowType:
     return FlowType("Boolean")
 
 
-def Apex(apex_class: str, collection: bool = False) -> FlowType:  # noqa: N802
+def Apex(apex_class: str, collection: bool = False) -> FlowType:
     return FlowType("Apex", apex_class=normalize_class_name(apex_class), collection=collection)
 
 
-def Record(object_name: str, collection: bool = False) -> FlowType:  # noqa: N802
+def Record(object_name: str, collection: bool = False) -> FlowType:
     return FlowType("Record", object=object_name, collection=collection)
 
 
@@ -135,8 +136,8 @@ class ObjectValue:
         self.fields = fields if fields is not None else {}
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is type(self) and other.type_name == self.type_name  # type: ignore[attr-defined]
-                and other.fields == self.fields)  # type: ignore[attr-defined]
+        return (isinstance(other, ObjectValue) and type(other) is type(self)
+                and other.type_name == self.type_name and other.fields == self.fields)
 
     __hash__ = None  # type: ignore[assignment]  # mutable value
 
@@ -294,10 +295,10 @@ def converter(source: FlowType, target: FlowType) -> Callable[[Any], Any] | None
         fn = text_of
     elif t.kind in NUMERIC and t.effective_scale is not None:
         scale = t.effective_scale
-        fn = lambda v: None if v is None else round_to_scale(v, scale)  # noqa: E731
+        fn = lambda v: None if v is None else round_to_scale(v, scale)
     elif t.kind == "DateTime" and s.kind == "Date":
         fn = lambda v: None if v is None or isinstance(v, _dt.datetime) else \
-            _dt.datetime(v.year, v.month, v.day, tzinfo=UTC)  # noqa: E731
+            _dt.datetime(v.year, v.month, v.day, tzinfo=UTC)
     elif t.is_object:
         fn = copy_value
     if fn is None:

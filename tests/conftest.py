@@ -2,11 +2,11 @@
 file writer, and the demo org of the examples. Plain helpers are in helpers.py."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from helpers import ORG_SCHEMAS
 
 

@@ -3,8 +3,9 @@ tests' own (a parent with roll-ups and a calculated field, its child lines, a co
 independent of any plug-in; a fake plug-in registry; builders for flows given as Python data."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
 from flowengine.types import FlowType, Number, Text

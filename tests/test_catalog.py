@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
 
 from flowengine import catalog
-from flowengine.plugins import registry
 from flowengine.catalog import Catalog, load_catalog
-from flowengine.cli import main
-from flowengine.plugins.registry import reset_registry
 from flowengine.catalog.docs import DOCS_MARKER, write_docs
-from plugins import forget, install, site_dir, uninstall  # noqa: F401 - `site_dir` is a fixture
+from flowengine.cli import main
+from flowengine.plugins import registry
+from flowengine.plugins.registry import reset_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 

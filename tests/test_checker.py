@@ -14,9 +14,9 @@ import pytest
 import yaml
 from helpers import INVOICE_LINE, FakeRegistry
 
-from flowengine.plugins import Action, Parameter
 from flowengine.api import load_flow_text
 from flowengine.errors import Problem, ValidationError
+from flowengine.plugins import Action, Parameter
 from flowengine.types import Apex, ApexClass, ApexField, Number, Text
 
 FLOWS = Path(__file__).parent.parent / "flows"
@@ -1155,7 +1155,7 @@ CREATE = Action("createThing", "Create Thing", "Acme", "Creates a thing.", _hand
 REGISTRY = FakeRegistry([CANCEL, CREATE], [ITEM])
 
 
-def ACTIONS() -> FakeRegistry:  # noqa: N802 - a registry factory, as load_flow_text takes it
+def ACTIONS() -> FakeRegistry:
     return REGISTRY
 
 

@@ -67,9 +67,9 @@ def test_every_kind_has_a_sample_flow() -> None:
 
 @pytest.mark.parametrize("kind", [k.name for k in kinds()])
 def test_every_kind_goes_through_every_phase(kind: str, tmp_path: Path, om_org: Path) -> None:
+    from flowengine.formats import parse_source
     from flowengine.lint import LintConfig
     from flowengine.lint.rules import RULES, LintContext
-    from flowengine.formats import parse_source
     from flowengine.render import render_html, render_mermaid, render_report, render_svg
     from flowengine.runtime.trace import format_trace_entry
 

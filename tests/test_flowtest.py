@@ -3,9 +3,9 @@ org fixtures and the failure report, run through pytest itself (the `pytester` f
 from __future__ import annotations
 
 import textwrap
-from xml.etree import ElementTree
 from importlib.metadata import entry_points
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from flowengine.testing import (FlowTestSpecError, load_flow_under_test, load_flowtest,
-                                render_failure, run_case)
+from flowengine.testing import (
+    FlowTestSpecError,
+    load_flow_under_test,
+    load_flowtest,
+    render_failure,
+    run_case,
+)
 from flowengine.testing.assertions import same
 from flowengine.testing.checks import CaseSpecError
 from flowengine.types import ApexObject

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import datetime as dt
+import importlib
 import inspect
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from flowengine.errors import FlowRuntimeError
 from flowengine.formula import MAX_DEPTH, MAX_LENGTH, CompiledFormula, FormulaError, compile_formula
 from flowengine.types import Apex, Boolean, FlowType, Number, Text
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 FIELDS: dict[str, FlowType] = {
     "a": Number(),

@@ -10,16 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from helpers import (COUNTER, INVOICE, INVOICE_LINE, ORG_SCHEMAS, invoice_with_lines,
-                     loaded_by_import)
+from helpers import COUNTER, INVOICE, INVOICE_LINE, ORG_SCHEMAS, invoice_with_lines, loaded_by_import
 
-from flowengine.plugins import Plugin
 from flowengine.errors import OrgError
 from flowengine.org import default_org_path, open_org
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.org.sqlite import SqliteOrgStore
+from flowengine.plugins import Plugin
 from flowengine.types import FlowType, Number, Text
-
 
 # -- SQL: what reaches the file ---------------------------------------------------------------
 

@@ -7,18 +7,17 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
+from plugins import install, site_dir  # noqa: F401 - `site_dir` is a fixture
 
-from flowengine.plugins import registry
-from flowengine.plugins import Action, Parameter, Plugin
 from flowengine.errors import PluginError
+from flowengine.plugins import Action, Parameter, Plugin, registry
 from flowengine.plugins.registry import get_registry, load_registry, reset_registry
 from flowengine.types import Apex, ApexClass, ApexField, FlowType, Text
-from plugins import install, site_dir  # noqa: F401 - `site_dir` is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def handler(inputs, context):  # noqa: ANN001, ANN201 - a do-nothing action handler
+def handler(inputs, context):
     return {}
 
 

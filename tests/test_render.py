@@ -15,8 +15,7 @@ import pytest
 
 from flowengine.api import load_flow, load_flow_text
 from flowengine.cli import main
-from flowengine.render import (
-    render_html, render_mermaid, render_report, render_svg, write_run_report)
+from flowengine.render import render_html, render_mermaid, render_report, render_svg, write_run_report
 from flowengine.render.canvas import layout_of, source_of
 from flowengine.render.layout import Layout
 from flowengine.render.report import taken_connectors

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pytest
 from helpers import FakeRegistry, assign, flow_from_doc
 
-from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.errors import ActionError
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.runtime import InterviewResult
 from flowengine.types import ApexClass, ApexField, ApexObject, FlowType
 
@@ -88,7 +89,7 @@ def test_inputs_are_converted_to_the_parameter_types() -> None:
     assert result.status == "Finished", result.error
     (call,) = calls
     assert call["inputs"] == {"text": "4", "n": Decimal(4), "price": Decimal("1.01"),
-                              "when": dt.datetime(2026, 1, 31, tzinfo=dt.timezone.utc), "tags": ["solo", "2"]}
+                              "when": dt.datetime(2026, 1, 31, tzinfo=dt.UTC), "tags": ["solo", "2"]}
     assert call["element"] == "Call" and call["flow"] == "Action_Test"
 
 

@@ -12,7 +12,7 @@ from flowengine.api import load_flow_text
 from flowengine.runtime import InterviewResult
 from flowengine.types import ApexObject
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PARCEL_TYPES = {
     "Acme.Parcel": {"fields": {"tracking": "Text", "weight": {"type": "Number", "scale": 3},
                                "box": {"type": "Apex", "apexClass": "Acme.Box"}}},

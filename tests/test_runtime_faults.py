@@ -4,20 +4,21 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 from helpers import FakeRegistry, assign, flow_from_doc
 
-from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.api import Flow
 from flowengine.errors import ActionError, InputError
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.runtime import InterviewResult
 from flowengine.types import FlowType
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # -- an in-memory org store that records what the interpreter asks of it -------------------------

@@ -9,12 +9,31 @@ from typing import Any
 import pytest
 
 from flowengine.types import (
-    Apex, ApexClass, ApexField, ApexObject, Boolean, FlowType, Number, Record, RecordValue, Text,
-    TypeRegistry, ValueTypeError, assignable, canonical_kind, convert_literal, converter, copy_value,
-    normalize_class_name, round_to_scale, text_of, to_json, type_of_literal,
+    Apex,
+    ApexClass,
+    ApexField,
+    ApexObject,
+    Boolean,
+    FlowType,
+    Number,
+    Record,
+    RecordValue,
+    Text,
+    TypeRegistry,
+    ValueTypeError,
+    assignable,
+    canonical_kind,
+    convert_literal,
+    converter,
+    copy_value,
+    normalize_class_name,
+    round_to_scale,
+    text_of,
+    to_json,
+    type_of_literal,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class LineSchema:

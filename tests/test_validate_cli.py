@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from helpers import FakeRegistry
 
-from flowengine.plugins import Action, Parameter
 from flowengine.cli import main
+from flowengine.plugins import Action, Parameter
 from flowengine.types import Number, Text
 
 

@@ -13,7 +13,6 @@ classes the parameters use (`apexClasses`, keyed by lower-case dotted name) and 
 from __future__ import annotations
 
 import builtins  # Catalog.list shadows the name inside the class
-
 import json
 import os
 import re
@@ -21,7 +20,8 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are never evaluated
-    from typing import Any, Iterable
+    from collections.abc import Iterable
+    from typing import Any
 
 
 __all__ = ["Catalog", "Hit", "SearchIndex", "load_catalog"]

@@ -14,8 +14,9 @@ the checker implements:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flowengine.check.context import SymbolContext
 from flowengine.check.declarations import declare_names, declare_types
@@ -133,8 +134,8 @@ class Checker(SymbolContext):
     def run(self) -> CheckedFlow:
         if self._needs_plugins():
             try:
-                self.registry
-            except Exception as exc:  # noqa: BLE001 - a broken plug-in set is reported, not raised
+                _ = self.registry       # load the plug-ins now: a failure is reported once, here
+            except Exception as exc:
                 self.plugins_failed = True
                 self.error((), f"cannot load action plug-ins: {exc}", "plugins")
         declare_types(self)

@@ -6,7 +6,8 @@ the test file); `CheckContext` is what element kinds get while a flow is checked
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowengine.check.symbols import BrokenReference, ResolveError, UnknownName
 from flowengine.check.values import ValueChecks
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
     from flowengine.formula import CompiledFormula
     from flowengine.model import FlowModel
     from flowengine.plugins import Action
+    from flowengine.references import ValueSpec
     from flowengine.source import SourceDocument
     from flowengine.types import FlowType, TypeRegistry
-    from flowengine.references import ValueSpec
 
 __all__ = ["CheckContext", "SymbolContext", "ValueContext"]
 

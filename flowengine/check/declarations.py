@@ -9,11 +9,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from flowengine.check.symbols import Symbol, did_you_mean
 from flowengine.elements import kind_of
 from flowengine.model import TypedDecl, check_api_name
-from flowengine.check.symbols import Symbol, did_you_mean
 from flowengine.types import (
-    NUMERIC, ApexClass, ApexField, FlowType, canonical_kind, normalize_class_name,
+    NUMERIC,
+    ApexClass,
+    ApexField,
+    FlowType,
+    canonical_kind,
+    normalize_class_name,
 )
 
 if TYPE_CHECKING:
@@ -153,9 +158,9 @@ def declare_names(checker: Checker) -> None:
         else:
             where[name.lower()] = path
     for name, element in m.elements.items():
-        symbol = checker.table.get(name)
-        if symbol is not None and symbol.decl is element:
-            kind_of(element).bind(checker, name, element, symbol)
+        declared = checker.table.get(name)
+        if declared is not None and declared.decl is element:
+            kind_of(element).bind(checker, name, element, declared)
 
 
 def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:

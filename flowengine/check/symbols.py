@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flowengine.references import GLOBAL_TYPES
 from flowengine.errors import did_you_mean
+from flowengine.references import GLOBAL_TYPES
 from flowengine.types import FlowType, TypeRegistry
 
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flowengine.check.symbols import no_field_message
 from flowengine.references import (
-    LiteralValue, ListValue, PathSyntaxError, RefValue, TemplateValue, ValueSpec, parse_value,
+    ListValue,
+    LiteralValue,
+    PathSyntaxError,
+    RefValue,
+    TemplateValue,
+    ValueSpec,
+    parse_value,
     refs_in,
 )
-from flowengine.check.symbols import no_field_message
 from flowengine.types import (
-    TEXT_LIKE, FlowType, TypeRegistry, ValueTypeError, assignable, convert_literal, describe,
+    TEXT_LIKE,
+    FlowType,
+    TypeRegistry,
+    ValueTypeError,
+    assignable,
+    convert_literal,
+    describe,
 )
 
 if TYPE_CHECKING:

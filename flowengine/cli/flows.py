@@ -7,8 +7,15 @@ import os
 import sys
 from typing import Any
 
-from flowengine.cli.util import (add_format_option, add_org_option, fail, paint, print_json,
-                                 load_flow_for_command, warn_about_plugins)
+from flowengine.cli.util import (
+    add_format_option,
+    add_org_option,
+    fail,
+    load_flow_for_command,
+    paint,
+    print_json,
+    warn_about_plugins,
+)
 
 
 def register(sub: Any) -> None:

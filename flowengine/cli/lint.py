@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -38,9 +37,9 @@ def register(sub: Any) -> None:
 
 def lint_command(args: argparse.Namespace) -> int:
     from flowengine import __version__
-    from flowengine.lint import ConfigError, RULES, lint_paths, load_config
-    from flowengine.lint.report import exit_code, to_json, to_sarif, to_text
     from flowengine.check.symbols import did_you_mean
+    from flowengine.lint import RULES, ConfigError, lint_paths, load_config
+    from flowengine.lint.report import exit_code, to_json, to_sarif, to_text
 
     try:
         config = load_config(args.config)

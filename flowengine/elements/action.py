@@ -14,7 +14,8 @@ automatically"). The action runs inside a savepoint; see `flowengine.runtime.nod
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -120,7 +121,7 @@ class ActionKind(ElementKind):
     def bind(self, ctx: CheckContext, name: str, element: ActionElement, symbol: Symbol) -> None:
         try:
             registry = ctx.registry
-        except Exception:  # noqa: BLE001 - the checker reports plug-ins that cannot load
+        except Exception:
             return
         action = registry.action(element.action)
         if action is None:

@@ -12,8 +12,9 @@ Build_Line_Item:
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 

@@ -17,12 +17,18 @@ evaluated and not taken.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from flowengine.conditions import (
-    CompiledCondition, Condition, LogicError, check_condition, compile_condition, compile_logic,
+    CompiledCondition,
+    Condition,
+    LogicError,
+    check_condition,
+    compile_condition,
+    compile_logic,
     logic_tree,
 )
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts, NameEntry, StrictModel
@@ -83,7 +89,7 @@ class DecisionNode(Node):
         for (test, target, outcome), conds in zip(self.rules, self.conditions):
             for cond in conds:
                 rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": probe(lambda s, c=cond: to_json(copy_value(c.left(s))), st),
+                             "left": probe(_left_of(cond), st),
                              "result": probe(cond.test, st)})
             if test(st):
                 values[outcome] = True
@@ -92,6 +98,11 @@ class DecisionNode(Node):
             values[outcome] = False
         entry["outcome"] = "default"
         return self.default
+
+
+def _left_of(cond: CompiledCondition) -> Callable[[Interview], Any]:
+    """The left side of a condition as the trace shows it."""
+    return lambda st: to_json(copy_value(cond.left(st)))
 
 
 class DecisionKind(ElementKind):

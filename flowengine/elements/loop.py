@@ -13,12 +13,13 @@ The collection is snapshotted when the loop starts; the loop variable holds a co
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
 from flowengine.references import PathSyntaxError, check_path
 from flowengine.runtime.nodes import Node, Read, Targets
-from flowengine.types import FlowType, assignable, converter, copy_value, to_json
+from flowengine.types import FlowType, assignable, copy_value, to_json
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext

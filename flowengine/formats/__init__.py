@@ -38,7 +38,8 @@ def front_end_of(path: str | os.PathLike[str]) -> str:
 
 def load_source(path: str | os.PathLike[str]) -> SourceDocument:
     """Read and parse one flow file with the front end of its suffix. Raises LoadError."""
-    return importlib.import_module(front_end_of(path)).load(path)  # type: ignore[no-any-return]
+    document: SourceDocument = importlib.import_module(front_end_of(path)).load(path)
+    return document
 
 
 def parse_source(text: str, file: str | None = None, format: str = "yaml") -> SourceDocument:
@@ -46,7 +47,8 @@ def parse_source(text: str, file: str | None = None, format: str = "yaml") -> So
     module = {"yaml": "flowengine.formats.yaml"}.get(format)
     if module is None:
         raise LoadError(f"unknown flow format {format!r} (known: yaml)", file)
-    return importlib.import_module(module).parse(text, file)  # type: ignore[no-any-return]
+    document: SourceDocument = importlib.import_module(module).parse(text, file)
+    return document
 
 
 def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,

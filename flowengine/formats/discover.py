@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Final, Iterable
+from collections.abc import Iterable
+from typing import Final
 
 __all__ = ["TEST_SUFFIXES", "expand_paths"]
 

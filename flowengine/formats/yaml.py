@@ -11,9 +11,10 @@ bounds; fixtures, which may be large, read with their own.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Final
+from typing import Any, Final
 
 from flowengine.errors import LoadError, Problem
 from flowengine.source import Path, display_path
@@ -261,9 +262,9 @@ class _Builder:
     def count(self, n: int, mark: Any) -> None:
         self.nodes += n
         if self.nodes > self.limits.max_nodes:
-            raise self.fail(f"the document expands to more than {self.limits.max_nodes:,} nodes (YAML aliases "
-                            "that multiply, a 'billion laughs' file?); refusing to load it", mark,
-                            code="limit")
+            raise self.fail(f"the document expands to more than {self.limits.max_nodes:,} nodes "
+                            "(YAML aliases that multiply, a 'billion laughs' file?); refusing to "
+                            "load it", mark, code="limit")
 
     def feed(self, event: Any) -> None:
         handler = self._handlers.get(type(event).__name__)
@@ -486,7 +487,7 @@ def _strict_resolver() -> Any:
         base = yaml.resolver.Resolver
         resolvers = {first: [(tag, rx) for tag, rx in pairs if tag != bool_tag]
                      for first, pairs in base.yaml_implicit_resolvers.items()}
-        cls = type("StrictResolver", (base,), {"yaml_implicit_resolvers": resolvers})
+        cls: Any = type("StrictResolver", (base,), {"yaml_implicit_resolvers": resolvers})
         cls.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                   list("tTfF"))
         _STRICT_RESOLVER = cls

@@ -7,8 +7,7 @@ from typing import Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.formula.functions import to_text
-from flowengine.formula.nodes import (MAX_LENGTH, TOO_DEEP, Fault, FormulaError, Getter, Resolver,
-                                      kind_name)
+from flowengine.formula.nodes import MAX_LENGTH, TOO_DEEP, Fault, FormulaError, Getter, Resolver, kind_name
 from flowengine.formula.parser import Parser
 from flowengine.types import TEXT_LIKE, FlowType, assignable, converter
 
@@ -63,7 +62,7 @@ def compile_formula(expression: str, declared: FlowType | None, resolve: Resolve
     result_type, convert = _result_conversion(root.kind, declared)
     fn = root_fn = root.fn
     if convert is not None:
-        fn = lambda s: convert(root_fn(s))  # noqa: E731
+        fn = lambda s: convert(root_fn(s))
     return CompiledFormula(expression, name, result_type, tuple(parser.references), fn)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import re
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from flowengine.formula.nodes import (CTX, KIND_ORDER, MAX_TEXT, Expr, Fault, Getter, kind_name,
-                                      quoted)
+from flowengine.formula.nodes import CTX, KIND_ORDER, MAX_TEXT, Expr, Fault, Getter, kind_name, quoted
 from flowengine.formula.operators import comparable, whole
 from flowengine.types import UTC, text_of
 

@@ -2,8 +2,9 @@
 the compiled node (`Expr`) with its kinds."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Callable, Final
+from typing import Any, Final
 
 from flowengine.errors import FlowError
 from flowengine.types import FlowType, text_of

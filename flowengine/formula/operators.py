@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Callable, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.formula.nodes import CTX, MAX_TEXT, Expr, Fault, Getter, kind_name
 

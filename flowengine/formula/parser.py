@@ -6,16 +6,26 @@ compiles it at once into a closure, so there is no separate tree to walk."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from difflib import get_close_matches
-from typing import Any, Callable, Final, Iterator, NamedTuple, NoReturn
+from typing import Any, Final, NamedTuple, NoReturn
 
 from flowengine.formula.functions import FUNCTIONS
-from flowengine.formula.nodes import (KIND_ORDER, MAX_DEPTH, RUNTIME_ERRORS, TOO_DEEP, Expr,
-                                      FormulaError, Getter, Resolver, constant, quoted)
+from flowengine.formula.nodes import (
+    KIND_ORDER,
+    MAX_DEPTH,
+    RUNTIME_ERRORS,
+    TOO_DEEP,
+    Expr,
+    FormulaError,
+    Getter,
+    Resolver,
+    constant,
+    quoted,
+)
 from flowengine.formula.operators import binary, unary
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, text_of
-
 
 # ---------------------------------------------------------------------------------------------
 # Tokens

@@ -12,8 +12,9 @@ output in `flowengine.lint.report`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from flowengine.errors import FlowError, Problem
 from flowengine.formats.discover import expand_paths

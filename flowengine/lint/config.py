@@ -17,14 +17,15 @@ wins (`.flowengine.yaml` first when a directory has both). Unknown rules and key
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
+from flowengine.check.symbols import did_you_mean
 from flowengine.errors import FlowError, Problem
 from flowengine.lint.rules import RULES, SEVERITIES, Severity
-from flowengine.check.symbols import did_you_mean
 
 __all__ = ["CONFIG_FILES", "ConfigError", "LintConfig", "RuleConfig", "find_config", "load_config",
            "parse_config"]

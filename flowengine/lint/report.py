@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, Iterable
+from typing import Any, Final
 from urllib.parse import quote
 
 from flowengine.errors import Problem

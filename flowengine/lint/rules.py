@@ -7,9 +7,10 @@ Rules never raise for a valid flow; severities and options come from the configu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Final, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from flowengine.elements import kind_of
 from flowengine.references import merge_field_roots
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from flowengine.check.checker import CheckedFlow
-    from flowengine.formats.yaml import Document
+    from flowengine.source import SourceDocument
 
 __all__ = ["RULES", "Hit", "LintContext", "Rule", "Severity", "rule_ids"]
 
@@ -41,7 +42,7 @@ class Hit:
 class LintContext:
     """What rules look at: the document (for lines) and the checked flow."""
 
-    doc: Document
+    doc: SourceDocument
     checked: CheckedFlow
     known_prefixes: Mapping[str, str] = field(default_factory=dict)   # Id key prefix → object
 

@@ -12,12 +12,16 @@ import copy
 import types as _pytypes
 import typing
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Final
 
 from flowengine.errors import Problem, ValidationError, did_you_mean
 from flowengine.model import (
-    ConstantDecl, FlowModel, FormulaDecl, TemplateDecl, TypeDecl, VariableDecl,
+    ConstantDecl,
+    FlowModel,
+    FormulaDecl,
+    TemplateDecl,
+    TypeDecl,
+    VariableDecl,
 )
 from flowengine.source import SourceDocument, display_path
 from flowengine.types import describe
@@ -178,7 +182,8 @@ def build_model(doc: SourceDocument) -> Structure:
 
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else describe(doc.data)
-        raise ValidationError([Problem("error", "schema.root", f"a flow file must be a {doc.format.upper()} mapping "
+        raise ValidationError([Problem("error", "schema.root",
+                                       f"a flow file must be a {doc.format.upper()} mapping "
                                        f"with at least a 'flow' key; found {found}", doc.file, 1, 1)])
     result = Structure(FlowModel.model_construct(), list(doc.problems))
     data = dict(doc.data)
@@ -191,7 +196,7 @@ def build_model(doc: SourceDocument) -> Structure:
         return result
     except PydanticError as exc:
         result.problems += problems_from_pydantic(exc, doc)
-        result.dropped = {err["loc"][0] for err in exc.errors() if err["loc"]}
+        result.dropped = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
     data = {k: v for k, v in data.items() if k not in result.dropped}
     data.setdefault("flow", PLACEHOLDER_NAME)
     try:
@@ -222,7 +227,7 @@ def _validate_entries(section: str, entries: dict[Any, Any], doc: SourceDocument
         except PydanticError as exc:
             result.problems += problems_from_pydantic(exc, doc, (section, name), model)
             result.broken.setdefault(section, set()).add(name)
-            repaired = _repair(model, section, raw, exc.errors(include_url=False))
+            repaired = _repair(model, section, raw, list(exc.errors(include_url=False)))
             if repaired is None:
                 continue
             fixed, kept = repaired
@@ -265,7 +270,7 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
     return None
 
 
-def _repair(model: Any, section: str, raw: Any, errors: list[dict[str, Any]]
+def _repair(model: Any, section: str, raw: Any, errors: list[Any]
             ) -> tuple[Any, dict[str, list[int]]] | None:
     """A copy of `raw` without the parts that failed, when they can go without changing what
     the rest means (and, for list items left out, the original indexes of those kept, by list);

@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Final, Iterable, Mapping
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from flowengine.errors import OrgError
@@ -74,7 +75,7 @@ def open_org(target: str | os.PathLike[str] | None = None,
         raise OrgError(f"expected the org store as {_URL_FORMS}, found {describe(target)}",
                        "ORG_URL")
     scheme = _SCHEME.match(target) if isinstance(target, str) else None
-    backend = _backend(scheme.group(1).lower(), target) if scheme else None
+    backend = _backend(scheme.group(1).lower(), scheme.string) if scheme else None
     if schemas is None:
         plugin_schemas, plugin_invariants = _from_plugins()
         schemas = plugin_schemas
@@ -85,7 +86,8 @@ def open_org(target: str | os.PathLike[str] | None = None,
         from flowengine.org.sqlite import SqliteOrgStore
 
         return SqliteOrgStore(target, schemas, checks, create=create)
-    return backend.open_url(target, schemas, checks, create=create)  # type: ignore[no-any-return]
+    store: OrgStore = backend.open_url(target, schemas, checks, create=create)
+    return store
 
 
 def _backend(scheme: str, target: str) -> ModuleType:

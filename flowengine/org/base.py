@@ -36,9 +36,9 @@ Isolation — what concurrent interviews see
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import (TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence,
-                    runtime_checkable)
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from flowengine.org.catalog import Catalog

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import types
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Collection, Final, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
 
 from flowengine.errors import OrgError
 from flowengine.org import ids
 from flowengine.org.catalog import Catalog, FieldError, ObjectInfo
-from flowengine.org.rollups import (PendingRollups, RollupIndex, RollupLink, child_totals,
-                                    moved_total)
+from flowengine.org.rollups import PendingRollups, RollupIndex, RollupLink, child_totals, moved_total
 from flowengine.org.schema import FieldDef
 from flowengine.types import describe
 
@@ -290,14 +290,14 @@ class BatchTransaction(ABC):
                 target = values.get(name)
                 if target is not None and not (target_object == info.name
                                                and target in same_batch):
-                    wanted.setdefault(target_object, set()).add(target)  # type: ignore[arg-type]
+                    wanted.setdefault(target_object, set()).add(target)
         missing = {name: targets - self._existing_ids(self.catalog.objects[name], targets)
                    for name, targets in wanted.items()}
         if not any(missing.values()):
             return
         for record, values in records:
             for name, target_object in references:
-                if values.get(name) in missing.get(target_object, ()):  # type: ignore[arg-type]
+                if values.get(name) in missing.get(target_object, ()):
                     raise FieldError(info.name, name, f"no {target_object} record has Id "
                                      f"{values[name]}", "INVALID_CROSS_REFERENCE_KEY", record)
 
@@ -316,7 +316,7 @@ class BatchTransaction(ABC):
             assert fdef.calculated is not None
             try:
                 value = fdef.calculated(view)
-            except Exception as exc:  # noqa: BLE001 - a plug-in bug must not crash the store
+            except Exception as exc:
                 raise FieldError(info.name, fdef.name, f"calculation failed for record "
                                  f"{record.get('Id')}: {type(exc).__name__}: {exc}",
                                  "CALCULATED_FIELD_ERROR") from exc

@@ -13,15 +13,23 @@ import hashlib
 import json
 import re
 import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Iterable, Mapping
+from typing import Any, Final
 
 from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
 from flowengine.org.schema import FieldDef, ObjectSchema
-from flowengine.types import (NUMERIC, TEXT_LIKE, TypeRegistry, ValueTypeError, convert_literal,
-                              describe, round_to_scale)
+from flowengine.types import (
+    NUMERIC,
+    TEXT_LIKE,
+    TypeRegistry,
+    ValueTypeError,
+    convert_literal,
+    describe,
+    round_to_scale,
+)
 
 __all__ = ["Catalog", "FieldError", "ObjectInfo", "schema_fingerprint"]
 

@@ -11,9 +11,10 @@ import datetime as _dt
 import graphlib
 import json
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import LoadError, OrgError, Problem, did_you_mean
 from flowengine.org.catalog import Catalog, FieldError
@@ -107,7 +108,8 @@ class _Plan:
         ids_in_file: dict[str, RecordKey] = {}
         for object_name, records in data.items():
             if not isinstance(object_name, str) or object_name not in self.catalog.objects:
-                self.problem(str(object_name), f"unknown object{did_you_mean(str(object_name), self.catalog.objects)}"
+                hint = did_you_mean(str(object_name), self.catalog.objects)
+                self.problem(str(object_name), f"unknown object{hint}"
                              f" (known objects: {', '.join(sorted(self.catalog.objects))})",
                              "INVALID_TYPE")
                 continue
@@ -158,7 +160,8 @@ class _Plan:
                 if fdef.is_computed:
                     how = "calculated" if fdef.calculated else "rolled up"
                     self.problem(label, f"field {name}: is {how} by the store and cannot be "
-                                 f"loaded (found {describe(value)}); remove it", "INVALID_FIELD_FOR_INSERT_UPDATE")
+                                 f"loaded (found {describe(value)}); remove it",
+                                 "INVALID_FIELD_FOR_INSERT_UPDATE")
                     ok = False
                     continue
             fields[name] = value
@@ -195,7 +198,8 @@ class _Plan:
         if new_ids is None:
             new_ids = self._insert_one_by_one(tx, [key for level in levels for key in level])
         loaded: dict[str, list[str]] = {}
-        for object_name, index in sorted(new_ids, key=lambda k: (list(self.catalog.objects).index(k[0]), k[1])):
+        order = {name: i for i, name in enumerate(self.catalog.objects)}
+        for object_name, index in sorted(new_ids, key=lambda k: (order[k[0]], k[1])):
             loaded.setdefault(object_name, []).append(new_ids[(object_name, index)])
         return loaded
 
@@ -275,7 +279,7 @@ class _Plan:
             name = getattr(check, "__qualname__", repr(check))
             try:
                 violations = list(check(tx) or ())
-            except Exception as exc:  # noqa: BLE001 - report a broken check, do not crash
+            except Exception as exc:
                 self.problem(f"invariant {name}", f"failed to run: {type(exc).__name__}: {exc}",
                              "FIXTURE_INVARIANT")
                 continue

@@ -21,9 +21,10 @@ the batch ends before the call returns.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Iterable, Mapping
+from typing import Any, Final
 
 from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
@@ -149,8 +150,9 @@ class PendingRollups:
             for old, new in changes:
                 for link in links:
                     for parent_id in {None if old is None else old.get(link.foreign_key),
-                                      new.get(link.foreign_key)} - {None}:
-                        self._fields(link, parent_id)[link.field.name] = None
+                                      new.get(link.foreign_key)}:
+                        if parent_id is not None:
+                            self._fields(link, parent_id)[link.field.name] = None
 
     def _note_changes(self, links: list[RollupLink],
                       changes: list[tuple[Mapping[str, Any] | None, Mapping[str, Any]]]) -> None:
@@ -168,8 +170,9 @@ class PendingRollups:
                 before = None if old is None else old.get(link.foreign_key)
                 after = new.get(link.foreign_key)
                 if not link.incremental:
-                    for parent_id in {before, after} - {None}:
-                        self._fields(link, parent_id)[link.field.name] = None
+                    for parent_id in {before, after}:
+                        if parent_id is not None:
+                            self._fields(link, parent_id)[link.field.name] = None
                     continue
                 gained, lost = link.contribution(new), link.contribution(old)
                 if before == after:

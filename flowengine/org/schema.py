@@ -6,8 +6,9 @@ them up to date on every write, so reads and queries always see current values.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from flowengine.types import FlowType
 

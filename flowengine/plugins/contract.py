@@ -6,8 +6,9 @@ import cheap: the catalog commands load them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flowengine.errors import ActionError
 from flowengine.types import ApexClass, FlowType, ObjectSchemaLike
@@ -43,7 +44,8 @@ class ActionContext:
 
     def require_org(self) -> OrgTransaction:
         if self.org is None:
-            raise ActionError("ORG_REQUIRED", f"element {self.element} needs an org store, and none was given")
+            raise ActionError("ORG_REQUIRED",
+                              f"element {self.element} needs an org store, and none was given")
         return self.org
 
 

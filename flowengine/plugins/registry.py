@@ -16,13 +16,20 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Iterable
+from typing import Any, Final
 
-from flowengine.plugins import Action, Parameter, Plugin
 from flowengine.errors import PluginError
-from flowengine.types import (ApexClass, ApexField, FlowType, TypeRegistry, canonical_kind,
-                              normalize_class_name)
+from flowengine.plugins import Action, Parameter, Plugin
+from flowengine.types import (
+    ApexClass,
+    ApexField,
+    FlowType,
+    TypeRegistry,
+    canonical_kind,
+    normalize_class_name,
+)
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "get_registry", "load_registry", "plugin_problems",
            "reset_registry"]
@@ -165,7 +172,7 @@ def _load_plugin(ep: Any, origin: str, warnings: list[str]) -> Plugin | None:
         obj = ep.load()
         if not isinstance(obj, Plugin) and callable(obj):
             obj = obj()
-    except Exception as exc:  # noqa: BLE001 - any failure inside a plug-in is the plug-in's
+    except Exception as exc:
         warnings.append(f"{origin} failed to load and was skipped: {type(exc).__name__}: {exc}")
         return None
     if not isinstance(obj, Plugin):

@@ -10,7 +10,17 @@ from markupsafe import Markup
 from flowengine.elements import kind_named
 from flowengine.graph import START
 from flowengine.render.layout import (
-    CAPTION_LINE, CHIP_H, ICON, PAD_X, TEXT_X, TITLE_LINE, Box, Connector, Layout, compute_layout)
+    CAPTION_LINE,
+    CHIP_H,
+    ICON,
+    PAD_X,
+    TEXT_X,
+    TITLE_LINE,
+    Box,
+    Connector,
+    Layout,
+    compute_layout,
+)
 from flowengine.render.text import FONT_FAMILY, text_width
 
 

@@ -16,7 +16,15 @@ from flowengine.elements import kind_of
 from flowengine.graph import START
 from flowengine.render.route import Rect, Router, simplify
 from flowengine.render.structure import (
-    BranchItem, EndItem, FlowStructure, GoToItem, Item, LoopItem, NodeItem, Seq)
+    BranchItem,
+    EndItem,
+    FlowStructure,
+    GoToItem,
+    Item,
+    LoopItem,
+    NodeItem,
+    Seq,
+)
 from flowengine.render.text import text_width, wrap
 
 CARD_W: Final = 224          # element card width

@@ -146,7 +146,7 @@ class Router:
         if spans:
             return [start, (sx, spans[0][0]), (lane, spans[0][0])]
         toward = 1 if lane > sx else -1
-        for a, b in _free(sy, hi, self._h_blocked(sx, sx + toward * 2 * CLEARANCE))[:3]:
+        for a, _ in _free(sy, hi, self._h_blocked(sx, sx + toward * 2 * CLEARANCE))[:3]:
             path = self._to_lane((sx, a), lane)
             if path is not None:
                 return [start, *path]
@@ -195,10 +195,10 @@ class Router:
                 path = simplify(out + into)
                 if best is None or _cost(path) < _cost(best):
                     best = path
-        path = best if best is not None else self._grid_route(start, target)
-        if path is not None:
-            self._add_runs(path)
-        return path
+        found = best if best is not None else self._grid_route(start, target)
+        if found is not None:
+            self._add_runs(found)
+        return found
 
     # -- fallback: shortest path over the grid of obstacle edges --------------------------------
     def _grid_route(self, start: Point, target: Rect) -> list[Point] | None:

@@ -11,7 +11,7 @@ every element is on the canvas.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from flowengine.elements import kind_of
 from flowengine.graph import START
@@ -68,7 +68,7 @@ class LoopItem:
     body: Seq
 
 
-Item = Union[NodeItem, EndItem, GoToItem, BranchItem, LoopItem]
+Item = NodeItem | EndItem | GoToItem | BranchItem | LoopItem
 
 
 @dataclass

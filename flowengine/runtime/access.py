@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import FAULT_MESSAGE_KEY
@@ -22,9 +23,9 @@ def global_getter(name: str) -> Getter:
     if name == "$Flow.FaultMessage":
         return lambda st: st.values.get(FAULT_MESSAGE_KEY)
     if name == "$Flow.CurrentDate":
-        return lambda st: _dt.datetime.now(_dt.timezone.utc).date()
+        return lambda st: _dt.datetime.now(_dt.UTC).date()
     if name == "$Flow.CurrentDateTime":
-        return lambda st: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        return lambda st: _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     if name == "$Flow.InterviewGuid":
         return lambda st: st.guid
     if name == "$Flow.InterviewStartTime":
@@ -100,7 +101,7 @@ def path_setter(name: str, fields: tuple[str, ...], owner_types: tuple[FlowType,
     return set_field
 
 
-def template_renderer(parts: list[Union[str, Getter]]) -> Getter:
+def template_renderer(parts: list[str | Getter]) -> Getter:
     """Text with merge fields substituted (null → empty text)."""
     if len(parts) == 1 and isinstance(parts[0], str):
         fixed = parts[0]

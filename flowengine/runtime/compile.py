@@ -9,16 +9,17 @@ plain running (spec 7) live here.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from flowengine.check.symbols import did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
 from flowengine.runtime.values import ValueCompiler
-from flowengine.check.symbols import did_you_mean
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
 if TYPE_CHECKING:

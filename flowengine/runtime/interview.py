@@ -23,7 +23,7 @@ class Interview:
         self.errors: set[str] = set()
         self.org = org
         self.guid = new_guid()
-        self.start_time = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        self.start_time = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
         self.loops: dict[str, list[Any]] = {}
         self.flow_name = flow_name
         self.trace: list[dict[str, Any]] | None = None

@@ -13,8 +13,9 @@ caught.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flowengine.errors import ActionError, FlowError, FlowRuntimeError, LimitExceeded
 from flowengine.references import FAULT_MESSAGE_KEY
@@ -122,7 +123,7 @@ class FaultingNode(Node):
                 result = self.work(st, entry, prepared)
         except LimitExceeded:
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure of the work is the element's fault
+        except Exception as exc:
             message, code = self.fault_text(exc)
             if entry is not None:
                 entry["fault"] = message

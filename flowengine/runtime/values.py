@@ -9,11 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.check.symbols import ResolvedPath
 from flowengine.references import (
-    LiteralValue, ListValue, MapValue, RefValue, TemplateValue, check_path, parse_value,
+    ListValue,
+    LiteralValue,
+    MapValue,
+    RefValue,
+    TemplateValue,
+    check_path,
+    parse_value,
 )
 from flowengine.runtime.access import Getter, Setter, path_getter, path_setter, template_renderer
 from flowengine.types import (
-    TEXT_LIKE, ApexObject, FlowType, RecordValue, assignable, convert_literal, converter,
+    TEXT_LIKE,
+    ApexObject,
+    FlowType,
+    RecordValue,
+    assignable,
+    convert_literal,
+    converter,
     copy_value,
 )
 
@@ -52,6 +64,11 @@ class ValueCompiler:
         def set_converted(st: Any, value: Any) -> None:
             setter(st, convert(value))
         return set_converted
+
+    def _field_type(self, owner: FlowType, name: str) -> FlowType:
+        found = self.types.field_type(owner, name)
+        assert found is not None, f"{owner} has no field {name} (the checker let it pass)"
+        return found
 
     def compile(self, raw: Any, target: FlowType, alternatives: tuple[FlowType, ...] = ()) -> Getter:
         """A getter for `raw` converted to `target` (or to the first alternative it fits, as the
@@ -104,7 +121,7 @@ class ValueCompiler:
             return (lambda st: [get(st) for get in items]), target
         if isinstance(spec, MapValue):
             target = next(t for t in options if t.is_object and not t.collection)
-            fields = [(name, self._compile(fspec, (self.types.field_type(target, name),))[0])
+            fields = [(name, self._compile(fspec, (self._field_type(target, name),))[0])
                       for name, fspec in spec.fields]
             if target.kind == "Apex":
                 cls_name = self.types.apex_class(target.apex_class).name  # type: ignore[union-attr]

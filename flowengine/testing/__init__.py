@@ -13,9 +13,14 @@ The file format is documented in docs/testing.md.
 """
 from __future__ import annotations
 
-from flowengine.testing.runner import (CaseOutcome, FlowTestFailure, load_flow_under_test,
-                                       render_failure, run_case)
 from flowengine.testing.reader import load_flowtest
+from flowengine.testing.runner import (
+                                       CaseOutcome,
+                                       FlowTestFailure,
+                                       load_flow_under_test,
+                                       render_failure,
+                                       run_case,
+)
 from flowengine.testing.spec import FlowTestFile, FlowTestSpecError
 
 __all__ = ["CaseOutcome", "FlowTestFailure", "FlowTestFile", "FlowTestSpecError",

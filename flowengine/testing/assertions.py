@@ -8,9 +8,10 @@ expected object (a mapping) checks only the fields it lists.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.org.ids import looks_like_id

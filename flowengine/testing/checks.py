@@ -9,19 +9,20 @@ assertions are compiled exactly like Decision conditions.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from flowengine.errors import FlowError, Problem, ValidationError
-from flowengine.elements import kind_of
-from flowengine.runtime.access import new_guid
 from flowengine.check.symbols import did_you_mean
+from flowengine.elements import kind_of
+from flowengine.errors import FlowError, Problem, ValidationError
+from flowengine.runtime.access import new_guid
 from flowengine.testing.spec import Case, FlowTestFile, Path_, display
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
 if TYPE_CHECKING:
-    from flowengine.plugins import Action
     from flowengine.api import Flow
+    from flowengine.plugins import Action
 
 __all__ = ["CaseSpecError", "CompiledAssertion", "FinalState", "PreparedCase", "ValueCheck",
            "prepare_case"]
@@ -45,7 +46,7 @@ class FinalState:
     loops: dict[str, Any] = field(default_factory=dict)
     guid: str = field(default_factory=new_guid)
     start_time: _dt.datetime = field(
-        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+        default_factory=lambda: _dt.datetime.now(_dt.UTC).replace(microsecond=0))
 
 
 @dataclass
@@ -163,8 +164,8 @@ class _Preparer:
             return _BAD
 
     def variable_check(self, text: str, raw: Any, path: Path_) -> ValueCheck | None:
-        from flowengine.references import PathSyntaxError, check_path
         from flowengine.check.symbols import ResolveError
+        from flowengine.references import PathSyntaxError, check_path
 
         try:
             rp = self.checked.symbols.resolve(check_path(text))
@@ -258,8 +259,14 @@ class _Preparer:
     # -- FlowTest assertions -------------------------------------------------------------------------
     def compile_assertions(self) -> list[CompiledAssertion]:
         from flowengine.check.context import SymbolContext
-        from flowengine.conditions import (Condition, LogicError, check_condition,
-                                           compile_condition, compile_logic, logic_tree)
+        from flowengine.conditions import (
+            Condition,
+            LogicError,
+            check_condition,
+            compile_condition,
+            compile_logic,
+            logic_tree,
+        )
 
         if not self.case.expect.assertions:
             return []
@@ -270,7 +277,7 @@ class _Preparer:
         for i, assertion in enumerate(self.case.expect.assertions):
             conds = []
             for spec in assertion.conditions:
-                cond = Condition(left=spec.left, op=spec.op, right=spec.right)  # type: ignore[arg-type]
+                cond = Condition(left=spec.left, op=spec.op, right=spec.right)
                 before = len(checker.problems.items)
                 check_condition(checker, spec.path, cond)
                 if len(checker.problems.items) == before:

@@ -9,9 +9,10 @@ fault that a fault connector handled.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flowengine.errors import ActionError
 from flowengine.types import to_json

@@ -6,22 +6,39 @@ the line and column of the test file, and raised once by `parse_flowtest`.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from flowengine.errors import Problem
-from flowengine.types import describe
-import os
-
-from flowengine.formats.yaml import Document, read_yaml
-from flowengine.conditions import CONDITION_OPERATORS
 from flowengine.check.symbols import did_you_mean
+from flowengine.conditions import CONDITION_OPERATORS
+from flowengine.errors import Problem
+from flowengine.formats.yaml import Document, read_yaml
 from flowengine.testing.spec import (
-    ASSERTION_KEYS, CASE_KEYS, CONDITION_KEYS, EXPECT_KEYS, FAULT_KEYS, FILE_KEYS, MOCK_FAULT_KEYS,
-    RECORD_KEYS, RESULT_KEYS, STATUSES, Assertion, Case, ConditionSpec, Expectations,
-    FaultExpectation, FlowTestFile, FlowTestSpecError, MockResult, MockSpec, Path_,
-    RecordExpectation, display,
+    ASSERTION_KEYS,
+    CASE_KEYS,
+    CONDITION_KEYS,
+    EXPECT_KEYS,
+    FAULT_KEYS,
+    FILE_KEYS,
+    MOCK_FAULT_KEYS,
+    RECORD_KEYS,
+    RESULT_KEYS,
+    STATUSES,
+    Assertion,
+    Case,
+    ConditionSpec,
+    Expectations,
+    FaultExpectation,
+    FlowTestFile,
+    FlowTestSpecError,
+    MockResult,
+    MockSpec,
+    Path_,
+    RecordExpectation,
+    display,
 )
+from flowengine.types import describe
 
 
 class SpecReader:

@@ -7,7 +7,6 @@ a case uses exist in its flow is checked against the loaded flow by `flowengine.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final

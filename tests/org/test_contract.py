@@ -10,10 +10,11 @@ import datetime as dt
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Final, Iterator, Sequence
+from typing import Any, Final
 
 import pytest
 from helpers import INVOICE, INVOICE_LINE, ORG_SCHEMAS, invoice_with_lines
@@ -67,7 +68,7 @@ def in_threads(*work: Callable[[], None], timeout: float = 20) -> None:
     def guarded(fn: Callable[[], None]) -> None:
         try:
             fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=guarded, args=(fn,)) for fn in work]
@@ -200,7 +201,7 @@ def test_queries_filter_and_sort_by_value(store: OrgStore) -> None:
     with store.begin() as tx:
         invoice, lines = invoice_with_lines(tx, (10, 1), (9, 1), (3, 1), (None, 1))
         tx.update("InvoiceLine", lines[2], {"Status": "Closed"})
-        ids = lambda records: [r["Id"] for r in records]  # noqa: E731
+        ids = lambda records: [r["Id"] for r in records]
         assert ids(tx.query("InvoiceLine", order_by=["Quantity"])) == \
             [lines[3], lines[2], lines[1], lines[0]]                    # nulls first, numerically
         assert ids(tx.query("InvoiceLine", {"Quantity": Decimal("3.00")})) == [lines[2]]
@@ -284,7 +285,7 @@ def test_nested_rollups_are_current_after_every_call(backend: Backend) -> None:
                                         {"RegionId": south}])
         sales = tx.insert_many("Sale", [{"ShopId": shops[i % 3], "Amount": 10 * (i + 1)}
                                         for i in range(6)])           # 10..60
-        totals = lambda: ([tx.get("Region", r)["Total"] for r in (north, south)],  # noqa: E731
+        totals = lambda: ([tx.get("Region", r)["Total"] for r in (north, south)],
                           [tx.get("Shop", s)["Total"] for s in shops])
         assert totals() == ([120, 90], [50, 70, 90])
         tx.update_many("Sale", {sales[0]: {"Amount": 45}, sales[2]: {"ShopId": shops[0]}})

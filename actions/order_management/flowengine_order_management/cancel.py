@@ -11,18 +11,26 @@ calls (`update_many` batches) whatever the number of lines.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
-from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.errors import ActionError
 from flowengine.org.base import OrgTransaction
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.types import Apex, ApexObject, Text, format_decimal
 
 from .classes import CANCEL_INPUT, CANCEL_OUTPUT
-from .objects import (FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM, ORDER_ITEM_SUMMARY,
-                      ORDER_SUMMARY, ZERO, dec, money)
+from .objects import (
+    FULFILLMENT_ORDER,
+    FULFILLMENT_ORDER_LINE_ITEM,
+    ORDER_ITEM_SUMMARY,
+    ORDER_SUMMARY,
+    ZERO,
+    dec,
+    money,
+)
 from .validation import fetch, field_of, items_of, quantity_of, record_id, required
 
 __all__ = ["ACTION", "cancel_fulfillment_order_items"]

@@ -7,18 +7,27 @@ The whole request is validated before anything is written.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
-from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.errors import ActionError
 from flowengine.org.base import OrgTransaction
+from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.types import Apex, ApexObject, format_decimal
 
 from .classes import FO_INPUT, FO_OUTPUT
-from .objects import (FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM, LOCATION,
-                      ORDER_DELIVERY_GROUP_SUMMARY, ORDER_ITEM_SUMMARY, ORDER_SUMMARY, ZERO, dec)
+from .objects import (
+    FULFILLMENT_ORDER,
+    FULFILLMENT_ORDER_LINE_ITEM,
+    LOCATION,
+    ORDER_DELIVERY_GROUP_SUMMARY,
+    ORDER_ITEM_SUMMARY,
+    ORDER_SUMMARY,
+    ZERO,
+    dec,
+)
 from .validation import fetch, field_of, items_of, quantity_of, record_id, required
 
 __all__ = ["ACTION", "create_fulfillment_orders"]

@@ -6,14 +6,14 @@ test. Three queries whatever the size of the org.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Final, Mapping
+from typing import Any, Final
 
 from flowengine.org.base import OrgTransaction
 from flowengine.types import format_decimal
 
-from .objects import (FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM, ORDER_ITEM_SUMMARY, ZERO,
-                      dec)
+from .objects import FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM, ORDER_ITEM_SUMMARY, ZERO, dec
 
 __all__ = ["check_invariants"]
 

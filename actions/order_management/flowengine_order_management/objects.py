@@ -13,8 +13,9 @@ TotalDeliveryAmount, TotalAmount, TotalTaxAmount. See `FULFILLMENT_ORDER` for wh
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
 from flowengine.types import FlowType, Number, Text

@@ -6,8 +6,9 @@ names the input path, the offending value and what was expected.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from flowengine.errors import ActionError, OrgError
 from flowengine.org import ids

@@ -2,8 +2,9 @@
 transaction on it, the invariants checked after a test, and the demo org of the examples."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -1,8 +1,9 @@
 """Plain helpers of the Order Management plug-in's tests."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

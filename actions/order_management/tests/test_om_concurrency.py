@@ -7,12 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flowengine.errors import ActionError
+from flowengine.org import open_org
+from flowengine.plugins import ActionContext
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
 from flowengine_order_management.sample import build_sample_order, cancel_input
-from flowengine.plugins import ActionContext
-from flowengine.errors import ActionError
-from flowengine.org import open_org
 
 CANCEL = next(a for a in plugin.actions if a.name == "cancelFulfillmentOrderItem")
 

@@ -7,12 +7,17 @@ from typing import Any
 import pytest
 from om_helpers import refused
 
+from flowengine.org.ids import make_id
+from flowengine.plugins import ActionContext
 from flowengine_order_management import plugin
 from flowengine_order_management.classes import FO_OUTPUT
-from flowengine_order_management.sample import (SampleOrder, build_sample_order, cancel_input,
-                                             fulfillment_group, fulfillment_order_input)
-from flowengine.plugins import ActionContext
-from flowengine.org.ids import make_id
+from flowengine_order_management.sample import (
+    SampleOrder,
+    build_sample_order,
+    cancel_input,
+    fulfillment_group,
+    fulfillment_order_input,
+)
 
 ACTIONS = {a.name: a for a in plugin.actions}
 CREATE = ACTIONS["createFulfillmentOrder"]

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from flowengine_order_management import plugin
-from flowengine_order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
-from flowengine.plugins import ActionContext
 from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.fixtures import load_fixture, load_records, read_fixture
 from flowengine.org.ids import looks_like_id
+from flowengine.plugins import ActionContext
+from flowengine_order_management import plugin
+from flowengine_order_management.sample import cancel_input, fulfillment_group, fulfillment_order_input
 
 DEMO = Path(__file__).resolve().parents[3] / "flows" / "fixtures" / "demo_org.yaml"
 ACTIONS = {a.name: a for a in plugin.actions}

@@ -1,15 +1,15 @@
 """Order Management objects: fields, key prefixes, calculated fields, rollups and invariants."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
-from flowengine_order_management.objects import (FO_STATUS_CATEGORY, OBJECTS,
-                                              order_item_summary_status)
+from flowengine_order_management.objects import FO_STATUS_CATEGORY, OBJECTS, order_item_summary_status
 from flowengine_order_management.sample import SampleOrder, build_sample_order
 
 SCHEMAS = {schema.name: schema for schema in OBJECTS}

@@ -7,8 +7,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from flowengine_order_management.invariants import check_invariants
 from flowengine.org import open_org
+from flowengine_order_management.invariants import check_invariants
 
 FO = "0a3DM0000000001YAA"
 SHOES_LINE = "0a4DM0000000001YAA"       # Quantity 3
@@ -46,7 +46,7 @@ elements:
     assignments:
       - {ref: outcome, op: Assign, value: "refused: {!$Flow.FaultMessage}"}
 start: Build
-""" % {"line": SHOES_LINE, "fo": FO}
+""" % {"line": SHOES_LINE, "fo": FO}  # noqa: UP031 - a flow full of braces
 
 
 def test_racing_processes_never_over_cancel(tmp_path: Path, demo_org: Path) -> None:

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from om_helpers import refused
 
+from flowengine.errors import ActionError
+from flowengine.plugins import ActionContext
+from flowengine.types import ApexObject
 from flowengine_order_management import plugin
 from flowengine_order_management.classes import CANCEL_OUTPUT
-from flowengine_order_management.sample import (SampleOrder, build_sample_order, cancel_input,
-                                             org_snapshot)
-from flowengine.plugins import ActionContext
-from flowengine.errors import ActionError
-from flowengine.types import ApexObject
+from flowengine_order_management.sample import SampleOrder, build_sample_order, cancel_input, org_snapshot
 
 CANCEL = next(a for a in plugin.actions if a.name == "cancelFulfillmentOrderItem")
 LINE = "FulfillmentOrderLineItem"

@@ -8,8 +8,9 @@ moves values.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Callable, Final, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
@@ -24,7 +25,7 @@ Row = dict[str, Any]
 
 def _decode_datetime(raw: str) -> _dt.datetime:
     text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
-    return _dt.datetime.fromisoformat(text).astimezone(_dt.timezone.utc)
+    return _dt.datetime.fromisoformat(text).astimezone(_dt.UTC)
 
 
 def _decode_number(raw: Any) -> Decimal:
@@ -74,7 +75,7 @@ class ObjectCodec:
                 if name in self.decoders]
 
         def decode(row: Sequence[Any]) -> Row:
-            record = {}
+            record: dict[str, Any] = {}
             for index, name, convert in plan:
                 raw = row[index]
                 if raw is None or (convert is str and raw.__class__ is str):

@@ -9,7 +9,8 @@ changes, every calculated and rolled-up value is recomputed.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Final, Mapping
+from collections.abc import Callable, Mapping
+from typing import Final
 
 from flowengine.errors import OrgError
 from flowengine.org.catalog import Catalog, ObjectInfo, schema_fingerprint

@@ -8,8 +8,9 @@ Ids — is the backend-neutral `flowengine.org.batch`.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.org.batch import BatchTransaction, Row
 from flowengine.org.catalog import ObjectInfo
@@ -86,8 +87,8 @@ class SqliteTransaction(BatchTransaction):
                           if len(values) > IN_CHUNK and n not in in_python), None)
         if long_list is not None:
             # distinct values split into chunks match disjoint rows: the answers just add up
-            values = list(dict.fromkeys(where[long_list]))
-            chunks = (values[start:start + IN_CHUNK] for start in range(0, len(values), IN_CHUNK))
+            ids = list(dict.fromkeys(where[long_list]))
+            chunks = (ids[start:start + IN_CHUNK] for start in range(0, len(ids), IN_CHUNK))
             return [row for chunk in chunks
                     for row in self._select(info, {**where, long_list: chunk}, columns)]
         codec = self._codecs[info.name]

@@ -4,7 +4,8 @@ The tests copy this package outside the repository and install it with a `*.dist
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flowengine.plugins import Action, ActionContext, Parameter, Plugin
 from flowengine.types import Apex, ApexClass, ApexField, Boolean, Number, Text
