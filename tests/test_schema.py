@@ -137,3 +137,8 @@ def test_the_schema_refuses_what_the_checker_refuses(schema: dict[str, Any], doc
     with pytest.raises(jsonschema.ValidationError) as info:
         jsonschema.validate(document, schema)
     assert complaint in str(info.value)
+
+
+def test_the_copy_in_docs_is_what_the_command_prints(schema: dict[str, Any]) -> None:
+    kept = json.loads((FLOWS.parent / "docs" / "flow.schema.json").read_text(encoding="utf-8"))
+    assert kept == schema, "regenerate it: flowengine schema -o docs/flow.schema.json"
