@@ -34,8 +34,21 @@ class Flow:
         return [p for p in self.checked.warnings if p.severity != "error"]
 
     @property
+    def unsupported(self) -> list[Problem]:
+        """What the flow uses that flowengine cannot run yet, one problem each (with its line)."""
+        return [p for p in self.checked.warnings if p.code == "unsupported"]
+
+    @property
     def compiled(self) -> CompiledFlow:
+        """The flow compiled to run; raises UnsupportedError when it uses something flowengine
+        cannot run yet."""
         if self._compiled is None:
+            unsupported = self.unsupported
+            if unsupported:
+                from dataclasses import replace
+
+                from flowengine.errors import UnsupportedError
+                raise UnsupportedError([replace(p, severity="error") for p in unsupported])
             from flowengine.runtime import CompiledFlow
             self._compiled = CompiledFlow(self.checked)
         return self._compiled

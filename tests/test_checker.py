@@ -170,7 +170,9 @@ def test_resource_names_follow_the_api_name_rules(name: str, message: str) -> No
 @pytest.mark.parametrize(("text", "line", "path", "message"), [
     ("flow: Demo\nvariable:\n  x: Text\n", 2, "variable",
      "unknown key 'variable'; did you mean 'variables'? (allowed here: flow, label, description, "
-     "apiVersion, start, types, variables, constants, formulas, templates, elements)"),
+     "apiVersion, start, types, variables, constants, formulas, templates, elements, processType, "
+     "status, runInMode, interviewLabel, environments, processMetadataValues, startLocation, "
+     "trigger)"),
     ("flow: Demo\nvariables:\n  x: {type: Text, colection: true}\n", 3, "variables.x.colection",
      "unknown key 'colection'; did you mean 'collection'? (allowed here: type, apexClass, object, "
      "collection, scale, description, input, output, default)"),
@@ -196,12 +198,15 @@ def test_unknown_element_type_and_missing_type() -> None:
           B: {assignments: []}
         start: A
     """)
+    kept = ("; or, kept from Salesforce XML: Screen, Wait, Subflow, GetRecords, CreateRecords, "
+            "UpdateRecords, DeleteRecords, RollbackRecords, CollectionProcessor, CustomError, "
+            "Transform, ApexPluginCall, Step, OrchestratedStage")
     assert [(p.code, p.line, p.path, p.message) for p in found] == [
         ("schema.unknown-element-type", 3, "elements.A.type",
          "unknown element type 'Assigment'; did you mean 'Assignment'? (expected one of: "
-         "Assignment, Decision, Loop, Action)"),
+         f"Assignment, Decision, Loop, Action{kept})"),
         ("schema.missing-key", 4, "elements.B",
-         "element has no 'type' (expected one of: Assignment, Decision, Loop, Action)"),
+         f"element has no 'type' (expected one of: Assignment, Decision, Loop, Action{kept})"),
     ]
 
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.check.context import SymbolContext
 from flowengine.check.declarations import declare_names, declare_types
-from flowengine.check.symbols import ResolveError, SymbolTable, did_you_mean
+from flowengine.check.symbols import BrokenReference, ResolveError, SymbolTable, did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import Problem, ValidationError
-from flowengine.model import FlowModel, TypedDecl
+from flowengine.model import FlowModel, TypedDecl, check_api_name
 from flowengine.model.structure import SECTIONS, Structure, build_model
 from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
 from flowengine.source import display_path
@@ -65,6 +65,11 @@ class CheckedFlow:
             from flowengine.graph import build_graph
             self._graph = build_graph(self.model)
         return self._graph
+
+
+class _NotJudged(Exception):
+    """A formula uses something whose type cannot be known (declared with errors, or kept but
+    not run): the formula is not judged either."""
 
 
 class _Resources:
@@ -196,12 +201,16 @@ class Checker(SymbolContext):
         def resolve(text: str) -> tuple[FlowType, Callable[[Any], Any]]:
             try:
                 rp = self.table.resolve(check_path(text))
+            except BrokenReference:
+                raise _NotJudged from None   # its own problem is reported (or it is not run)
             except (ResolveError, PathSyntaxError) as exc:
                 raise KeyError(str(exc)) from None
             return rp.type, path_getter(resources, rp)
 
         try:
             self.formulas[name] = compile_formula(decl.expression, symbol.type, resolve, name)
+        except _NotJudged:
+            return
         except FormulaError as exc:
             mark = self.doc.position_in(path, exc.offset) if self.doc else None
             mark = mark or (self.doc.locate(path) if self.doc else None)
@@ -273,6 +282,10 @@ class Checker(SymbolContext):
         from flowengine.graph import unreachable_elements
 
         m = self.model
+        if "flow" not in self.structure.dropped:
+            problem = check_api_name(m.flow, "flow name")
+            if problem:
+                self.error(("flow",), problem, "name.invalid")
         elements_known = "elements" not in self.structure.dropped
         if m.elements and not m.start and "start" not in self.structure.dropped:
             first = next(iter(m.elements))

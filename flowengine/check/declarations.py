@@ -141,6 +141,7 @@ def declare_names(checker: Checker) -> None:
         entries.append((name, ("elements", name), Symbol(name, "element", None, element, element.type)))
         entries += kind_of(element).names(name, element)
     entries += _broken_entries(checker)
+    entries += _kept_entries(checker)
     where: dict[str, tuple[Any, ...]] = {}
     for name, path, symbol in entries:
         problem = check_api_name(name)
@@ -161,6 +162,24 @@ def declare_names(checker: Checker) -> None:
         declared = checker.table.get(name)
         if declared is not None and declared.decl is element:
             kind_of(element).bind(checker, name, element, declared)
+
+
+# resources of Salesforce XML that flowengine keeps (under `xml:`) without interpreting them
+KEPT_RESOURCES = {"choices": "choice", "dynamicChoiceSets": "dynamic choice set", "stages": "stage"}
+
+
+def _kept_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:
+    """The names of kept resources: taken in the namespace, references to them not judged."""
+    out: list[tuple[str, tuple[Any, ...], Symbol]] = []
+    kept = checker.model.xml or {}
+    for section in KEPT_RESOURCES:
+        items = kept.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else [items] if items else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str):
+                path = ("xml", section, i) if isinstance(items, list) else ("xml", section)
+                out.append((name, path, Symbol(name, "kept", None, item, broken=True)))
+    return out
 
 
 def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:

@@ -11,7 +11,7 @@ from flowengine.types import FlowType, TypeRegistry
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
 
-SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome"]
+SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome", "kept"]
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Symbol:
     def what(self) -> str:
         if self.kind == "element":
             return f"{self.element_type} element"
+        if self.kind == "kept":
+            return "Salesforce resource kept from the XML"
         return self.kind
 
     @property

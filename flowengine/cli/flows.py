@@ -136,7 +136,7 @@ def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str,
 def run_command(args: argparse.Namespace) -> int:
     from flowengine.errors import InputError
 
-    flow = load_flow_for_command(args.flow)
+    flow = load_flow_for_command(args.flow, to_run=True)
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
     if args.report:

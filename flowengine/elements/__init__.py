@@ -12,7 +12,7 @@ from typing import Any
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
 
 __all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "kind_named", "kind_of",
-           "kinds", "register", "unregister", "validate_element"]
+           "kind_for_xml_tag", "kinds", "register", "unregister", "validate_element"]
 
 _KINDS: dict[str, ElementKind] = {}
 
@@ -47,11 +47,18 @@ def kinds() -> list[ElementKind]:
     return list(_KINDS.values())
 
 
+def kind_for_xml_tag(tag: str) -> ElementKind | None:
+    """The kind whose elements Flow metadata XML holds under `tag` (`assignments`...)."""
+    return next((k for k in _KINDS.values() if k.xml_tag == tag), None)
+
+
 def _register_builtins() -> None:
-    from flowengine.elements import action, assignment, decision, loop
+    from flowengine.elements import action, assignment, decision, loop, unsupported
 
     for module in (assignment, decision, loop, action):
         register(module.KIND)
+    for kind in unsupported.KINDS:
+        register(kind)
 
 
 

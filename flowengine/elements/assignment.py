@@ -16,7 +16,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flowengine.elements.base import ElementKind, ElementModel, LintFacts, StrictModel
 from flowengine.errors import FlowRuntimeError
@@ -26,6 +26,8 @@ from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, describe, round_to_sc
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
     from flowengine.runtime.values import ValueCompiler
@@ -51,6 +53,12 @@ class AssignmentItem(StrictModel):
     ref: str
     op: AssignmentOp
     value: Any = None
+
+    @field_validator("op")
+    @classmethod
+    def _canonical_op(cls, value: str) -> str:
+        # Flow Builder's labels Equals and EqualsCount are the operators Assign and AssignCount
+        return OP_ALIASES.get(value, value)
 
 
 class AssignmentElement(ElementModel):
@@ -208,6 +216,7 @@ class AssignmentKind(ElementKind):
     name = "Assignment"
     model = AssignmentElement
     droppable_items = ("assignments",)
+    xml_tag = "assignments"
     icon = ('<rect class="tile-logic" width="36" height="36" rx="7"/>'
             '<rect class="glyph" x="10" y="12.5" width="16" height="3.6" rx="1.6"/>'
             '<rect class="glyph" x="10" y="20" width="16" height="3.6" rx="1.6"/>')
@@ -245,6 +254,36 @@ class AssignmentKind(ElementKind):
         return [{"kind": "assign", "rows": [
             (row["ref"], row["op"], show(row["before"]), show(row["after"]))
             for row in entry["assignments"]]}]
+
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        used = {"assignmentItems", "connector"}
+        out: dict[str, Any] = {**reader.element_base(node, path, used), "type": self.name}
+        items = []
+        for i, item in enumerate(node.all("assignmentItems")):
+            where = path + ("assignments", i)
+            reader.at(where, item)
+            row: dict[str, Any] = {"ref": reader.text(item.child("assignToReference"), where + ("ref",)),
+                                   "op": reader.text(item.child("operator"), where + ("op",))}
+            if item.child("value") is not None:
+                row["value"] = reader.value(item.child("value"), where + ("value",))
+            items.append(reader.keep(row, item, {"assignToReference", "operator", "value"}, where))
+        out["assignments"] = items
+        target = reader.connector(node.child("connector"), path + ("next",), out)
+        if target:
+            out["next"] = target
+        return reader.keep(out, node, used, path)
+
+    def to_xml(self, writer: FlowWriter, name: str, element: AssignmentElement) -> XmlNode:
+        from flowengine.formats.sfxml import BASE, NODE
+
+        out = writer.element_base(name, element)
+        for i, item in enumerate(element.assignments):
+            kids = [writer.leaf("assignToReference", item.ref), writer.leaf("operator", item.op)]
+            if item.value is not None:
+                kids.append(writer.value("value", item.value, f"{name}.assignments[{i}]"))
+            out.append(writer.node("assignmentItems", kids + writer.kept(item), BASE))
+        out += writer.connector("connector", element.next, element)
+        return writer.node(self.xml_tag or "", out + writer.kept(element, ("connector",)), NODE)
 
     def facts(self, element: AssignmentElement) -> LintFacts:
         return LintFacts(writes=tuple(i.ref.split(".")[0] for i in element.assignments),

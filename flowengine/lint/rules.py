@@ -232,11 +232,11 @@ def api_version(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
     data = ctx.doc.data if isinstance(ctx.doc.data, dict) else {}
     if "apiVersion" not in data:
         yield Hit(f"flow {ctx.model.flow} does not set apiVersion, so it runs with the current "
-                  f"default ({ctx.model.apiVersion}): pin it, e.g. 'apiVersion: "
-                  f"{ctx.model.apiVersion}', so a new default cannot change how it runs",
+                  f"default ({ctx.model.api_version}): pin it, e.g. 'apiVersion: "
+                  f"{ctx.model.api_version}', so a new default cannot change how it runs",
                   ("flow",))
-    elif ctx.model.apiVersion < threshold:
-        yield Hit(f"apiVersion {ctx.model.apiVersion} is older than {threshold}: older versions "
+    elif ctx.model.api_version < threshold:
+        yield Hit(f"apiVersion {ctx.model.api_version} is older than {threshold}: older versions "
                   "run with older behaviour (below 57, a 2,000-element limit per interview). "
                   "Raise it to a current version and re-test the flow", ("apiVersion",), key=False)
 

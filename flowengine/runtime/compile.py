@@ -64,7 +64,7 @@ class CompiledFlow:
         self.start = self.nodes.get(model.start or "")
         self.uses_visited = ctx.uses_visited
         self.has_actions = needs_org        # the interview needs the org transaction
-        api = model.apiVersion
+        api = model.api_version
         self.default_limit = LEGACY_LIMIT if api < Decimal(57) else DEFAULT_LIMIT
         self.inputs: dict[str, FlowType] = {}
         self.defaults: list[tuple[str, Callable[[Interview], Any]]] = []
