@@ -87,15 +87,15 @@ def test_every_kind_has_a_sample_flow() -> None:
 
 @pytest.mark.parametrize("kind", [k.name for k in kinds()])
 def test_every_kind_goes_through_every_phase(kind: str, tmp_path: Path, om_org: Path) -> None:
+    from flowengine.elements import kind_named
+    from flowengine.errors import UnsupportedError
     from flowengine.formats import parse_source
+    from flowengine.formats.sfxml import parse as parse_xml
+    from flowengine.formats.sfxml import to_xml_text
     from flowengine.lint import LintConfig
     from flowengine.lint.rules import RULES, LintContext
     from flowengine.render import render_html, render_mermaid, render_report, render_svg
     from flowengine.runtime.trace import format_trace_entry
-
-    from flowengine.elements import kind_named
-    from flowengine.errors import UnsupportedError
-    from flowengine.formats.sfxml import parse as parse_xml, to_xml_text
 
     flow = _flow(_sample(kind))                                          # load and check
     assert kind in {e.type for e in flow.model.elements.values()}

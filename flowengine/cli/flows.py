@@ -21,11 +21,16 @@ from flowengine.cli.util import (
 def register(sub: Any) -> None:
     p = sub.add_parser("validate", help="check flow files without running them",
                        description="Load and check flow files; report every problem with "
-                                   "file:line:column. A directory is searched for flow files "
-                                   "(YAML files with a top-level 'flow:' key; flow tests and "
-                                   "fixtures are skipped). Exit 1 when any file has errors, 2 "
-                                   "when a file cannot be read.")
-    p.add_argument("files", nargs="+", metavar="FLOW.yaml|DIR")
+                                   "file:line:column. A flow file is flowengine's YAML or "
+                                   "Salesforce's XML (Name.flow-meta.xml, Name.flow). A directory "
+                                   "is searched for flow files (YAML files with a top-level "
+                                   "'flow:' key, flow tests and fixtures skipped; Salesforce flows, "
+                                   "in a Salesforce DX project those of its package directories): "
+                                   "'flowengine validate .' in a DX project checks every flow. "
+                                   "Elements flowengine cannot run yet (screens, waits...) are "
+                                   "warnings. Exit 1 when any file has errors, 2 when a file "
+                                   "cannot be read.")
+    p.add_argument("files", nargs="+", metavar="FLOW|DIR")
     add_format_option(p)
     p.add_argument("--no-warnings", action="store_true", help="report errors only")
     p.set_defaults(handler=validate_command)
@@ -38,7 +43,7 @@ def register(sub: Any) -> None:
                               "gives the Number 2, --input when=2026-01-31 a Date; Apex-defined "
                               "and collection inputs take JSON, e.g. "
                               "--input 'ids=[\"0a4...\", \"0a4...\"]'.")
-    p.add_argument("flow", metavar="FLOW.yaml")
+    p.add_argument("flow", metavar="FLOW", help="a flow file: .yaml, or Salesforce's .flow-meta.xml or .flow")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
                    help="set an input variable (repeatable)")
     p.add_argument("--inputs", metavar="FILE.json", help="a JSON object of input values")

@@ -63,8 +63,9 @@ class UnsupportedKind(ElementKind):
         self.builder_name = builder_name
         self.tile = tile                                  # type: ignore[misc]
         self.icon = _ICONS.get(tile, ElementKind.icon)    # type: ignore[misc]
+        tag: Any = Literal[name]
         self.model = create_model(                        # type: ignore[misc]
-            f"{name}Element", __base__=ElementModel, type=(Literal[name], ...),  # type: ignore[valid-type]
+            f"{name}Element", __base__=ElementModel, type=(tag, ...),
             __doc__=f"A {builder_name} element, kept as Salesforce's XML says it (not run yet).")
 
     def connectors(self, element: Any) -> list[Connector]:

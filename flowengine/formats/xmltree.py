@@ -50,12 +50,15 @@ class XmlNode:
 
 
 class _Refused(Exception):
-    """Raised inside expat's callbacks to stop parsing with our own message."""
+    """Raised inside expat's callbacks to stop parsing with our own message (and where the
+    construct it refuses starts, when that is known)."""
 
-    def __init__(self, message: str, code: str = "xml") -> None:
+    def __init__(self, message: str, code: str = "xml",
+                 at: tuple[int, int] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.at = at
 
 
 def parse_xml(text: str, file: str | None = None, root_tag: str = "Flow") -> XmlNode:
@@ -73,26 +76,24 @@ def parse_xml(text: str, file: str | None = None, root_tag: str = "Flow") -> Xml
 
     def start(name: str, attributes: dict[str, str]) -> None:
         nonlocal count
+        at = where()
         ns, _, tag = name.rpartition(_SEP)
         if ns != METADATA_NS:
             shown = f"{{{ns}}}{tag}" if ns else tag
             raise _Refused(f"element <{shown}> is not in the Salesforce metadata namespace "
-                           f"({METADATA_NS})")
+                           f"({METADATA_NS})", at=at)
         if not stack and tag != root_tag:
             raise _Refused(f"the root element is <{tag}>, expected <{root_tag}>: not a "
-                           f"{root_tag} metadata file")
-        if not stack and done:
-            raise _Refused("more than one root element")
+                           f"{root_tag} metadata file", at=at)
         count += 1
         if count > MAX_ELEMENTS:
-            raise _Refused(f"more than {MAX_ELEMENTS:,} elements; refusing to load it", "limit")
+            raise _Refused(f"more than {MAX_ELEMENTS:,} elements; refusing to load it", "limit", at)
         if len(stack) >= MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels; refusing to load it", "limit")
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels; refusing to load it", "limit", at)
         for attr in attributes:
             raise _Refused(f"unexpected attribute {attr.rpartition(_SEP)[2]!r} on <{tag}> "
-                           "(Flow metadata has none)")
-        line, column = where()
-        stack.append(XmlNode(tag, line=line, column=column))
+                           "(Flow metadata has none)", at=at)
+        stack.append(XmlNode(tag, line=at[0], column=at[1]))
 
     def end(name: str) -> None:
         node = stack.pop()
@@ -135,7 +136,7 @@ def parse_xml(text: str, file: str | None = None, root_tag: str = "Flow") -> Xml
     try:
         parser.Parse(text, True)
     except _Refused as exc:
-        line, column = where()
+        line, column = exc.at or where()
         raise LoadError(exc.message, file, line, column, code=exc.code) from None
     except expat.ExpatError as exc:
         message = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)

@@ -551,11 +551,11 @@ def _in_order(data: dict[str, Any], first: tuple[str, ...],
     return ordered
 
 
-class _Inline(dict):  # type: ignore[type-arg]
+class _Inline(dict[str, Any]):
     """A mapping written on one line."""
 
 
-class _InlineList(list):  # type: ignore[type-arg]
+class _InlineList(list[Any]):
     """A list written on one line."""
 
 

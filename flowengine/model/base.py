@@ -17,7 +17,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     xml: dict[str, Any] | None = Field(
-        None, description="Salesforce metadata flowengine keeps but does not interpret "
+        default=None, description="Salesforce metadata flowengine keeps but does not interpret "
                           "(written back to .flow-meta.xml)")
 
 
@@ -29,4 +29,4 @@ class ElementModel(StrictModel):
     description: str | None = None
     type: str
     location: tuple[int, int] | None = Field(
-        None, description="[x, y] on Flow Builder's free-form canvas (none: laid out automatically)")
+        default=None, description="[x, y] on Flow Builder's free-form canvas (none: laid out automatically)")
