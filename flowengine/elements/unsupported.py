@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import create_model
 
-from flowengine.elements.base import Connector, ElementKind, ElementModel
+from flowengine.elements.base import Connector, ElementKind, ElementModel, NameEntry
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
@@ -39,6 +39,8 @@ UNSUPPORTED: Final[dict[str, tuple[str, str, str]]] = {
     "steps": ("Step", "Step", "logic"),
     "orchestratedStages": ("OrchestratedStage", "Stage", "logic"),
 }
+# lists inside an element whose items declare names of the flow (screen fields, wait events)
+_NAMED: Final = ("fields", "waitEvents")
 # lists inside an element whose items have a connector of their own (a path out each)
 _BRANCHES: Final = ("rules", "waitEvents", "scheduledPaths", "actionCallPaths", "stageSteps")
 _ICONS: Final = {
@@ -91,6 +93,27 @@ class UnsupportedKind(ElementKind):
                                      str(item.get("label") or name)))
         if not out or not any(c.kind == "next" for c in out):
             out.insert(0, Connector("next", "next", ("xml", "connector"), None))
+        return out
+
+    def names(self, name: str, element: Any) -> list[NameEntry]:
+        """What the element names inside it (a screen's fields, a wait's events): those names
+        are taken, and references to them are not judged."""
+        from flowengine.check.symbols import Symbol
+
+        out: list[NameEntry] = []
+        todo: list[tuple[Any, tuple[Any, ...]]] = [(element.xml or {}, ("elements", name, "xml"))]
+        while todo:
+            data, path = todo.pop()
+            for key, value in data.items() if isinstance(data, dict) else ():
+                items = value if isinstance(value, list) else [value]
+                for i, item in enumerate(items):
+                    if not isinstance(item, dict):
+                        continue
+                    where = path + (key,) + ((i,) if isinstance(value, list) else ())
+                    if key in _NAMED and isinstance(item.get("name"), str):
+                        out.append((item["name"], where, Symbol(item["name"], "kept", None, item,
+                                                                broken=True)))
+                    todo.append((item, where))
         return out
 
     def bind(self, ctx: CheckContext, name: str, element: Any, symbol: Symbol) -> None:
