@@ -107,6 +107,7 @@ class ActionNode(FaultingNode):
 
 class ActionKind(ElementKind):
     name = "Action"
+    reports_errors = True
     model = ActionElement
     can_fault = True
     tile = "action"
