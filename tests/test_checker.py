@@ -750,7 +750,6 @@ VALID_OPERATORS = [
     ("Number", "EqualsCount", "{!texts}"), ("Currency", "Add", 1), ("Currency", "Subtract", 1),
     ("Currency", "AssignCount", "{!texts}"),
     ("Date", "Assign", "2026-01-31"), ("Date", "Add", 2), ("Date", "Subtract", 1),
-    ("DateTime", "Add", 0.5), ("DateTime", "Subtract", 1),
     ("Boolean", "Assign", False), ("Time", "Assign", "10:00:00"),
     ("Text[]", "Assign", ["a"]), ("Text[]", "Assign", "a"), ("Text[]", "Add", "a"),
     ("Text[]", "Add", "{!texts}"), ("Text[]", "AddAtStart", "a"), ("Text[]", "RemoveFirst", "a"),
@@ -778,6 +777,11 @@ INVALID_OPERATORS = [
      "operator Add does not apply to 'x', which is Boolean (a Boolean takes Assign)"),
     ("Time", "Add", 1, "operator.type",
      "operator Add does not apply to 'x', which is Time (a Time takes Assign)"),
+    # a Date/Time variable takes Equals only ("Flow Operators in Assignment Elements")
+    ("DateTime", "Add", 0.5, "operator.type",
+     "operator Add does not apply to 'x', which is DateTime (a DateTime takes Assign)"),
+    ("DateTime", "Subtract", 1, "operator.type",
+     "operator Subtract does not apply to 'x', which is DateTime (a DateTime takes Assign)"),
     ("Number", "AddItem", 1, "operator.type",
      "operator AddItem does not apply to 'x', which is Number (a Number takes Assign, Add, "
      "Subtract, AssignCount)"),
@@ -848,6 +852,7 @@ DECISION_VARS = {"t": {"type": "Text"}, "n": {"type": "Number"}, "c": {"type": "
     ("d", "LessThan", "{!dt}"), ("dt", "LessThanOrEqualTo", "{!d}"), ("tm", "GreaterThan", "09:00:00"),
     ("t", "StartsWith", "ab"), ("t", "EndsWith", "{!n}"), ("t", "Contains", "x"),
     ("texts", "Contains", "x"), ("nums", "Contains", 3), ("t", "IsNull", True), ("n", "IsBlank", False),
+    ("Check", "HasError", False),   # a Decision may be named (Salesforce: Action, Decision, ...)
     ("texts", "IsEmpty", True), ("t", "WasSet", True), ("t", "In", ["a", "b"]), ("t", "In", "{!texts}"),
     ("n", "NotIn", "{!nums}"), ("b", "EqualTo", "{!$GlobalConstant.True}"),
     ("Check", "WasVisited", False),
@@ -886,8 +891,6 @@ def test_valid_conditions(left: str, op: str, right: Any) -> None:
      "WasVisited takes an element name, and 't' is not an element"),
     ("Chek", "HasError", True, "left", "condition.element",
      "HasError takes an element name, and 'Chek' is not an element; did you mean 'Check'?"),
-    ("Check", "HasError", True, "left", "condition.element",
-     "HasError applies to Action elements (only they can fault and go on); 'Check' is a Decision element"),
     ("nope", "EqualTo", 1, "left", "reference.unknown",
      "unknown name 'nope' (no variable, constant, formula, template or element has that name)"),
 ])

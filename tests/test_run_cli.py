@@ -20,7 +20,7 @@ variables:
   label: {type: Text, input: true}
   names: {type: Text, collection: true, input: true}
   parcel: {type: Apex, apexClass: Acme.Parcel, input: true, default: {}}
-  total: {type: Number, output: true}
+  total: {type: Number, scale: 1, output: true}
   summary: {type: Text, output: true}
   secret: {type: Text}
 types:

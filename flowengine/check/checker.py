@@ -256,6 +256,50 @@ class Checker(SymbolContext):
                 state[child] = 1
                 trail.append(child)
                 stack.append((child, iter(graph[child])))
+        self._check_resource_depth(graph)
+
+    def _check_resource_depth(self, graph: dict[str, list[str]]) -> None:
+        """How deep evaluating each formula or template nests, through the ones it reads (the
+        graph has no cycle): a chain too deep for the evaluator is refused here, with its path,
+        rather than failing at run time."""
+        own = {name.lower(): f.depth for name, f in self.formulas.items()}
+        depth: dict[str, int] = {}
+        via: dict[str, str | None] = {}
+        for start in graph:
+            stack = [start]
+            while stack:
+                node = stack[-1]
+                pending = [c for c in graph[node] if c in graph and c not in depth]
+                if node in depth or pending:
+                    stack.pop() if node in depth else stack.extend(pending)
+                    continue
+                stack.pop()
+                deepest = max((c for c in graph[node] if c in graph), key=depth.__getitem__,
+                              default=None)
+                depth[node] = own.get(node, 1) + HOP_DEPTH + (depth[deepest] if deepest else 0)
+                via[node] = deepest
+        too_deep = [name for name in graph if depth[name] > MAX_EVALUATION_DEPTH]
+        read_by_too_deep = {via[name] for name in too_deep}
+        for name in too_deep:
+            if name in read_by_too_deep:
+                continue                     # reported once, at the top of its chain
+            chain: list[str] = []
+            link: str | None = name
+            while link is not None and len(chain) < 6:
+                chain.append(self._display_name(link))
+                link = via[link]
+            sym = self.table.get(name)
+            kind = "formulas" if sym and sym.kind == "formula" else "templates"
+            shown = " → ".join(chain) + (" → …" if link is not None else "")
+            self.error((kind, self._display_name(name)),
+                       f"evaluating {self._display_name(name)} nests {depth[name]:,} levels deep "
+                       f"through the formulas and templates it reads ({shown}); the limit is "
+                       f"{MAX_EVALUATION_DEPTH}: shorten the chain, or keep a part of it in a "
+                       "variable set by an Assignment", "resource.depth")
+
+    def _display_name(self, key: str) -> str:
+        symbol = self.table.get(key)
+        return symbol.name if symbol else key
 
     # -- elements -----------------------------------------------------------------------------
     def check_element(self, name: str, element: Any) -> None:
@@ -302,6 +346,12 @@ class Checker(SymbolContext):
                 self.error(("elements", name), f"element {name!r} cannot be reached from start "
                            f"{m.start!r}: no connector leads to it", "graph.unreachable", key=True,
                            severity="warning")
+
+
+# how deep one evaluation may nest: closures of formulas, plus HOP_DEPTH for each formula or
+# template read through another; far below Python's recursion limit
+MAX_EVALUATION_DEPTH = 400
+HOP_DEPTH = 5
 
 
 def check_flow(doc: SourceDocument, registry: Callable[[], Any] | None = None) -> CheckedFlow:

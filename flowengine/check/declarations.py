@@ -28,7 +28,11 @@ CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
 # -- types ----------------------------------------------------------------------------------------
-def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowType | None:
+def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...],
+              variable: bool = False) -> FlowType | None:
+    """The type a declaration names. A Number or Currency *variable* without `scale` holds whole
+    numbers: "If you leave this field blank or set it to zero, only whole numbers appear when
+    your flow runs" (Salesforce Help, Variable Resource, Decimal Places)."""
     kind = canonical_kind(decl.type)
     if kind is None:
         return None
@@ -66,7 +70,11 @@ def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowT
     if decl.scale is not None and kind not in NUMERIC:
         checker.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}",
                       "type.scale")
-    return FlowType(kind, scale=decl.scale if kind in NUMERIC else None, collection=decl.collection)
+    scale = decl.scale if kind in NUMERIC else None
+    if variable and kind in NUMERIC and scale is None:
+        scale = 0
+    return FlowType(kind, scale=scale, collection=decl.collection)
+
 
 
 def declare_types(checker: Checker) -> None:
@@ -121,7 +129,7 @@ def declare_names(checker: Checker) -> None:
     m = checker.model
     entries: list[tuple[str, tuple[Any, ...], Symbol]] = []
     for name, var in m.variables.items():
-        vtype = decl_type(checker, var, ("variables", name))
+        vtype = decl_type(checker, var, ("variables", name), variable=True)
         # no type: the declaration's error is reported; references to it are not
         entries.append((name, ("variables", name),
                         Symbol(name, "variable", vtype, var, broken=vtype is None)))

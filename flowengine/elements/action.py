@@ -113,6 +113,7 @@ class ActionNode(FaultingNode):
 
 class ActionKind(ElementKind):
     name = "Action"
+    reports_errors = True
     model = ActionElement
     can_fault = True
     tile = "action"

@@ -22,7 +22,16 @@ from flowengine.elements.base import ElementKind, ElementModel, LintFacts, Stric
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
 from flowengine.runtime.nodes import Apply, Node, Read, snapshot
-from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, describe, round_to_scale, text_of
+from flowengine.types import (
+    MAX_INTEGER_DIGITS,
+    NUMERIC,
+    TEXT_LIKE,
+    FlowType,
+    describe,
+    number_problem,
+    round_to_scale,
+    text_of,
+)
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
@@ -42,10 +51,13 @@ COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFir
                        "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon"}
 COLLECTION_OPS = ("Assign", "Add", "AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
                   "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon")
+# the operators each data type takes (Salesforce Help, "Flow Operators in Assignment Elements";
+# Metadata API, FlowAssignmentOperator): Add on Date/Time, Boolean, Time or records is refused
+# there, so it is refused here
 SINGLE_OPS = {"Text": ("Assign", "Add"), "Multipicklist": ("Assign", "Add", "AddItem"),
               "Number": ("Assign", "Add", "Subtract", "AssignCount"),
               "Currency": ("Assign", "Add", "Subtract", "AssignCount"),
-              "Date": ("Assign", "Add", "Subtract"), "DateTime": ("Assign", "Add", "Subtract")}
+              "Date": ("Assign", "Add", "Subtract")}
 OP_ALIASES = {"Equals": "Assign", "EqualsCount": "AssignCount"}
 
 
@@ -84,6 +96,8 @@ def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, 
                           f"{', '.join(COLLECTION_OPS)})", "operator.type")
         elif op == "RemovePosition":
             checker.check_value(value, FlowType("Number", scale=0), vpath)
+        elif op == "RemoveUncommon":    # "Value: a collection of the same data type"
+            checker.check_value(value, t, vpath)
         else:   # an item, or a collection of them (see the table in spec 4.1)
             checker.check_value(value, t, vpath, (t.item,))
         return
@@ -95,7 +109,7 @@ def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, 
         checker.check_value(value, t, vpath)
     elif op == "Add" and t.kind in TEXT_LIKE:
         checker.check_value(value, FlowType("Text"), vpath)
-    elif op in ("Add", "Subtract") and (t.kind in NUMERIC or t.kind in ("Date", "DateTime")):
+    elif op in ("Add", "Subtract") and (t.kind in NUMERIC or t.kind == "Date"):
         checker.check_value(value, FlowType("Number"), vpath)
     elif op == "AddItem" and t.kind == "Multipicklist":
         checker.check_value(value, FlowType("Text"), vpath)
@@ -296,9 +310,6 @@ KIND = AssignmentKind()
 
 # -- the operators (spec 4.1): each returns new_value = fn(old, value) -------------------------------
 
-_MICROS_PER_DAY = Decimal(86_400_000_000)
-
-
 def _num(v: Any) -> Decimal:
     return Decimal(0) if v is None else v
 
@@ -318,29 +329,40 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
             return lambda old, v: v if not old else (old if v in (None, "") else f"{old};{v}")
         return lambda old, v: (old or "") + text_of(v)
     if t.kind in NUMERIC:
-        if op == "Add":
-            if scale is None:
-                return lambda old, v: old if v is None else (v if old is None else old + v)
-            quantum = round_to_scale(Decimal(1), scale)
-            return lambda old, v: old if v is None else \
-                (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
-        if scale is None:
-            return lambda old, v: old if v is None else _num(old) - v
-        return lambda old, v: old if v is None else round_to_scale(_num(old) - v, scale)
-    if t.kind in ("Date", "DateTime"):
+        return _arithmetic(op, scale)
+    if t.kind == "Date":
         sign = 1 if op == "Add" else -1
-        whole_days = t.kind == "Date"
 
         def shift(old: Any, v: Any) -> Any:
             if old is None or v is None:
                 return old
-            if whole_days:   # a fraction of a day is dropped (toward zero)
-                return old + _dt.timedelta(days=int(sign * v))
-            # exact to the microsecond, rounded half-up, as the formula evaluator does
-            micros = (sign * v * _MICROS_PER_DAY).quantize(Decimal(1), ROUND_HALF_UP)
-            return old + _dt.timedelta(microseconds=int(micros))
+            return old + _dt.timedelta(days=int(sign * v))  # a fraction of a day is dropped
         return shift
     raise AssertionError(f"operator {op} on {t} passed the checker")
+
+
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+
+
+def _fits(value: Decimal) -> Decimal:
+    """A Number holds at most 18 digits before the decimal point (Salesforce's limit)."""
+    if -_LIMIT < value < _LIMIT:
+        return value
+    raise FlowRuntimeError(f"the result {number_problem(value)}")
+
+
+def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
+    """Add / Subtract on a Number or Currency: null added changes nothing, a null target counts
+    as 0, the result is rounded half-up to the target's scale and must fit a Number."""
+    if op == "Add":
+        if scale is None:
+            return lambda old, v: old if v is None else _fits(v if old is None else old + v)
+        quantum = round_to_scale(Decimal(1), scale)
+        return lambda old, v: old if v is None else \
+            _fits((v if old is None else old + v).quantize(quantum, ROUND_HALF_UP))
+    if scale is None:
+        return lambda old, v: old if v is None else _fits(_num(old) - v)
+    return lambda old, v: old if v is None else _fits(round_to_scale(_num(old) - v, scale))
 
 
 def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:

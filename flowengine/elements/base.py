@@ -70,6 +70,9 @@ class ElementKind:
     model: ClassVar[type[ElementModel]]
     runs: ClassVar[bool] = True                     # flowengine can run it (else: kept, drawn)
     can_fault: ClassVar[bool] = False               # it has a fault connector
+    # a HasError condition may name it: Salesforce allows Action, Decision, Delete Records and
+    # Update Records elements ("Flow Operators in Decision, Wait, and Collection Filter Elements")
+    reports_errors: ClassVar[bool] = False
     centred: ClassVar[bool] = False                 # canvas: sits centred over its branches
     loop_shaped: ClassVar[bool] = False             # canvas: a For Each body and an After Last
     droppable_items: ClassVar[tuple[str, ...]] = ()  # lists whose broken items can be left out

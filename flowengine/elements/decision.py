@@ -109,6 +109,7 @@ def _left_of(cond: CompiledCondition) -> Callable[[Interview], Any]:
 
 class DecisionKind(ElementKind):
     name = "Decision"
+    reports_errors = True
     model = DecisionElement
     centred = True
     icon = ('<path class="tile-logic" d="M18 0.5L35.5 18L18 35.5L0.5 18z"/>'

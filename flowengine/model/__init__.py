@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from flowengine.model.base import ElementModel, StrictModel
+from flowengine.types import MAX_SCALE
 
 DATA_TYPES = ("Text", "String", "Number", "Currency", "Boolean", "Date", "DateTime", "Time",
               "Picklist", "Multipicklist", "Apex", "Record")
@@ -49,8 +50,9 @@ class TypedDecl(StrictModel):
                                   "Salesforce's ConnectApi__Name spelling is ConnectApi.Name")
     object: str | None = Field(None, description="object API name (type Record)")
     collection: bool = False
-    scale: Annotated[int, Field(ge=0, le=18)] | None = Field(
-        None, description="decimal places (Number, Currency); results are rounded half-up")
+    scale: Annotated[int, Field(ge=0, le=MAX_SCALE)] | None = Field(
+        None, description="decimal places (Number, Currency), 0 to 17; results are rounded half-up; a "
+        "Number or Currency variable without scale holds whole numbers")
     description: str | None = None
 
     _shorthand = model_validator(mode="before")(_shorthand_type)
@@ -91,7 +93,7 @@ class ConstantDecl(StrictModel):
 class FormulaDecl(StrictModel):
     type: DataType
     expression: str
-    scale: Annotated[int, Field(ge=0, le=18)] | None = None
+    scale: Annotated[int, Field(ge=0, le=MAX_SCALE)] | None = None
     description: str | None = None
 
 

@@ -13,7 +13,15 @@ from typing import Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import FAULT_MESSAGE_KEY
-from flowengine.types import ApexObject, FlowType, ObjectValue, RecordValue, TypeRegistry, text_of
+from flowengine.types import (
+    MAX_TEXT,
+    ApexObject,
+    FlowType,
+    ObjectValue,
+    RecordValue,
+    TypeRegistry,
+    text_of,
+)
 
 Getter = Callable[[Any], Any]
 Setter = Callable[[Any, Any], None]
@@ -102,14 +110,39 @@ def path_setter(name: str, fields: tuple[str, ...], owner_types: tuple[FlowType,
 
 
 def template_renderer(parts: list[str | Getter]) -> Getter:
-    """Text with merge fields substituted (null → empty text)."""
+    """Text with merge fields substituted (null → empty text), at most `MAX_TEXT` characters."""
     if len(parts) == 1 and isinstance(parts[0], str):
         fixed = parts[0]
         return lambda st: fixed
 
     def render(st: Any) -> str:
-        return "".join(p if isinstance(p, str) else text_of(p(st)) for p in parts)
+        text = "".join(p if isinstance(p, str) else text_of(p(st)) for p in parts)
+        if len(text) > MAX_TEXT:
+            raise FlowRuntimeError(f"text with merge fields would be {len(text):,} characters "
+                                   f"long; the limit is {MAX_TEXT:,}")
+        return text
     return render
+
+
+def memoized(name: str, compute: Getter) -> Getter:
+    """`compute`, run at most once per evaluation: while a value that reads formulas and
+    templates is being computed (`st.memo` is set), each of them is computed once and then
+    reused, so formulas that refer to each other many times cost linear time, not exponential.
+    The memo lasts one evaluation, because variables may change between evaluations."""
+    def value(st: Any) -> Any:
+        memo = st.memo
+        if memo is None:
+            st.memo = {}
+            try:
+                return compute(st)
+            finally:
+                st.memo = None
+        try:
+            return memo[name]
+        except KeyError:
+            result = memo[name] = compute(st)
+            return result
+    return value
 
 
 def resource_getter(resources: Any, symbol: Any) -> Getter:
@@ -119,16 +152,10 @@ def resource_getter(resources: Any, symbol: Any) -> Getter:
     name = symbol.name
     if symbol.kind == "formula":
         formulas = resources.formulas
-
-        def formula_value(st: Any) -> Any:
-            return formulas[name].evaluate(st)
-        return formula_value
+        return memoized(name, lambda st: formulas[name].evaluate(st))
     if symbol.kind == "template":
         templates = resources.templates
-
-        def template_value(st: Any) -> Any:
-            return templates[name](st)
-        return template_value
+        return memoized(name, lambda st: templates[name](st))
 
     def value(st: Any) -> Any:
         return st.values.get(name)

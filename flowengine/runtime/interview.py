@@ -15,7 +15,7 @@ class Interview:
     """The state of one run: resource values, visited elements, faults, the org transaction."""
 
     __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
-                 "flow_name", "trace")
+                 "flow_name", "trace", "memo")
 
     def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
         self.values: dict[str, Any] = {}
@@ -27,6 +27,8 @@ class Interview:
         self.loops: dict[str, list[Any]] = {}
         self.flow_name = flow_name
         self.trace: list[dict[str, Any]] | None = None
+        # formula and template values of the evaluation under way (see `resource_getter`)
+        self.memo: dict[str, Any] | None = None
 
 
 @dataclass
