@@ -208,7 +208,7 @@ def check_condition(checker: ValueContext, path: tuple[Any, ...], cond: Conditio
 
     op = cond.op
     since = OPERATOR_SINCE.get(op)
-    api = checker.model.apiVersion
+    api = checker.model.api_version
     if since is not None and api < since:
         checker.error(path + ("op",), f"{op} needs apiVersion {since} or later (Salesforce added "
                       f"it in API version {since}); this flow has apiVersion {api}",
