@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from flowengine.org.catalog import Catalog
+    from flowengine.org.query import RecordFilter, Sort
     from flowengine.org.schema import ObjectSchema
 
 __all__ = ["Invariant", "OrgStore", "OrgTransaction"]
@@ -69,6 +70,24 @@ class OrgTransaction(Protocol):
         list matches nothing, None means null), sorted by the fields in `order_by` (nulls first,
         numbers by value). Filter values are converted to the fields' types; an unknown field is
         OrgError(INVALID_FIELD)."""
+
+    def select(self, object_name: str, filters: Sequence[RecordFilter] = (), logic: str = "and",
+               order_by: Sequence[Sort] = (), limit: int | None = None,
+               fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The records matching `filters` (see `flowengine.org.query`) joined by `logic` ("and",
+        "or", or custom logic over 1-based filter numbers: "1 AND (2 OR 3)"), sorted by
+        `order_by` (then by Id), at most `limit`, with `fields` only (always with Id; None: all
+        fields). Runs in the database, using its indexes. Text compares ignoring case, except
+        Ids and references; a comparison with null is false (EqualTo null and NotEqualTo null
+        test for null). OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an
+        unknown object or a value that does not fit its field."""
+
+    def delete_many(self, object_name: str, record_ids: Sequence[str]) -> None:
+        """Delete records of one object, all or nothing, as Salesforce does: the children of a
+        master-detail relationship are deleted too, a lookup to a deleted record is cleared
+        (or the delete is refused with DELETE_FAILED where the lookup says so), roll-ups are
+        brought up to date. A record deleted before is OrgError(ENTITY_IS_DELETED) — for
+        updates too —, an Id no record ever had INVALID_CROSS_REFERENCE_KEY."""
 
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
