@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowengine.check.symbols import ResolvedPath
 from flowengine.model.base import StrictModel
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
     from flowengine.check.context import ValueContext
+    from flowengine.check.symbols import ResolvedPath
     from flowengine.runtime.values import ValueCompiler
 
 CONDITION_OPERATORS = (
@@ -217,7 +217,8 @@ def check_condition(checker: ValueContext, path: tuple[Any, ...], cond: Conditio
     if op in ELEMENT_TESTS:
         target = checker.model.elements.get(cond.left)
         if op == "HasError" and target is not None and not kind_of(target).reports_errors:
-            allowed = " and ".join(sorted(k.name for k in kinds() if k.reports_errors))
+            names = sorted(k.name for k in kinds() if k.reports_errors)
+            allowed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
             checker.error(path + ("left",), f"HasError applies to {allowed} elements (as in "
                           f"Salesforce); {cond.left!r} is {'an' if target.type[0] in 'AEIOU' else 'a'} "
                           f"{target.type} element",

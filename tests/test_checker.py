@@ -198,9 +198,10 @@ def test_unknown_element_type_and_missing_type() -> None:
           B: {assignments: []}
         start: A
     """)
-    kept = ("; or, kept from Salesforce XML: Screen, Wait, Subflow, GetRecords, CreateRecords, "
-            "UpdateRecords, DeleteRecords, RollbackRecords, CollectionProcessor, CustomError, "
-            "Transform, ApexPluginCall, Step, OrchestratedStage")
+    kept = (", GetRecords, CreateRecords, UpdateRecords, DeleteRecords, RollbackRecords, "
+            "CollectionFilter, CollectionSort; or, kept from Salesforce XML: Screen, Wait, "
+            "Subflow, CollectionProcessor, CustomError, Transform, ApexPluginCall, Step, "
+            "OrchestratedStage")
     assert [(p.code, p.line, p.path, p.message) for p in found] == [
         ("schema.unknown-element-type", 3, "elements.A.type",
          "unknown element type 'Assigment'; did you mean 'Assignment'? (expected one of: "

@@ -200,6 +200,8 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
         print("outputs:")
         for name, value in result.outputs.items():
             print(f"  {name} = {_show(value)}")
+    if result.limits.used:
+        print(f"limits used: {result.limits.summary()}")
     if result.error:
         sys.stdout.flush()
         print(f"error: {result.error.message}", file=sys.stderr)
