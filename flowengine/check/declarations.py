@@ -166,10 +166,25 @@ def declare_names(checker: Checker) -> None:
                           "name.duplicate", key=True)
         else:
             where[name.lower()] = path
+    # kinds whose symbol takes the type of another name (a Loop's items) bind after the others,
+    # again and again while that makes more of them known: elements may come in any order
+    later = []
     for name, element in m.elements.items():
         declared = checker.table.get(name)
         if declared is not None and declared.decl is element:
-            kind_of(element).bind(checker, name, element, declared)
+            kind = kind_of(element)
+            if kind.binds_after_others:
+                later.append((kind, name, element, declared))
+            else:
+                kind.bind(checker, name, element, declared)
+    known = -1
+    while later:
+        for kind, name, element, declared in later:
+            kind.bind(checker, name, element, declared)
+        now = sum(symbol.type is not None for *_, symbol in later)
+        if now == known:
+            break
+        known = now
 
 
 # resources of Salesforce XML that flowengine keeps (under `xml:`) without interpreting them

@@ -79,6 +79,9 @@ class ElementKind:
     centred: ClassVar[bool] = False                 # canvas: sits centred over its branches
     loop_shaped: ClassVar[bool] = False             # canvas: a For Each body and an After Last
     droppable_items: ClassVar[tuple[str, ...]] = ()  # lists whose broken items can be left out
+    # its symbol takes the type of another name (a Loop's items): `bind` runs after the other
+    # kinds', and again while that makes more types known, so it must be repeatable
+    binds_after_others: ClassVar[bool] = False
     icon: ClassVar[str] = _DEFAULT_ICON             # SVG of its 36×36 tile
     tile: ClassVar[str] = "logic"                   # tile colour: logic | action | data
     mermaid_shape: ClassVar[tuple[str, str]] = ('["', '"]')

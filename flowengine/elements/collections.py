@@ -125,6 +125,7 @@ class CollectionFilterKind(ElementKind):
     name = "CollectionFilter"
     model = CollectionFilterElement
     icon = _ICON_FILTER
+    binds_after_others = True
     xml_tag = "collectionProcessors"
 
     def xml_accepts(self, node: XmlNode) -> bool:
@@ -144,6 +145,7 @@ class CollectionFilterKind(ElementKind):
             symbol.broken = True
             return
         symbol.type = rp.type
+        symbol.broken = False
 
     def resolve(self, table: SymbolTable, symbol: Symbol, text: str,
                 fields: tuple[str, ...]) -> ResolvedPath:

@@ -78,8 +78,9 @@ class OrgTransaction(Protocol):
         "or", or custom logic over 1-based filter numbers: "1 AND (2 OR 3)"), sorted by
         `order_by` (then by Id), at most `limit`, with `fields` only (always with Id; None: all
         fields). Runs in the database, using its indexes. Text compares ignoring case, except
-        Ids and references; a comparison with null is false (EqualTo null and NotEqualTo null
-        test for null). OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an
+        Ids and references. Null as SOQL treats it: EqualTo null and NotEqualTo null test for
+        null; NotEqualTo and NotIn a value are true of null; ordering comparisons, StartsWith,
+        EndsWith, Contains and In are false of null. OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an
         unknown object or a value that does not fit its field."""
 
     def delete_many(self, object_name: str, record_ids: Sequence[str]) -> None:
