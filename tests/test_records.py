@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FakeRegistry
+from helpers import FakeRegistry, load_in_form
 
-from flowengine.api import Flow, load_flow, load_flow_text
+from flowengine.api import Flow, load_flow_text
 from flowengine.errors import ValidationError
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import FlowType, Number, Text
@@ -75,16 +75,9 @@ def form(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def load(form: str, tmp_path: Path) -> Any:
     """`load(text)`: the flow of YAML `text`, or of the `.flow-meta.xml` it converts to."""
-    def load_in_form(text: str) -> Flow:
-        flow = load_flow_text(textwrap.dedent(text).lstrip("\n"), "flow.yaml", registry=registry)
-        if form == "yaml":
-            return flow
-        from flowengine.formats.sfxml import to_xml_text
-
-        path = tmp_path / f"{flow.name}.flow-meta.xml"
-        path.write_text(to_xml_text(flow.model), encoding="utf-8")
-        return load_flow(path, registry=registry)
-    return load_in_form
+    def load_text(text: str) -> Flow:
+        return load_in_form(form, text, tmp_path, registry)
+    return load_text
 
 
 def problems(text: str) -> list[tuple[str, str]]:

@@ -80,8 +80,8 @@ class OrgTransaction(Protocol):
         fields). Runs in the database, using its indexes. Text compares ignoring case, except
         Ids and references. Null as SOQL treats it: EqualTo null and NotEqualTo null test for
         null; NotEqualTo and NotIn a value are true of null; ordering comparisons, StartsWith,
-        EndsWith, Contains and In are false of null. OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an
-        unknown object or a value that does not fit its field."""
+        EndsWith, Contains and In are false of null. OrgError(INVALID_FIELD) for an unknown
+        field, INVALID_TYPE for an unknown object or a value that does not fit its field."""
 
     def delete_many(self, object_name: str, record_ids: Sequence[str]) -> None:
         """Delete records of one object, all or nothing, as Salesforce does: the children of a

@@ -16,8 +16,9 @@ Actions are not counted: what an action does inside the platform is its own busi
 Salesforce does not document what the Order Management actions cost.
 
 Going past a limit is the platform's `System.LimitException`: no fault connector catches it, the
-interview fails and its transaction rolls back. The message is the platform's ("Too many SOQL
-queries: 101").
+interview fails and its transaction rolls back. The message starts as the platform's does ("Too
+many SOQL queries: 101": the limit plus one, the count at which the platform stops) and then says
+which limit it is.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Limits:
         self.queries += 1
         if self.queries > QUERIES:
             raise GovernorLimitExceeded(
-                f"Too many SOQL queries: {self.queries} (a transaction may run {QUERIES} queries; "
+                f"Too many SOQL queries: {QUERIES + 1} (a transaction may run {QUERIES} queries; "
                 "each Get Records, and each Update or Delete Records by filters, is one)", element)
 
     def rows_retrieved(self, count: int, element: str) -> None:
@@ -58,22 +59,23 @@ class Limits:
         self.query_rows += count
         if self.query_rows > QUERY_ROWS:
             raise GovernorLimitExceeded(
-                f"Too many query rows: {self.query_rows} (a transaction may retrieve "
-                f"{QUERY_ROWS:,} records in all)", element)
+                f"Too many query rows: {QUERY_ROWS + 1} (a transaction may retrieve "
+                f"{QUERY_ROWS:,} records in all; this query would bring it to "
+                f"{self.query_rows:,})", element)
 
     def dml(self, rows: int, element: str) -> None:
         """One more DML statement writing `rows` records, before it runs."""
         self.dml_statements += 1
         if self.dml_statements > DML_STATEMENTS:
             raise GovernorLimitExceeded(
-                f"Too many DML statements: {self.dml_statements} (a transaction may run "
+                f"Too many DML statements: {DML_STATEMENTS + 1} (a transaction may run "
                 f"{DML_STATEMENTS} statements; each Create, Update, Delete or Roll Back Records "
                 "is one)", element)
         self.dml_rows += rows
         if self.dml_rows > DML_ROWS:
             raise GovernorLimitExceeded(
-                f"Too many DML rows: {self.dml_rows} (a transaction may write {DML_ROWS:,} "
-                "records in all)", element)
+                f"Too many DML rows: {DML_ROWS + 1} (a transaction may write {DML_ROWS:,} "
+                f"records in all; this statement would bring it to {self.dml_rows:,})", element)
 
     @property
     def used(self) -> bool:
