@@ -429,7 +429,10 @@ def limits_line(entry: Mapping[str, Any]) -> list[str]:
 
 def limits_view(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     text = limits_line(entry)
-    return [{"kind": "text", "cls": "note", "text": text[0].strip().capitalize()}] if text else []
+    if not text:
+        return []
+    line = text[0].strip()
+    return [{"kind": "text", "cls": "note", "text": line[:1].upper() + line[1:]}]
 
 
 # ---------------------------------------------------------------------------------------------

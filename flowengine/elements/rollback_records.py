@@ -80,7 +80,7 @@ class RollbackRecordsKind(ElementKind):
         return [head] + rec.limits_line(entry)
 
     def trace_view(self, entry: dict[str, Any], element: Any, show: Any) -> list[dict[str, Any]]:
-        return [{"kind": "text", "cls": "note", "text": line.strip().capitalize()}
+        return [{"kind": "text", "cls": "note", "text": line.strip()[:1].upper() + line.strip()[1:]}
                 for line in self.trace_text(entry)]
 
     def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:

@@ -208,7 +208,8 @@ class UpdateRecordsKind(ElementKind):
 
     def trace_view(self, entry: dict[str, Any], element: Any, show: Any) -> list[dict[str, Any]]:
         return [{"kind": "text", "cls": "ok" if line.strip().startswith(self.verb) else "note",
-                 "text": line.strip().capitalize()} for line in self.trace_text(entry)]
+                 "text": line.strip()[:1].upper() + line.strip()[1:]}
+                for line in self.trace_text(entry)]
 
     # -- Salesforce XML --------------------------------------------------------------------
     def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
