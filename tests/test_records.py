@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import FakeRegistry, load_in_form
 
-from flowengine.api import Flow, load_flow_text
+from flowengine.api import Flow, load_flow, load_flow_text
 from flowengine.errors import ValidationError
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import FlowType, Number, Text
@@ -711,3 +711,218 @@ def test_record_elements_need_an_org() -> None:
         "This error occurred when the flow tried to look up records: ORG_REQUIRED: GetRecords "
         "needs an org store to look up Account records (run it with --org). You can look up "
         "ExceptionCode values in the SOAP API Developer Guide.")
+
+
+# -- Salesforce XML ------------------------------------------------------------------------------
+
+SALESFORCE_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Flow xmlns="http://soap.sforce.com/2006/04/metadata">
+    <apiVersion>62.0</apiVersion>
+    <assignments>
+        <name>Copy</name>
+        <label>Copy</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <assignmentItems>
+            <assignToReference>accounts</assignToReference>
+            <operator>Assign</operator>
+            <value>
+                <elementReference>Active_Only</elementReference>
+            </value>
+        </assignmentItems>
+        <connector>
+            <targetReference>By_Staff</targetReference>
+        </connector>
+    </assignments>
+    <collectionProcessors>
+        <name>Active_Only</name>
+        <label>Active Only</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <assignNextValueToReference>currentItem_Active_Only</assignNextValueToReference>
+        <collectionProcessorType>FilterCollectionProcessor</collectionProcessorType>
+        <collectionReference>Get_Accounts</collectionReference>
+        <conditionLogic>formula_evaluates_to_true</conditionLogic>
+        <connector>
+            <targetReference>Copy</targetReference>
+        </connector>
+        <formula>{!currentItem_Active_Only.Active__c}</formula>
+    </collectionProcessors>
+    <collectionProcessors>
+        <name>By_Staff</name>
+        <label>By Staff</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <collectionProcessorType>SortCollectionProcessor</collectionProcessorType>
+        <collectionReference>accounts</collectionReference>
+        <connector>
+            <targetReference>Each_Account</targetReference>
+        </connector>
+        <limit>1</limit>
+        <sortOptions>
+            <doesPutEmptyStringAndNullFirst>false</doesPutEmptyStringAndNullFirst>
+            <sortField>NumberOfEmployees</sortField>
+            <sortOrder>Desc</sortOrder>
+        </sortOptions>
+    </collectionProcessors>
+    <label>Invoice Biggest</label>
+    <loops>
+        <name>Each_Account</name>
+        <label>Each Account</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <collectionReference>accounts</collectionReference>
+        <iterationOrder>Asc</iterationOrder>
+        <nextValueConnector>
+            <targetReference>New_Invoice</targetReference>
+        </nextValueConnector>
+        <noMoreValuesConnector>
+            <targetReference>Mark_Sent</targetReference>
+        </noMoreValuesConnector>
+    </loops>
+    <processMetadataValues>
+        <name>CanvasMode</name>
+        <value>
+            <stringValue>AUTO_LAYOUT_CANVAS</stringValue>
+        </value>
+    </processMetadataValues>
+    <processType>AutoLaunchedFlow</processType>
+    <recordCreates>
+        <name>New_Invoice</name>
+        <label>New Invoice</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <assignRecordIdToReference>invoiceId</assignRecordIdToReference>
+        <connector>
+            <targetReference>Each_Account</targetReference>
+        </connector>
+        <inputAssignments>
+            <field>Account__c</field>
+            <value>
+                <elementReference>Each_Account.Id</elementReference>
+            </value>
+        </inputAssignments>
+        <inputAssignments>
+            <field>Name</field>
+            <value>
+                <stringValue>INV-BIG</stringValue>
+            </value>
+        </inputAssignments>
+        <object>Invoice__c</object>
+    </recordCreates>
+    <recordLookups>
+        <name>Get_Accounts</name>
+        <label>Get Accounts</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <assignNullValuesIfNoRecordsFound>false</assignNullValuesIfNoRecordsFound>
+        <connector>
+            <targetReference>Active_Only</targetReference>
+        </connector>
+        <filterLogic>and</filterLogic>
+        <filters>
+            <field>NumberOfEmployees</field>
+            <operator>GreaterThan</operator>
+            <value>
+                <numberValue>0.0</numberValue>
+            </value>
+        </filters>
+        <getFirstRecordOnly>false</getFirstRecordOnly>
+        <object>Account</object>
+        <queriedFields>Id</queriedFields>
+        <queriedFields>Name</queriedFields>
+        <queriedFields>NumberOfEmployees</queriedFields>
+        <queriedFields>Active__c</queriedFields>
+        <storeOutputAutomatically>true</storeOutputAutomatically>
+    </recordLookups>
+    <recordUpdates>
+        <name>Mark_Sent</name>
+        <label>Mark Sent</label>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <filterLogic>and</filterLogic>
+        <filters>
+            <field>Id</field>
+            <operator>EqualTo</operator>
+            <value>
+                <elementReference>invoiceId</elementReference>
+            </value>
+        </filters>
+        <inputAssignments>
+            <field>Status__c</field>
+            <value>
+                <stringValue>Sent</stringValue>
+            </value>
+        </inputAssignments>
+        <object>Invoice__c</object>
+    </recordUpdates>
+    <start>
+        <locationX>0</locationX>
+        <locationY>0</locationY>
+        <connector>
+            <targetReference>Get_Accounts</targetReference>
+        </connector>
+    </start>
+    <status>Active</status>
+    <variables>
+        <name>accounts</name>
+        <dataType>SObject</dataType>
+        <isCollection>true</isCollection>
+        <isInput>false</isInput>
+        <isOutput>false</isOutput>
+        <objectType>Account</objectType>
+    </variables>
+    <variables>
+        <name>currentItem_Active_Only</name>
+        <dataType>SObject</dataType>
+        <isCollection>false</isCollection>
+        <isInput>false</isInput>
+        <isOutput>false</isOutput>
+        <objectType>Account</objectType>
+    </variables>
+    <variables>
+        <name>invoiceId</name>
+        <dataType>String</dataType>
+        <isCollection>false</isCollection>
+        <isInput>false</isInput>
+        <isOutput>true</isOutput>
+    </variables>
+</Flow>
+"""
+
+
+def test_a_salesforce_flow_with_record_elements_runs_and_round_trips(tmp_path: Path,
+                                                                     org: Any) -> None:
+    from flowengine.formats.sfxml import to_xml_text
+    from flowengine.formats.xmltree import canonical, parse_xml
+
+    path = tmp_path / "Invoice_Biggest.flow-meta.xml"
+    path.write_text(SALESFORCE_XML, encoding="utf-8")
+    flow = load_flow(path, registry=registry)
+    kinds = {name: e.type for name, e in flow.model.elements.items()}
+    assert kinds == {"Copy": "Assignment", "Active_Only": "CollectionFilter",
+                     "By_Staff": "CollectionSort", "Each_Account": "Loop",
+                     "New_Invoice": "CreateRecords", "Get_Accounts": "GetRecords",
+                     "Mark_Sent": "UpdateRecords"}
+    assert canonical(parse_xml(to_xml_text(flow.model))) == canonical(parse_xml(SALESFORCE_XML))
+    result = flow.run({}, org=org)
+    assert result.ok, result.error
+    created = {r["Name"]: r for r in rows(org, "Invoice__c")}["INV-BIG"]
+    assert created["Id"] == result.outputs["invoiceId"] and created["Status__c"] == "Sent"
+    with org.begin(write=False) as tx:
+        assert tx.get("Account", created["Account__c"])["Name"] == "Acme"   # most staff, active
+
+
+def test_other_collection_processors_are_kept_not_run(tmp_path: Path) -> None:
+    from flowengine.errors import UnsupportedError
+
+    text = SALESFORCE_XML.replace("SortCollectionProcessor", "RecommendationMapCollectionProcessor")
+    path = tmp_path / "Invoice_Biggest.flow-meta.xml"
+    path.write_text(text, encoding="utf-8")
+    flow = load_flow(path, registry=registry)
+    assert flow.model.elements["By_Staff"].type == "CollectionProcessor"
+    assert [p.message for p in flow.unsupported] == [
+        "Collection Processor 'By_Staff' is not supported yet: flowengine reads, draws and "
+        "converts it, but cannot run it"]
+    with pytest.raises(UnsupportedError):
+        flow.run({})

@@ -272,7 +272,8 @@ class CreateRecordsKind(ElementKind):
         if element.records:
             reads.append(element.records.split(".")[0])
         writes = (element.storeId.split(".")[0],) if element.storeId else ()
-        return LintFacts(doing=f"creates {element.object or element.records} records",
+        what = f"{element.object} records" if element.object else f"the records of {element.records}"
+        return LintFacts(doing=f"creates {what}",
                          failing="the create", reads=tuple(reads), writes=writes, dml=True)
 
 

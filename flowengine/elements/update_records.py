@@ -245,7 +245,8 @@ class UpdateRecordsKind(ElementKind):
         reads += list(merge_field_roots(list(getattr(element, "values", {}).values())))
         if element.records:
             reads.append(element.records.split(".")[0])
-        return LintFacts(doing=f"{self.verb}s {element.object or element.records} records",
+        what = f"{element.object} records" if element.object else f"the records of {element.records}"
+        return LintFacts(doing=f"{self.verb}s {what}",
                          failing=f"the {self.verb}", reads=tuple(reads), dml=True,
                          query=element.records is None or bool(element.filters),
                          filtered=bool(element.filters))
