@@ -1,7 +1,7 @@
 """Record elements against the embedded SQLite store, as ratios against plain sqlite3.
 
-    python bench/bench_records.py              # tables of 10^4, 10^5 and 10^6 records
-    python bench/bench_records.py --quick      # 10^4 and 10^5
+    python bench/bench_record_elements.py              # tables of 10^4, 10^5 and 10^6 records
+    python bench/bench_record_elements.py --quick      # 10^4 and 10^5
 
 (a) Get Records through a flow — one interview, one Get Records, first record only — by an
 indexed filter (a lookup field: the store indexes lookups) and by a filter on a field with no

@@ -245,9 +245,6 @@ class GetRecordsKind(ElementKind):
             if fdef is not None and out is not None and not assignable(fdef.type, out.type):
                 ctx.error(base + ("outputs", fname), f"{element.object}.{fname} is {fdef.type}, "
                           f"which does not fit {target_ref!r} ({out.type})", "records.output")
-        if element.nullsIfNoneFound is not None and not element.outputs:
-            ctx.error(base + ("nullsIfNoneFound",), "nullsIfNoneFound applies to outputs:, which "
-                      "the element does not set", "records.output", severity="warning")
 
     @staticmethod
     def _check_limit(ctx: CheckContext, base: tuple[Any, ...], element: GetRecordsElement) -> None:
