@@ -101,7 +101,7 @@ def test_store_migrates_to_new_fields_and_objects(org_path: Path) -> None:
         assert (line["Status"], line["Shipped"], line["Amount"]) == ("Open", False, Decimal("6.00"))
         tx.insert("Counter", {"Name": "new object"})
     meta = dict(sqlite3.connect(org_path).execute("SELECT key, value FROM _flowengine_meta"))
-    assert meta["schema_version"] == "2" and meta["format_version"] == "1"
+    assert meta["schema_version"] == "2" and meta["format_version"] == "2"
 
 
 def test_changed_calculation_is_recomputed_on_open(org_path: Path) -> None:
@@ -170,8 +170,8 @@ def test_open_org_takes_objects_and_invariants_from_the_plugins(
     import flowengine.plugins.registry
     monkeypatch.setattr(flowengine.plugins.registry, "get_registry",
                         lambda: SimpleNamespace(plugins=plugins))
-    with open_org(org_path) as store:
-        assert sorted(store.schemas) == ["Counter", "Invoice", "InvoiceLine"]
+    with open_org(org_path) as store:      # and User (and its Profile), whom records name
+        assert sorted(store.schemas) == ["Counter", "Invoice", "InvoiceLine", "Profile", "User"]
         assert store.invariants == (no_overpaid,)
     with open_org(org_path, invariants=()) as store:
         assert store.invariants == ()

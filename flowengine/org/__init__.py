@@ -22,6 +22,7 @@ from flowengine.types import describe
 
 if TYPE_CHECKING:
     from flowengine.org.base import Invariant, OrgStore
+    from flowengine.org.system import Clock
 
 __all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSchema", "Rollup",
            "default_org_path", "open_org"]
@@ -29,7 +30,7 @@ __all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSch
 ORG_ENV_VAR: Final = "FLOWENGINE_ORG"
 DEFAULT_ORG_PATH: Final = Path(".flowengine") / "org.sqlite"
 
-# URL scheme → module with `open_url(url, schemas, invariants, *, create) -> OrgStore`
+# URL scheme → module with `open_url(url, schemas, invariants, *, create, clock) -> OrgStore`
 BACKENDS: Final[Mapping[str, str]] = {
     "sqlite": "flowengine.org.sqlite",
 }
@@ -53,7 +54,7 @@ def default_org_path() -> Path | str:
 def open_org(target: str | os.PathLike[str] | None = None,
              schemas: Iterable[ObjectSchema] | None = None,
              invariants: Iterable[Invariant] | None = None,
-             *, create: bool = True) -> OrgStore:
+             *, create: bool = True, clock: Clock | None = None) -> OrgStore:
     """Open the org store that `target` names, creating it on first use and migrating it to the
     schemas (new objects and fields are added).
 
@@ -67,7 +68,9 @@ def open_org(target: str | os.PathLike[str] | None = None,
 
     Without `schemas`, the objects (and, unless given, the invariants) come from the installed
     plug-ins. With explicit `schemas` and no `invariants`, no invariants are checked.
-    With `create=False` a missing store is an OrgError(ORG_NOT_FOUND).
+    With `create=False` a missing store is an OrgError(ORG_NOT_FOUND). `clock` gives the time
+    the system fields record (default: the system clock; tests pass a
+    `flowengine.org.system.FixedClock`).
     """
     if target is None:
         target = default_org_path()
@@ -85,8 +88,8 @@ def open_org(target: str | os.PathLike[str] | None = None,
     if backend is None:  # a plain path: the embedded default backend
         from flowengine.org.sqlite import SqliteOrgStore
 
-        return SqliteOrgStore(target, schemas, checks, create=create)
-    store: OrgStore = backend.open_url(target, schemas, checks, create=create)
+        return SqliteOrgStore(target, schemas, checks, create=create, clock=clock)
+    store: OrgStore = backend.open_url(target, schemas, checks, create=create, clock=clock)
     return store
 
 

@@ -93,13 +93,20 @@ class OrgTransaction(Protocol):
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
         characters, of this object, not yet used) is kept instead of a generated one — fixtures
         rely on it. Generated Ids number each object's records 1, 2, 3... (`ids.make_id`) and
-        skip Ids that are taken. Refused: unknown fields (INVALID_FIELD), calculated and
-        rolled-up fields (INVALID_FIELD_FOR_INSERT_UPDATE), values that do not fit
-        (INVALID_TYPE_ON_FIELD_IN_RECORD, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), missing
-        required fields (REQUIRED_FIELD_MISSING), references to no record
-        (INVALID_CROSS_REFERENCE_KEY), a used Id (DUPLICATE_VALUE)."""
+        skip Ids that are taken or were deleted. The store sets the system fields (CreatedDate,
+        CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp) from its clock and
+        running user, an OwnerId left out to the running user, and auto-number fields. Refused:
+        unknown fields (INVALID_FIELD), calculated, rolled-up, system and other read-only fields
+        (INVALID_FIELD_FOR_INSERT_UPDATE), values that do not fit
+        (INVALID_TYPE_ON_FIELD_IN_RECORD, STRING_TOO_LONG, NUMBER_OUTSIDE_VALID_RANGE,
+        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), missing required fields
+        (REQUIRED_FIELD_MISSING), a lookup to a record of another object
+        (FIELD_INTEGRITY_EXCEPTION), to no record (INVALID_CROSS_REFERENCE_KEY) or to a deleted
+        one (ENTITY_IS_DELETED), a used Id or a value a unique field already has
+        (DUPLICATE_VALUE), a platform event (INVALID_TYPE: events are published, not stored)."""
 
-    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
+    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]], *,
+                    set_audit_fields: bool = False) -> list[str]:
         """Create many records of one object at once; returns their Ids in input order.
 
         The same as `insert` for each record, all or nothing: every record is converted and
@@ -107,7 +114,10 @@ class OrgTransaction(Protocol):
         name the record by its place (`[3] of the batch`). Records may refer to records of the
         same batch by their given Ids. Roll-ups of the parents are brought up to date once, at
         the end. A server backend does this with one multi-row INSERT (PostgreSQL:
-        `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of the affected parents."""
+        `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of the affected parents.
+        With `set_audit_fields` the records may give CreatedDate, CreatedById, LastModifiedDate
+        and LastModifiedById, as Salesforce's "Set Audit Fields upon Record Creation" permission
+        allows (fixtures do); otherwise every system field is the store's to set."""
 
     def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Change stored fields of one record; calculated fields, and the roll-ups of its
@@ -151,8 +161,11 @@ Invariant = Callable[[OrgTransaction], list[str]]
 class OrgStore(Protocol):
     """An org database. Opening one (`flowengine.org.open_org`) creates it when asked to and
     migrates it to the schemas: objects and fields added since are created, and stored
-    calculated and rolled-up values are recomputed when their definitions changed. Refuses
-    broken schemas with OrgError(ORG_SCHEMA). Usable as a context manager that closes it."""
+    calculated and rolled-up values are recomputed when their definitions changed. The store
+    holds the standard objects the schemas refer to and User too, gives every object
+    Salesforce's system fields, and starts with a default running user
+    (`flowengine.org.system`). Refuses broken schemas with OrgError(ORG_SCHEMA). Usable as a
+    context manager that closes it."""
 
     @property
     def catalog(self) -> Catalog:

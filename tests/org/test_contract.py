@@ -23,6 +23,7 @@ from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.base import OrgStore, OrgTransaction
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.org.system import DEFAULT_USER_ID, FixedClock
 from flowengine.types import FlowType, Number, Text
 
 # Backend name → the target (path or URL) of a new, empty store for one test. Running the
@@ -32,17 +33,22 @@ STORE_TARGETS: Final[dict[str, Callable[[Path], str]]] = {
 }
 
 
+NOW: Final = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)   # the tests' clock starts here
+
+
 @dataclass
 class Backend:
-    """One backend under test, with the target of this test's store."""
+    """One backend under test, with the target of this test's store and the clock its stores
+    read (tests move it on)."""
 
     name: str
     target: str
     opened: list[OrgStore] = field(default_factory=list)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
 
     def open(self, schemas: Sequence[ObjectSchema] = ORG_SCHEMAS) -> OrgStore:
         """The test's store (created empty on first use) with these objects, no invariants."""
-        store = open_org(self.target, schemas, invariants=())
+        store = open_org(self.target, schemas, invariants=(), clock=self.clock)
         self.opened.append(store)
         return store
 
@@ -87,7 +93,7 @@ def test_the_store_and_its_transactions_follow_the_protocols(store: OrgStore) ->
     assert isinstance(store, OrgStore)
     assert isinstance(store.location, str) and store.location
     assert sorted(store.schemas) == sorted(store.catalog.objects) == \
-        ["Counter", "Invoice", "InvoiceLine"]
+        ["Counter", "Invoice", "InvoiceLine", "Profile", "User"]   # User: records' CreatedById
     assert store.invariants == ()
     for write in (True, False):
         tx = store.begin(write=write)
@@ -127,7 +133,9 @@ def test_insert_and_get_return_every_field_with_types(store: OrgStore) -> None:
         assert tx.get("InvoiceLine", line[:15]) == {
             "Id": line, "InvoiceId": invoice, "Quantity": Decimal(2), "UnitPrice": Decimal("1.50"),
             "Status": "Open", "Shipped": False, "DueDate": dt.date(2026, 1, 31),
-            "Amount": Decimal("3.00")}
+            "Amount": Decimal("3.00"), "CreatedDate": NOW, "CreatedById": DEFAULT_USER_ID,
+            "LastModifiedDate": NOW, "LastModifiedById": DEFAULT_USER_ID, "SystemModstamp": NOW,
+            "IsDeleted": False}
         assert tx.get("InvoiceLine", "a02XX0000000009") is None
 
 
@@ -167,8 +175,11 @@ def test_given_id_is_kept_and_generated_ids_skip_it(store: OrgStore) -> None:
      "InvoiceLine.Status: the text 'open' is not one of its picklist values.*did you mean 'Open'"),
     ("InvoiceLine", {"InvoiceId": "a01XX0000000009"}, "INVALID_CROSS_REFERENCE_KEY",
      "InvoiceLine.InvoiceId: no Invoice record has Id a01XX0000000009YAA"),
-    ("InvoiceLine", {"InvoiceId": "a03XX0000000001"}, "INVALID_ID",
-     r"InvoiceLine.InvoiceId: 'a03XX0000000001' is not an Invoice Id \(key prefix a01\)"),
+    ("InvoiceLine", {"InvoiceId": "a03XX0000000001"}, "FIELD_INTEGRITY_EXCEPTION",
+     r"InvoiceLine.InvoiceId: id value of incorrect type: a03XX0000000001 is the Id of a "
+     r"Counter record; expected an Invoice Id \(key prefix a01\)"),
+    ("InvoiceLine", {"InvoiceId": "zzzXX0000000001"}, "FIELD_INTEGRITY_EXCEPTION",
+     r"zzzXX0000000001 is an Id with key prefix 'zzz', of no object in the org"),
     ("InvoiceLine", {"InvoiceId": "a01XX0000000001YAB"}, "INVALID_ID", "checksum 'YAB'"),
     ("Invoice", {"Id": "a02XX0000000001", "Name": "x"}, "INVALID_ID", "Invoice.Id: .*key prefix"),
 ])

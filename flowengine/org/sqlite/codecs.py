@@ -1,9 +1,11 @@
 """How field values are kept in SQLite: exact text for numbers, ISO text for dates, 0/1 for Booleans.
 
-SQLite has no decimal type, and its REAL would round amounts; numbers are stored as their exact
-text instead, which is also why `flowengine.org.sqlite.transaction` compares Number filters in
-Python rather than in SQL. The codecs are chosen once per field, so reading and writing rows only
-moves values.
+SQLite has no decimal type, and its REAL would round amounts (it keeps about 16 significant
+digits; a Number holds 18), so numbers are stored as their exact text. Beside each Number and
+Currency column the store keeps a sort key (`"Amount#n"`, see `numeric_key`): text that sorts
+as the numbers do and is equal exactly when the numbers are, so comparisons, ranges, IN lists
+and ORDER BY on numbers run in SQL, exactly, and can use an index. The codecs are chosen once
+per field, so reading and writing rows only moves values.
 """
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ from typing import Any, Final
 
 from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
-from flowengine.types import format_decimal, text_of
+from flowengine.types import NUMERIC, format_decimal, text_of
 
-__all__ = ["ObjectCodec", "codecs_for", "sql_type"]
+__all__ = ["KEY_SUFFIX", "ObjectCodec", "codecs_for", "key_column", "numeric_key", "sql_type"]
+
+KEY_SUFFIX: Final = "#n"       # no field name has a '#': a key column never meets a field
+_EXPONENT_BIAS: Final = 5000   # numbers' exponents stay within ±1,000 (types.NUMBER_CONTEXT)
 
 Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]
@@ -43,6 +48,29 @@ _CODECS: Final[dict[str, tuple[Encoder, Decoder]]] = {
 }
 
 
+def numeric_key(value: Decimal) -> str:
+    """Text that sorts as numbers do, equal for equal numbers (2.50 and 2.5): a sign class
+    (0 negative, 1 zero, 2 positive), the 4-digit biased exponent of the first significant
+    digit, then the significant digits. A negative number inverts exponent and digits, and
+    ends with "~" so that a longer magnitude sorts first."""
+    if value.is_zero():
+        return "1"
+    sign, digits, _ = value.normalize().as_tuple()
+    exponent = value.adjusted() + _EXPONENT_BIAS
+    text = "".join(map(str, digits))
+    if not sign:
+        return f"2{exponent:04d}{text}"
+    return f"0{9999 - exponent:04d}{text.translate(_NINES)}~"
+
+
+_NINES: Final = str.maketrans("0123456789", "9876543210")
+
+
+def key_column(name: str) -> str:
+    """The sort-key column of a Number or Currency field."""
+    return name + KEY_SUFFIX
+
+
 def sql_type(fdef: FieldDef) -> str:
     """The SQLite column type of a field."""
     return "INTEGER" if fdef.type.kind == "Boolean" else "TEXT"
@@ -58,10 +86,31 @@ class ObjectCodec:
         for fdef in info.schema.fields:
             self.encoders[fdef.name], self.decoders[fdef.name] = \
                 _CODECS.get(fdef.type.kind, (str, str))
+        self.numeric = frozenset(f.name for f in info.schema.fields if f.type.kind in NUMERIC)
 
     def encode(self, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:
         """The values of `columns` of a record, as SQL parameters."""
         return [None if record[c] is None else self.encoders[c](record[c]) for c in columns]
+
+    def stored_columns(self, columns: Iterable[str]) -> list[str]:
+        """The SQL columns that hold `columns`: each number's sort key follows it."""
+        return [sql for c in columns for sql in ((c, key_column(c)) if c in self.numeric
+                                                   else (c,))]
+
+    def encode_stored(self, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:
+        """The values of `stored_columns(columns)` of a record, as SQL parameters."""
+        values: list[Any] = []
+        for c in columns:
+            value = record[c]
+            if value is None:
+                values.append(None)
+                if c in self.numeric:
+                    values.append(None)
+            else:
+                values.append(self.encoders[c](value))
+                if c in self.numeric:
+                    values.append(numeric_key(value))
+        return values
 
     def encode_value(self, column: str, value: Any) -> Any:
         """One value of `column` as an SQL parameter."""
