@@ -9,6 +9,7 @@ import yaml
 from helpers import ORG_SCHEMAS, loaded_by_import
 
 import flowengine.org
+import flowengine.org.schemas
 from flowengine.cli import main
 
 FIXTURE = """
@@ -23,7 +24,9 @@ InvoiceLine:
 @pytest.fixture(autouse=True)
 def test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The CLI opens stores with the plug-ins' objects: give it the tests' own instead."""
-    monkeypatch.setattr(flowengine.org, "_from_plugins", lambda: (list(ORG_SCHEMAS), []))
+    monkeypatch.setattr(flowengine.org.schemas, "project_schemas",
+                        lambda project=None: list(ORG_SCHEMAS))
+    monkeypatch.setattr(flowengine.org, "_plugin_invariants", lambda: [])
     monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
     monkeypatch.chdir(tmp_path)
 

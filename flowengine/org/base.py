@@ -183,6 +183,11 @@ class OrgStore(Protocol):
     def location(self) -> str:
         """Names the store in messages: a file path, or a URL without its password."""
 
+    running_user_id: str
+    """The user that writes: CreatedById, LastModifiedById and a new record's OwnerId name it
+    (`flowengine.org.system.DEFAULT_USER_ID`, the store's default user, unless set). Read when a
+    transaction begins."""
+
     def begin(self, *, write: bool = True) -> OrgTransaction:
         """Open a transaction; interviews run in one each. A write transaction takes its locks
         as the isolation guarantee says (SQLite: the whole store, now, waiting for another

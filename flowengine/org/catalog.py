@@ -116,7 +116,7 @@ class Catalog:
         # object → the stored reference fields of other objects (and its own) that point at it
         self.children: dict[str, list[tuple[ObjectInfo, FieldDef]]] = {}
         for info in self.objects.values():
-            for fdef in info.stored:
+            for fdef in info.stored if not info.schema.is_event else ():   # events: not stored
                 if fdef.reference_to is not None:
                     self.children.setdefault(fdef.reference_to, []).append((info, fdef))
 
@@ -195,20 +195,16 @@ class Catalog:
         target = self.objects[fdef.reference_to].schema
         if record_id[:3] != target.key_prefix:
             other = self.by_prefix.get(record_id[:3])
-            found = f"the Id of {_article(other)} {other} record" if other else \
+            found = f"the Id of {ids.article(other)} {other} record" if other else \
                 f"an Id with key prefix {record_id[:3]!r}, of no object in the org"
             raise FieldError(info.name, fdef.name, f"id value of incorrect type: {value} is "
-                             f"{found}; expected {_article(target.name)} {target.name} Id (key "
+                             f"{found}; expected {ids.article(target.name)} {target.name} Id (key "
                              f"prefix {target.key_prefix})", "FIELD_INTEGRITY_EXCEPTION")
         return record_id
 
     def convert_id(self, info: ObjectInfo, value: Any) -> str:
         """A record Id of `info`'s object, 18 characters (OrgError INVALID_ID otherwise)."""
         return ids.normalize_id(value, info.schema.key_prefix, info.name)
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _check_precision(info: ObjectInfo, fdef: FieldDef, value: Decimal) -> None:

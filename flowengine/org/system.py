@@ -21,7 +21,8 @@ from flowengine.org import ids
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.types import FlowType
 
-__all__ = ["AUDIT_FIELDS", "DEFAULT_PROFILE", "DEFAULT_USER", "RUNNING_USER", "SYSTEM_FIELDS",
+__all__ = ["AUDIT_FIELDS", "DEFAULT_PROFILE", "DEFAULT_USER", "EVENT_FIELDS", "RUNNING_USER",
+           "SYSTEM_FIELDS",
            "AutoNumber", "Clock", "FixedClock", "system_clock", "with_system_fields"]
 
 Clock = Callable[[], _dt.datetime]
@@ -150,3 +151,14 @@ def with_system_fields(schema: ObjectSchema) -> ObjectSchema:
 
 
 SYSTEM_BY_NAME: Final = {f.name: f for f in SYSTEM_FIELDS}
+
+# the fields every platform event has: who published it and when, its unique Id, its replay Id
+EVENT_FIELDS: Final[tuple[FieldDef, ...]] = (
+    FieldDef("CreatedDate", _DATETIME, sf_type="DateTime", read_only=True, label="Created Date"),
+    FieldDef("CreatedById", FlowType("Text"), reference_to="User", sf_type="Lookup", length=18,
+             relationship_name="CreatedBy", read_only=True, label="Created By ID"),
+    FieldDef("EventUuid", FlowType("Text"), sf_type="Text", length=36, read_only=True,
+             label="Event UUID"),
+    FieldDef("ReplayId", FlowType("Text"), sf_type="Text", length=255, read_only=True,
+             label="Replay ID"),
+)

@@ -89,6 +89,9 @@ ACCOUNT = obj(
     area("Description", 32_000),
     lookup("ParentId", "Account", "Parent"),
     *address("Billing"), *address("Shipping"),
+    # a person account's own fields (orgs with Person Accounts; the B2C shopper's account)
+    text("FirstName", 40), text("LastName", 80), email("PersonEmail"),
+    check("IsPersonAccount", read_only=True),
     owner(),
     description="A company, organisation or person that the business deals with.")
 

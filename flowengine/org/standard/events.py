@@ -3,7 +3,6 @@ Commerce's change events and the flow error event. An event is published by crea
 never stored as a record (`ObjectSchema.is_event`); flows read its fields through `$Record`."""
 from __future__ import annotations
 
-from flowengine.org.fieldtypes import make_field
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.org.standard._build import (
     area,
@@ -15,16 +14,12 @@ from flowengine.org.standard._build import (
     text,
 )
 from flowengine.org.standard.core import GENERATED
+from flowengine.org.system import EVENT_FIELDS
 
 
 def _event(name: str, label: str, *fields: FieldDef, description: str) -> ObjectSchema:
-    """A platform event with the fields every event has: who published it and when, its
-    universally unique Id and its replay Id."""
-    common = (make_field("CreatedDate", "DateTime", read_only=True),
-              make_field("CreatedById", "Lookup", reference_to="User", read_only=True,
-                         relationship_name="CreatedBy"),
-              text("EventUuid", 36, read_only=True), text("ReplayId", 255, read_only=True))
-    return obj(name, GENERATED, label, *fields, *common, description=description,
+    """A platform event with the fields every event has (`flowengine.org.system.EVENT_FIELDS`)."""
+    return obj(name, GENERATED, label, *fields, *EVENT_FIELDS, description=description,
                is_event=True)
 
 
