@@ -1,6 +1,9 @@
-"""The org store contract: what every backend must do, run against each one in `STORE_TARGETS`.
+"""The org store contract: what every backend must do, run against each one in
+`org_backends.STORE_TARGETS` — records, roll-ups, batches, transactions and isolation here;
+queries (`test_contract_select.py`), deletes (`test_contract_delete.py`) and Salesforce's
+write rules and system fields (`test_contract_writes.py`) beside it.
 
-Each test gets a new, empty store (`store`, with the test-only objects of `conftest.ORG_SCHEMAS`)
+Each test gets a new, empty store (`store`, with the test-only objects of `helpers.ORG_SCHEMAS`)
 or opens its own objects with `backend.open(schemas)`. Tests of one backend's own ways (SQLite:
 the file, its migration, WAL, lock timeouts, statement counts) live beside that backend's tests.
 """
@@ -10,60 +13,20 @@ import datetime as dt
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import pytest
 from helpers import INVOICE, INVOICE_LINE, ORG_SCHEMAS, invoice_with_lines
+from org_backends import NOW, Backend
 
 from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.base import OrgStore, OrgTransaction
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
-from flowengine.org.system import DEFAULT_USER_ID, FixedClock
+from flowengine.org.system import DEFAULT_USER_ID
 from flowengine.types import FlowType, Number, Text
-
-# Backend name → the target (path or URL) of a new, empty store for one test. Running the
-# contract against another backend is one more line here.
-STORE_TARGETS: Final[dict[str, Callable[[Path], str]]] = {
-    "sqlite": lambda tmp_path: f"sqlite://{(tmp_path / 'org.sqlite').as_posix()}",
-}
-
-
-NOW: Final = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)   # the tests' clock starts here
-
-
-@dataclass
-class Backend:
-    """One backend under test, with the target of this test's store and the clock its stores
-    read (tests move it on)."""
-
-    name: str
-    target: str
-    opened: list[OrgStore] = field(default_factory=list)
-    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
-
-    def open(self, schemas: Sequence[ObjectSchema] = ORG_SCHEMAS) -> OrgStore:
-        """The test's store (created empty on first use) with these objects, no invariants."""
-        store = open_org(self.target, schemas, invariants=(), clock=self.clock)
-        self.opened.append(store)
-        return store
-
-
-@pytest.fixture(params=sorted(STORE_TARGETS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    backend = Backend(request.param, STORE_TARGETS[request.param](tmp_path))
-    yield backend
-    for store in backend.opened:
-        store.close()
-
-
-@pytest.fixture
-def store(backend: Backend) -> OrgStore:
-    return backend.open()
 
 
 def in_threads(*work: Callable[[], None], timeout: float = 20) -> None:

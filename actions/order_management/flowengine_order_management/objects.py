@@ -52,6 +52,8 @@ FO_STATUS_CATEGORY: Final[Mapping[str, str]] = {
 OIS_STATUSES: Final = ("ORDERED", "PARTIALLYALLOCATED", "ALLOCATED", "PARTIALLYFULFILLED",
                        "FULFILLED", "CANCELED", "RETURNINITIATED", "RETURNED")
 ITEM_TYPES: Final = ("Order Product", "Delivery Charge", "Fee")
+GEOCODE_ACCURACY: Final = ("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
+                           "Neighborhood", "City", "County", "State", "Unknown")
 TYPE_CODES: Final = ("Product", "Charge")
 
 
@@ -169,6 +171,12 @@ ORDER_DELIVERY_GROUP_SUMMARY: Final = ObjectSchema(
         _text("DeliverToPostalCode", 20),
         _ref("OrderDeliveryMethodId", "OrderDeliveryMethod"),
         _ref("OriginalOrderDeliveryGroupId", None),
+        make_field("DeliverToGeocodeAccuracy", "Picklist", restricted=True,
+                   picklist=GEOCODE_ACCURACY),
+        make_field("DeliverToLatitude", "Number", precision=18),
+        make_field("DeliverToLongitude", "Number", precision=18),
+        make_field("EmailAddress", "Email"),
+        make_field("PhoneNumber", "Phone"),
     ),
     label="Order Delivery Group Summary",
     description="A recipient and address that some of an order summary's items ship to.",
@@ -201,6 +209,7 @@ ORDER_ITEM_SUMMARY: Final = ObjectSchema(
         make_field("QuantityAvailableToReturn", "Number", precision=18, scale=2),
         _amount("TotalLineAmount", "UnitPrice × QuantityOrdered, before adjustments and tax."),
         _amount("TotalAmtWithTax", "Total of the line, adjustments and tax included."),
+        _amount("GrossUnitPrice", "Unit price, tax included."),
     ),
     label="Order Product Summary",
     description="One product, delivery charge or fee of an order summary, with its quantities.",
@@ -275,9 +284,8 @@ FULFILLMENT_ORDER: Final = ObjectSchema(
         _text("FulfilledToState", 80),
         _text("FulfilledToPostalCode", 20),
         _text("FulfilledToCountry", 80),
-        make_field("FulfilledToGeocodeAccuracy", "Picklist", restricted=True, picklist=(
-            "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood",
-            "City", "County", "State", "Unknown")),
+        make_field("FulfilledToGeocodeAccuracy", "Picklist", restricted=True,
+                   picklist=GEOCODE_ACCURACY),
         make_field("FulfilledToLatitude", "Number", precision=18),
         make_field("FulfilledToLongitude", "Number", precision=18),
         make_field("FulfilledToEmailAddress", "Email"),

@@ -37,6 +37,22 @@ def _decode_number(raw: Any) -> Decimal:
     return Decimal(str(raw))
 
 
+class _DateTimeText:
+    """DateTime values as text, remembering the last one: a batch stamps every record with the
+    same CreatedDate, LastModifiedDate and SystemModstamp. (The pair is replaced in one
+    assignment: transactions in other threads share the codec.)"""
+
+    def __init__(self) -> None:
+        self.memo: tuple[_dt.datetime | None, str] = (None, "")
+
+    def __call__(self, value: _dt.datetime) -> str:
+        last, text = self.memo
+        if value is not last:
+            text = text_of(value)
+            self.memo = (value, text)
+        return text
+
+
 _NUMBER_CODEC: Final = (format_decimal, _decode_number)
 _CODECS: Final[dict[str, tuple[Encoder, Decoder]]] = {
     "Number": _NUMBER_CODEC,
@@ -86,6 +102,8 @@ class ObjectCodec:
         for fdef in info.schema.fields:
             self.encoders[fdef.name], self.decoders[fdef.name] = \
                 _CODECS.get(fdef.type.kind, (str, str))
+            if fdef.type.kind == "DateTime":
+                self.encoders[fdef.name] = _DateTimeText()
         self.numeric = frozenset(f.name for f in info.schema.fields if f.type.kind in NUMERIC)
 
     def encode(self, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:

@@ -42,13 +42,16 @@ DELETED: Final = "_flowengine_deleted"
 # Cheat Sheet): Id (the primary key), Name, CreatedDate, SystemModstamp, lookups and
 # master-detail fields, unique fields
 INDEXED_NAMES: Final = frozenset({"Name", "CreatedDate", "SystemModstamp"})
+AUDIT_USERS: Final = frozenset({"CreatedById", "LastModifiedById"})
 Hook = Callable[[sqlite3.Connection], None]
 
 
 def indexed_fields(info: ObjectInfo) -> list[FieldDef]:
-    """The fields of an object that the store indexes."""
+    """The fields of an object that the store indexes (not CreatedById and LastModifiedById:
+    nearly every record names the same few users, so such an index selects little and costs
+    every write)."""
     return [f for f in info.stored
-            if holds_id(f) or f.unique or f.name in INDEXED_NAMES]
+            if (holds_id(f) and f.name not in AUDIT_USERS) or f.unique or f.name in INDEXED_NAMES]
 
 
 def _index_sql(info: ObjectInfo, fdef: FieldDef) -> tuple[str, str]:
