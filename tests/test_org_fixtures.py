@@ -272,6 +272,28 @@ def _records(store: SqliteOrgStore, name: str) -> list[dict[str, Any]]:
         tx.rollback()
 
 
+def test_fixtures_may_set_the_audit_fields_but_no_other_system_field(
+        org_store: SqliteOrgStore) -> None:
+    error = _rejected(org_store, {"Invoice": [{"Id": "a01XX0000000101", "Name": "x",
+                                               "SystemModstamp": "2020-01-02T03:04:05Z"}]},
+                      "Invoice[0] (Id a01XX0000000101): field SystemModstamp: is set by the "
+                      "store and cannot be loaded", code="INVALID_FIELD_FOR_INSERT_UPDATE")
+    assert "remove it" in str(error)
+    loaded = load_records(org_store, {"Invoice": [{**GOOD_INVOICE,
+                                                   "CreatedDate": "2020-01-02T03:04:05Z"}]})
+    invoice = next(r for r in _records(org_store, "Invoice") if r["Id"] == loaded["Invoice"][0])
+    assert invoice["CreatedDate"].isoformat() == "2020-01-02T03:04:05+00:00"
+    assert invoice["SystemModstamp"] > invoice["CreatedDate"]
+
+
+def test_exports_leave_out_read_only_fields_and_the_default_user(
+        org_store: SqliteOrgStore) -> None:
+    load_records(org_store, {"Invoice": [GOOD_INVOICE]})
+    exported = export_records(org_store)
+    assert list(exported) == ["Invoice"]                   # not the store's User and Profile
+    assert exported["Invoice"] == [{"Id": "a01XX0000000100YAA", "Name": "ok", "Paid": 0}]
+
+
 def test_progress_is_reported_as_records_are_written(org_store: SqliteOrgStore) -> None:
     calls: list[tuple[int, int]] = []
     data = {"Counter": [{"Name": f"c{i}", "Value": i} for i in range(4_500)]}

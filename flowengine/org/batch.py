@@ -26,7 +26,7 @@ from flowengine.org.checks import WriteChecks
 from flowengine.org.deletes import DeleteMixin
 from flowengine.org.query import RecordFilter, Sort, plan_select
 from flowengine.org.storage import Row, StorageTransaction
-from flowengine.org.system import BOOTSTRAP, RUNNING_USER, SYSTEM_BY_NAME, AutoNumber
+from flowengine.org.system import BOOTSTRAP, AutoNumber
 from flowengine.org.upkeep import MAX_ROLLUP_DEPTH, Change
 from flowengine.types import describe
 
@@ -219,21 +219,15 @@ class BatchTransaction(DeleteMixin, WriteChecks):
                     label: str | None, now: _dt.datetime) -> Row:
         """A record to insert: given values, defaults and system fields; computed fields and
         auto-numbers still empty."""
-        record: Row = {"Id": record_id}
-        for fdef in info.schema.fields:
-            if fdef.name in values:
-                record[fdef.name] = values[fdef.name]
-            elif fdef.default is RUNNING_USER:
-                record[fdef.name] = self.user_id
-            elif fdef.name in SYSTEM_BY_NAME and fdef is SYSTEM_BY_NAME[fdef.name] and \
-                    fdef.default is None:
-                record[fdef.name] = self.user_id if fdef.reference_to else now
-            elif fdef.default is not None and not fdef.is_computed and \
-                    not isinstance(fdef.default, AutoNumber):
-                record[fdef.name] = self.catalog.convert(info, fdef, fdef.default)
-            else:
-                record[fdef.name] = None
-        self._check_required(info, record, info.stored, label)
+        plan = self.catalog.new_record(info)
+        record: Row = dict(plan.start)
+        record["Id"] = record_id
+        for name in plan.user_fields:
+            record[name] = self.user_id
+        for name in plan.time_fields:
+            record[name] = now
+        record.update(values)
+        self._check_required(info, record, plan.required, label)
         return record
 
     def _modified_stamp(self, info: ObjectInfo) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
 from flowengine.org.fieldtypes import ID_TYPES
 from flowengine.org.schema import FieldDef, ObjectSchema
-from flowengine.org.system import AutoNumber, with_system_fields
+from flowengine.org.system import RUNNING_USER, SYSTEM_BY_NAME, AutoNumber, with_system_fields
 from flowengine.types import (
     NUMERIC,
     TEXT_LIKE,
@@ -33,7 +33,7 @@ from flowengine.types import (
     round_to_scale,
 )
 
-__all__ = ["Catalog", "FieldError", "ObjectInfo", "schema_fingerprint"]
+__all__ = ["Catalog", "FieldError", "NewRecord", "ObjectInfo", "schema_fingerprint"]
 
 NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
@@ -89,6 +89,18 @@ class ObjectInfo:
         return found
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """How a new record of an object starts: `start`, Id and every field with its default
+    (None where there is none); the fields that take the running user and the time of the
+    write; the required fields to check once the record's own values are in."""
+
+    start: Mapping[str, Any]
+    user_fields: tuple[str, ...]
+    time_fields: tuple[str, ...]
+    required: tuple[FieldDef, ...]
+
+
 class Catalog:
     """Every object the store knows, validated; raises OrgError(ORG_SCHEMA) for a broken schema."""
 
@@ -113,12 +125,36 @@ class Catalog:
         self.rollup_filters = {(info.name, f.name): _rollup_filter(self, info, f)
                                for info in self.objects.values() for f in info.rollups}
         self.by_prefix = {info.schema.key_prefix: name for name, info in self.objects.items()}
+        # (object, field) → its default as the field's type, converted once (not the defaults
+        # the store fills in itself: the running user, auto-numbers)
+        self._new_records: dict[str, NewRecord] = {}
+        self.defaults = {(info.name, f.name): self.convert(info, f, f.default)
+                         for info in self.objects.values() for f in info.stored
+                         if f.default is not None and not isinstance(f.default, AutoNumber)
+                         and not isinstance(f.default, type(RUNNING_USER))}
         # object → the stored reference fields of other objects (and its own) that point at it
         self.children: dict[str, list[tuple[ObjectInfo, FieldDef]]] = {}
         for info in self.objects.values():
             for fdef in info.stored if not info.schema.is_event else ():   # events: not stored
                 if fdef.reference_to is not None:
                     self.children.setdefault(fdef.reference_to, []).append((info, fdef))
+
+    def new_record(self, info: ObjectInfo) -> NewRecord:
+        """How a new record of `info`'s object starts (see `NewRecord`), worked out once."""
+        found = self._new_records.get(info.name)
+        if found is None:
+            start: dict[str, Any] = {"Id": None}
+            users, times = [], []
+            for fdef in info.schema.fields:
+                start[fdef.name] = self.defaults.get((info.name, fdef.name))
+                if fdef.default is RUNNING_USER or (SYSTEM_BY_NAME.get(fdef.name) is fdef and
+                                                    fdef.reference_to is not None):
+                    users.append(fdef.name)
+                elif SYSTEM_BY_NAME.get(fdef.name) is fdef and fdef.default is None:
+                    times.append(fdef.name)
+            found = self._new_records[info.name] = NewRecord(
+                start, tuple(users), tuple(times), tuple(f for f in info.stored if f.required))
+        return found
 
     def object(self, name: str) -> ObjectInfo:
         """The object called `name`, or OrgError(INVALID_TYPE) with a did-you-mean."""
@@ -153,6 +189,8 @@ class Catalog:
         longer than the field holds is STRING_TOO_LONG, a number with more digits than its
         precision NUMBER_OUTSIDE_VALID_RANGE, a value a restricted picklist does not list
         INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST."""
+        if value is None:
+            return None
         if fdef.reference_to is not None or fdef.sf_type in ID_TYPES:
             return self._convert_reference(info, fdef, value)
         if value.__class__ is Decimal and fdef.type.kind in NUMERIC and value.is_finite() \

@@ -107,7 +107,7 @@ class WriteChecks(RollupUpkeep):
                 value = values.get(fdef.name)
                 if value is None:
                     continue
-                key = value.casefold() if fdef.type.kind in TEXT_LIKE else value
+                key = value.lower() if fdef.type.kind in TEXT_LIKE else value
                 if key in seen:
                     raise FieldError(info.name, fdef.name, f"duplicate value found: {fdef.name} "
                                      f"duplicates value on record {seen[key]} of the batch "
@@ -122,7 +122,7 @@ class WriteChecks(RollupUpkeep):
             clash = next((r for r in self._run_plan(plan) if r["Id"] not in own), None)
             if clash is not None:
                 key = clash[fdef.name]
-                key = key.casefold() if fdef.type.kind in TEXT_LIKE else key
+                key = key.lower() if fdef.type.kind in TEXT_LIKE else key
                 raise FieldError(info.name, fdef.name, f"duplicate value found: {fdef.name} "
                                  f"duplicates value on record with id: {clash['Id']} "
                                  f"({describe(clash[fdef.name])})", "DUPLICATE_VALUE",

@@ -298,9 +298,10 @@ class _Plan:
 def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
     """Every record of `store` as plain data (see `plain_value`) that `load_records` re-loads
     into an empty org: the fields a load may set (no calculated, rolled-up, system or other
-    read-only ones), 18-character Ids, referenced objects first, records in Id order. Objects
-    without records are left out, and so are the records every store starts with (its default
-    user and profile), which an empty store holds already."""
+    read-only ones; an empty field only when it has a default), 18-character Ids, referenced
+    objects first, records in Id order. Objects without records are left out, and so are the
+    records every store starts with (its default user and profile), which an empty store holds
+    already."""
     catalog = store.catalog
     exported: dict[str, list[dict[str, Any]]] = {}
     tx = store.begin(write=False)
@@ -310,8 +311,11 @@ def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
             if info.schema.is_event:
                 continue
             keep = ["Id", *(f.name for f in info.stored if not f.read_only)]
-            records = [{k: plain_value(r[k]) for k in keep} for r in tx.query(name)
-                       if r["Id"] not in BOOTSTRAP_IDS]
+            # an empty field is left out, unless leaving it out would give it its default
+            defaulted = {f.name for f in info.stored if f.default is not None}
+            records = [{k: plain_value(r[k]) for k in keep
+                        if r[k] is not None or k in defaulted}
+                       for r in tx.query(name) if r["Id"] not in BOOTSTRAP_IDS]
             if records:
                 exported[name] = records
     finally:

@@ -91,6 +91,14 @@ def _amount(name: str, description: str = "") -> FieldDef:
     return make_field(name, "Currency", description=description)
 
 
+def _geocode(prefix: str) -> tuple[FieldDef, ...]:
+    """The geocode of an address: its accuracy, latitude and longitude."""
+    return (make_field(f"{prefix}GeocodeAccuracy", "Picklist", restricted=True,
+                       picklist=GEOCODE_ACCURACY),
+            make_field(f"{prefix}Latitude", "Number", precision=18),
+            make_field(f"{prefix}Longitude", "Number", precision=18))
+
+
 def _owner() -> FieldDef:
     return make_field("OwnerId", "Lookup", reference_to="User", required=True,
                       relationship_name="Owner", default=RUNNING_USER)
@@ -171,10 +179,7 @@ ORDER_DELIVERY_GROUP_SUMMARY: Final = ObjectSchema(
         _text("DeliverToPostalCode", 20),
         _ref("OrderDeliveryMethodId", "OrderDeliveryMethod"),
         _ref("OriginalOrderDeliveryGroupId", None),
-        make_field("DeliverToGeocodeAccuracy", "Picklist", restricted=True,
-                   picklist=GEOCODE_ACCURACY),
-        make_field("DeliverToLatitude", "Number", precision=18),
-        make_field("DeliverToLongitude", "Number", precision=18),
+        *_geocode("DeliverTo"),
         make_field("EmailAddress", "Email"),
         make_field("PhoneNumber", "Phone"),
     ),
@@ -284,10 +289,7 @@ FULFILLMENT_ORDER: Final = ObjectSchema(
         _text("FulfilledToState", 80),
         _text("FulfilledToPostalCode", 20),
         _text("FulfilledToCountry", 80),
-        make_field("FulfilledToGeocodeAccuracy", "Picklist", restricted=True,
-                   picklist=GEOCODE_ACCURACY),
-        make_field("FulfilledToLatitude", "Number", precision=18),
-        make_field("FulfilledToLongitude", "Number", precision=18),
+        *_geocode("FulfilledTo"),
         make_field("FulfilledToEmailAddress", "Email"),
         make_field("FulfilledToPhone", "Phone"),
         _owner(),

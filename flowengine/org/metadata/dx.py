@@ -74,18 +74,22 @@ def _spot(file: Path, node: XmlNode) -> Spot:
     return Spot(os.fspath(file), line, column)
 
 
+def _copy(file: Path, node: XmlNode, tags: tuple[str, ...], spec: ObjectSpec | FieldSpec,
+          prefix: str = "") -> None:
+    """The text of each of `tags` under `node`, and where it stands, into `spec`'s attributes
+    (keyed `prefix` + tag)."""
+    for tag in tags:
+        child = node.child(tag)
+        if child is not None:
+            spec.attrs[prefix + tag], spec.spots[prefix + tag] = child.text.strip(), \
+                _spot(file, child)
+
+
 def _read_object(spec: ObjectSpec, file: Path, root: XmlNode) -> None:
-    for tag in _OBJECT_ATTRS:
-        node = root.child(tag)
-        if node is not None:
-            spec.attrs[tag], spec.spots[tag] = node.text.strip(), _spot(file, node)
+    _copy(file, root, _OBJECT_ATTRS, spec)
     name_field = root.child("nameField")
     if name_field is not None:
-        for tag in _NAME_FIELD_ATTRS:
-            node = name_field.child(tag)
-            if node is not None:
-                key = f"nameField.{tag}"
-                spec.attrs[key], spec.spots[key] = node.text.strip(), _spot(file, node)
+        _copy(file, name_field, _NAME_FIELD_ATTRS, spec, "nameField.")
     for node in root.all("fields"):          # the older format keeps the fields inline
         spec.fields.append(_field_spec(file, node, _text(node, "fullName") or ""))
 
@@ -105,10 +109,7 @@ def _read_field(file: Path, root: XmlNode, problems: list[Problem]) -> FieldSpec
 
 def _field_spec(file: Path, node: XmlNode, name: str) -> FieldSpec:
     fs = FieldSpec(name, Spot(os.fspath(file), node.line, node.column))
-    for tag in _FIELD_ATTRS:
-        child = node.child(tag)
-        if child is not None:
-            fs.attrs[tag], fs.spots[tag] = child.text.strip(), _spot(file, child)
+    _copy(file, node, _FIELD_ATTRS, fs)
     value_set = node.child("valueSet")
     if value_set is not None:
         restricted = value_set.child("restricted")

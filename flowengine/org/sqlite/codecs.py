@@ -10,6 +10,7 @@ per field, so reading and writing rows only moves values.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -28,6 +29,7 @@ Decoder = Callable[[Any], Any]
 Row = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=1024)   # records created together share their timestamps
 def _decode_datetime(raw: str) -> _dt.datetime:
     text = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
     return _dt.datetime.fromisoformat(text).astimezone(_dt.UTC)
@@ -69,14 +71,14 @@ def numeric_key(value: Decimal) -> str:
     (0 negative, 1 zero, 2 positive), the 4-digit biased exponent of the first significant
     digit, then the significant digits. A negative number inverts exponent and digits, and
     ends with "~" so that a longer magnitude sorts first."""
-    if value.is_zero():
+    if not value:
         return "1"
-    sign, digits, _ = value.normalize().as_tuple()
-    exponent = value.adjusted() + _EXPONENT_BIAS
-    text = "".join(map(str, digits))
-    if not sign:
-        return f"2{exponent:04d}{text}"
-    return f"0{9999 - exponent:04d}{text.translate(_NINES)}~"
+    mantissa, _, exponent = format(value, "E").partition("E")   # -2.50E+1
+    digits = mantissa.replace(".", "").lstrip("-").rstrip("0")
+    biased = int(exponent) + _EXPONENT_BIAS
+    if mantissa[0] != "-":
+        return f"2{biased:04d}{digits}"
+    return f"0{9999 - biased:04d}{digits.translate(_NINES)}~"
 
 
 _NINES: Final = str.maketrans("0123456789", "9876543210")
@@ -105,6 +107,8 @@ class ObjectCodec:
             if fdef.type.kind == "DateTime":
                 self.encoders[fdef.name] = _DateTimeText()
         self.numeric = frozenset(f.name for f in info.schema.fields if f.type.kind in NUMERIC)
+        # columns written together → (column, its encoder or None for text, whether a number)
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, Encoder | None, bool], ...]] = {}
 
     def encode(self, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:
         """The values of `columns` of a record, as SQL parameters."""
@@ -115,19 +119,25 @@ class ObjectCodec:
         return [sql for c in columns for sql in ((c, key_column(c)) if c in self.numeric
                                                    else (c,))]
 
-    def encode_stored(self, record: Mapping[str, Any], columns: Iterable[str]) -> list[Any]:
+    def encode_stored(self, record: Mapping[str, Any], columns: tuple[str, ...]) -> list[Any]:
         """The values of `stored_columns(columns)` of a record, as SQL parameters."""
+        plan = self._plans.get(columns)
+        if plan is None:
+            plan = self._plans[columns] = tuple(
+                (c, None if self.encoders[c] is str else self.encoders[c], c in self.numeric)
+                for c in columns)
         values: list[Any] = []
-        for c in columns:
-            value = record[c]
+        append = values.append
+        for name, encode, numeric in plan:
+            value = record[name]
             if value is None:
-                values.append(None)
-                if c in self.numeric:
-                    values.append(None)
-            else:
-                values.append(self.encoders[c](value))
-                if c in self.numeric:
-                    values.append(numeric_key(value))
+                append(None)
+                if numeric:
+                    append(None)
+                continue
+            append(value if encode is None else encode(value))
+            if numeric:
+                append(numeric_key(value))
         return values
 
     def encode_value(self, column: str, value: Any) -> Any:
@@ -135,24 +145,23 @@ class ObjectCodec:
         return None if value is None else self.encoders[column](value)
 
     def row_decoder(self, names: Sequence[str]) -> Callable[[Sequence[Any]], Row]:
-        """Stored rows of the columns `names` as record dicts, with the per-column work done once
-        (text read back as text needs no decoding; numbers read back as text become Decimals
-        directly). Columns that no field describes any more are dropped."""
-        plan = [(index, name, self.decoders[name]) for index, name in enumerate(names)
-                if name in self.decoders]
+        """Stored rows of the columns `names` as record dicts, with the per-column work chosen
+        once: text is read back as it is, numbers' exact text becomes a Decimal, the rest goes
+        through its decoder. Columns that no field describes any more are dropped."""
+        keep = [i for i, name in enumerate(names) if name in self.decoders]
+        columns = [names[i] for i in keep]
+        steps = [None if self.decoders[n] is str else Decimal
+                 if self.decoders[n] is _decode_number else self.decoders[n] for n in columns]
+        if len(keep) == len(names):
+            def decode(row: Sequence[Any]) -> Row:
+                return {name: raw if raw is None or step is None else step(raw)
+                        for name, raw, step in zip(columns, row, steps)}
+            return decode
 
-        def decode(row: Sequence[Any]) -> Row:
-            record: dict[str, Any] = {}
-            for index, name, convert in plan:
-                raw = row[index]
-                if raw is None or (convert is str and raw.__class__ is str):
-                    record[name] = raw
-                elif convert is _decode_number and raw.__class__ is str:
-                    record[name] = Decimal(raw)
-                else:
-                    record[name] = convert(raw)
-            return record
-        return decode
+        def decode_kept(row: Sequence[Any]) -> Row:
+            return {name: raw if raw is None or step is None else step(raw)
+                    for name, raw, step in zip(columns, (row[i] for i in keep), steps)}
+        return decode_kept
 
 
 def codecs_for(catalog: Catalog) -> dict[str, ObjectCodec]:

@@ -2,7 +2,7 @@
 
 - Text compares with SQLite's NOCASE collation, which folds A–Z, so that an index built with it
   serves the comparison. A value with letters beyond ASCII compares through `fe_fold()` (Python's
-  case folding, registered on every connection) instead: right, but without an index.
+  lower case, registered on every connection) instead: right, but without an index.
 - Numbers compare through their sort-key columns (`"Amount#n"`, see `codecs.numeric_key`):
   exactly, and with an index where there is one.
 - Ids, references, dates, times and Booleans compare as stored.
@@ -35,8 +35,9 @@ _PATTERNS: Final[dict[str, Callable[[str], str]]] = {
 
 
 def fold(text: Any) -> Any:
-    """Text with its case folded (registered in SQLite as `fe_fold`)."""
-    return text.casefold() if isinstance(text, str) else text
+    """Text in lower case (registered in SQLite as `fe_fold`): as NOCASE folds A–Z, for every
+    letter."""
+    return text.lower() if isinstance(text, str) else text
 
 
 def quoted(name: str) -> str:
