@@ -339,6 +339,28 @@ def test_bad_schema_files_are_refused_with_their_line(tmp_path: Path, text: str,
     assert f"flowengine-objects.yaml{where}" in str(caught.value)
 
 
+def test_the_cli_opens_stores_of_the_project_and_reports_its_problems(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from flowengine.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
+    write(tmp_path, {"flowengine-objects.yaml": "objects:\n  X__c:\n    fields:\n"
+                                                "      A__c: {type: Txt}\n"})
+    assert main(["org", "init"]) == 2
+    err = capsys.readouterr().err
+    assert "flowengine-objects.yaml:4:20: error: X__c.A__c: unknown field type 'Txt'" in err
+    assert "did you mean 'Text'" in err
+    write(tmp_path, {"flowengine-objects.yaml": "objects: {X__c: {fields: {A__c: {type: Date}}}}",
+                     "f.yaml": "X__c:\n  - {Name: first, A__c: 2026-01-31}\n  - {A__c: 2026-02-01}"})
+    assert main(["org", "load", "f.yaml"]) == 2          # the second has no Name: required
+    assert "X__c[1]: field Name: is required, found no value" in capsys.readouterr().err
+    write(tmp_path, {"f.yaml": "X__c:\n  - {Name: first, A__c: 2026-01-31}"})
+    assert main(["org", "load", "f.yaml"]) == 0
+    assert main(["org", "show", "X__c", "--format", "json"]) == 0
+    assert '"A__c": "2026-01-31"' in capsys.readouterr().out
+
+
 def test_standard_objects_are_there_without_a_project(tmp_path: Path) -> None:
     schemas = by_name(tmp_path)
     assert schemas["Account"] is not None and schemas["Account"].key_prefix == "001"

@@ -80,14 +80,20 @@ class OrgTransaction(Protocol):
         fields). Runs in the database, using its indexes. Text compares ignoring case, except
         Ids and references; a comparison with null is false (EqualTo null and NotEqualTo null
         test for null). OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an
-        unknown object or a value that does not fit its field."""
+        unknown object or a value that does not fit its field.
+        Also (flowengine.org.query says how values compare): INVALID_QUERY_FILTER_OPERATOR for
+        an operator the field cannot take (Contains on a number), INVALID_ARGUMENT for
+        arguments of the wrong shape or bad logic, INVALID_TYPE for a platform event."""
 
     def delete_many(self, object_name: str, record_ids: Sequence[str]) -> None:
         """Delete records of one object, all or nothing, as Salesforce does: the children of a
         master-detail relationship are deleted too, a lookup to a deleted record is cleared
         (or the delete is refused with DELETE_FAILED where the lookup says so), roll-ups are
         brought up to date. A record deleted before is OrgError(ENTITY_IS_DELETED) — for
-        updates too —, an Id no record ever had INVALID_CROSS_REFERENCE_KEY."""
+        updates too —, an Id no record ever had INVALID_CROSS_REFERENCE_KEY.
+        Also: a lookup that must keep a value (a required one) refuses like a restricting one;
+        polymorphic lookups (WhatId...) keep their Ids; users cannot be deleted
+        (DELETE_FAILED); an Id given twice is DUPLICATE_VALUE; a platform event INVALID_TYPE."""
 
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
@@ -121,7 +127,9 @@ class OrgTransaction(Protocol):
 
     def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Change stored fields of one record; calculated fields, and the roll-ups of its
-        parents, are recomputed by the store. OrgError(NOT_FOUND) when no record has the Id."""
+        parents, are recomputed by the store, and LastModifiedDate, LastModifiedById and
+        SystemModstamp set. OrgError(NOT_FOUND) when no record has the Id, ENTITY_IS_DELETED
+        when its record was deleted; the value errors of `insert`."""
 
     def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change stored fields of many records of one object: record Id → fields to set.

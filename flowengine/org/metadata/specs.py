@@ -6,10 +6,10 @@ The Salesforce DX reader (`dx.py`) and the schema file reader (`schemafile.py`) 
 in its file — and `build_objects` turns them into `ObjectSchema`s with the same rules, every
 problem with its file, line and column:
 
-- a custom object (`Name__c`) gets a Name field (Text(80), or an Auto Number when its
-  `nameField` says so), an OwnerId unless a master-detail field or `sharingModel:
-  ControlledByParent` says its master owns it, and a generated key prefix
-  (`flowengine.org.prefixes`) unless the schema file gives `keyPrefix`;
+- a custom object (`Name__c`) gets a Name field (Text(80), required as Salesforce requires a
+  record name, or an Auto Number when its `nameField` says so), an OwnerId unless a
+  master-detail field or `sharingModel: ControlledByParent` says its master owns it, and a
+  generated key prefix (`flowengine.org.prefixes`) unless the schema file gives `keyPrefix`;
 - a platform event (`Name__e`) is an event (`is_event`) with the fields every event has;
 - a custom metadata type (`Name__mdt`) gets DeveloperName, MasterLabel and Label;
 - the fields of an object that already exists (a standard object: `objects/Account/fields/
@@ -184,7 +184,7 @@ def _name_field(spec: ObjectSpec) -> FieldDef:
         display = spec.attrs.get("nameField.displayFormat") or "{0}"
         return make_field("Name", "AutoNumber", read_only=True, label=label,
                           default=AutoNumber(str(display)))
-    return make_field("Name", "Text", length=80, label=label)
+    return make_field("Name", "Text", length=80, label=label, required=True)
 
 
 def _check_duplicates(spec: ObjectSpec, problems: _Problems) -> None:

@@ -5,6 +5,7 @@ Their lookups to the plug-in's objects hold plain Ids when the plug-in is not in
 (`flowengine.org.standard.complete`)."""
 from __future__ import annotations
 
+from flowengine.org.schema import FieldDef
 from flowengine.org.standard._build import (
     area,
     auto,
@@ -20,6 +21,20 @@ from flowengine.org.standard._build import (
     text,
 )
 from flowengine.org.standard.core import GENERATED
+
+
+def _tax() -> tuple[FieldDef, ...]:
+    """What a tax line holds: the amount, the rate and date it was worked out with, whether it
+    is actual or estimated."""
+    return (currency("Amount"), percent("Rate", 18, 6), date("TaxEffectiveDate"),
+            picklist("Type", "Actual", "Estimated", restricted=True), area("Description", 255))
+
+
+def _of_fulfillment_line() -> tuple[FieldDef, ...]:
+    """The fulfillment order product (the master) and its fulfillment order."""
+    return (master("FulfillmentOrderLineItemId", "FulfillmentOrderLineItem"),
+            lookup("FulfillmentOrderId", "FulfillmentOrder"))
+
 
 PROCESS_EXCEPTION = obj(
     "ProcessException", "2Pe", "Process Exception",
@@ -84,18 +99,13 @@ ORDER_ITEM_TAX_LINE_ITEM_SUMMARY = obj(
     lookup("OrderSummaryId", "OrderSummary"),
     lookup("OrderItemAdjustmentLineSummaryId", "OrderItemAdjustmentLineSummary"),
     lookup("OriginalOrderItemTaxLineItemId", None, "OriginalOrderItemTaxLineItem"),
-    currency("Amount"),
-    percent("Rate", 18, 6),
-    date("TaxEffectiveDate"),
-    picklist("Type", "Actual", "Estimated", restricted=True),
-    area("Description", 255),
+    *_tax(),
     description="The tax on an order product summary or on one of its adjustments.")
 
 FULFILLMENT_ORDER_ITEM_ADJUSTMENT = obj(
     "FulfillmentOrderItemAdjustment", GENERATED, "Fulfillment Order Product Adjustment",
     auto("FulfillmentOrderItemAdjustmentNumber", "FOIA-{0000000000}"),
-    master("FulfillmentOrderLineItemId", "FulfillmentOrderLineItem"),
-    lookup("FulfillmentOrderId", "FulfillmentOrder"),
+    *_of_fulfillment_line(),
     lookup("OrderItemAdjustLineSummaryId", "OrderItemAdjustmentLineSummary",
            "OrderItemAdjustLineSummary"),
     currency("Amount"), currency("TotalTaxAmount"), currency("TotalAmtWithTax"),
@@ -106,16 +116,11 @@ FULFILLMENT_ORDER_ITEM_ADJUSTMENT = obj(
 FULFILLMENT_ORDER_ITEM_TAX = obj(
     "FulfillmentOrderItemTax", GENERATED, "Fulfillment Order Product Tax",
     auto("FulfillmentOrderItemTaxNumber", "FOIT-{0000000000}"),
-    master("FulfillmentOrderLineItemId", "FulfillmentOrderLineItem"),
-    lookup("FulfillmentOrderId", "FulfillmentOrder"),
+    *_of_fulfillment_line(),
     lookup("FulfillmentOrderItemAdjustId", "FulfillmentOrderItemAdjustment",
            "FulfillmentOrderItemAdjust"),
     lookup("OrderItemTaxLineItemSummaryId", "OrderItemTaxLineItemSummary"),
-    currency("Amount"),
-    percent("Rate", 18, 6),
-    date("TaxEffectiveDate"),
-    picklist("Type", "Actual", "Estimated", restricted=True),
-    area("Description", 255),
+    *_tax(),
     description="The tax on a fulfillment order product or on one of its adjustments.")
 
 OBJECTS = (PROCESS_EXCEPTION, ORDER_PAYMENT_SUMMARY, ORDER_SUMMARY_ROUTING_SCHEDULE,
