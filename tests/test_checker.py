@@ -575,11 +575,15 @@ def test_record_fields() -> None:
     """, registry=lambda: registry)
     assert [(p.code, p.line, p.message) for p in found] == [
         ("type.unknown-object", 5, "unknown object 'InvoiceLines'; did you mean 'InvoiceLine'? "
-                                   "(objects come from installed plug-ins)"),
+                                   "(flowengine knows the standard objects, the installed plug-ins' "
+                                   "and the project's own: a Salesforce DX project's objects/ "
+                                   "folder, or a flowengine-objects.yaml beside the flows)"),
         ("reference.invalid", 12, "Record InvoiceLine has no field 'quantity'; did you mean "
                                   "'Quantity'? (field names are case-sensitive)"),
         ("value.field", 14, "Record InvoiceLine has no field 'Colour' (its fields: Id, InvoiceId, "
-                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount)"),
+                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount, CreatedDate, "
+                            "CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp, "
+                            "IsDeleted)"),
     ]
 
 

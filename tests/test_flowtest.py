@@ -390,4 +390,5 @@ def test_governor_counts_are_expected_exactly_or_at_most(pytester: pytest.Pytest
             limits: {querys: 2}
         """, org)
     bad.assert_outcomes(errors=1)
-    bad.stdout.fnmatch_lines(["*unknown governor count 'querys'; did you mean 'queries'?*"])
+    bad.stdout.fnmatch_lines(["*unknown governor count 'querys'; did you mean 'queryRows'? "
+                              "(expected one of: queries, queryRows, dmlStatements, dmlRows)*"])

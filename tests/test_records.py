@@ -133,7 +133,8 @@ GET = """
     ("{field: Name, op: NotIn, value: '{!wanted}'}", ["acme labs", "Initech"]),
     ("{field: Active__c, op: EqualTo, value: true}", ["Acme", "Initech"]),
     # as in SOQL, NotEqualTo is true of null, an ordering comparison with null is false, and
-    # EqualTo null tests for null
+    # EqualTo null tests for null; NotIn is false of null
+    ("{field: Industry, op: NotIn, value: [Retail]}", ["acme labs", "Globex"]),
     ("{field: NumberOfEmployees, op: NotEqualTo, value: 9}", ["Acme", "acme labs", "Globex"]),
     ("{field: NumberOfEmployees, op: LessThan, value: 1000}", ["Acme", "Globex", "Initech"]),
     ("{field: Industry, op: EqualTo}", ["Initech"]),
@@ -432,8 +433,7 @@ def test_create_checks_fields_values_and_required_fields() -> None:
         ("records.field", "object Invoice__c has no field 'Stauts__c'; did you mean 'Status__c'?"),
         ("value.type", "Invoice__c.Due__c (Date): the text 'soon' does not fit Date (expected "
                        "YYYY-MM-DD)"),
-        ("records.field", "object Invoice__c has no field 'CreatedDate' (its fields: Id, Name, "
-                          "Account__c, Amount__c, Status__c, Due__c)"),
+        ("records.read-only", "Invoice__c.CreatedDate cannot be written: the platform sets it"),
         ("records.required", "Invoice__c.Name is required: creating a record without it fails "
                              "with REQUIRED_FIELD_MISSING"),
         ("records.store", "storeId gets the new record's Id (Text), but 'n' is Number"),
@@ -691,7 +691,9 @@ def test_collection_elements_check_their_items() -> None:
         ("collection.item", "the item variable 'currentItem_F' is Record Invoice__c, but the items "
                             "of 'accounts' are Record Account"),
         ("collection.sort", "Record Account has no field 'Colour' (its fields: Id, Name, "
-                            "Industry, NumberOfEmployees, AnnualRevenue, Active__c)"),
+                            "Industry, NumberOfEmployees, AnnualRevenue, Active__c, CreatedDate, "
+                            "CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp, "
+                            "IsDeleted)"),
         ("collection.type", "'one' is a single value (Record Account), not a collection"),
     ]
 

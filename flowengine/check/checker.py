@@ -14,6 +14,7 @@ the checker implements:
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,9 +114,23 @@ class Checker(SymbolContext):
             for cls in self._registry.types.classes.values():
                 if self.types.apex_class(cls.name) is None:
                     self.types.add_class(cls)
-            for obj in self._registry.types.objects.values():
-                self.types.add_object(obj)
+            self._add_objects(self._registry)
         return self._registry
+
+    def _add_objects(self, registry: Any) -> None:
+        """The objects flows may use: the standard objects, the plug-ins' and those of the
+        project the flow file is in (its Salesforce DX metadata or flowengine-objects.yaml)."""
+        from flowengine.org.schemas import SchemaError, project_schemas
+
+        start = os.path.dirname(os.path.abspath(self.doc.file)) if self.doc and self.doc.file \
+            else None
+        try:
+            schemas = project_schemas(start, plugin_schemas=registry.types.objects.values())
+        except SchemaError as exc:
+            self.problems.items.extend(exc.problems)
+            schemas = list(registry.types.objects.values())
+        for obj in schemas:
+            self.types.add_object(obj)
 
     @property
     def loaded_registry(self) -> Any:

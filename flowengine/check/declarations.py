@@ -60,9 +60,9 @@ def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...],
             return None
         schema = checker.types.object_schema(decl.object)
         if schema is None:
-            checker.error(path + ("object",), f"unknown object {decl.object!r}"
-                          f"{did_you_mean(decl.object, checker.types.object_names())} (objects come "
-                          "from installed plug-ins)", "type.unknown-object")
+            checker.error(path + ("object",), unknown_object(decl.object,
+                                                             checker.types.object_names()),
+                          "type.unknown-object")
             return None
         return FlowType("Record", object=schema.name, collection=decl.collection)
     if decl.object:
@@ -122,6 +122,13 @@ def _class_may_be_broken(checker: Checker, name: str) -> bool:
     wanted = normalize_class_name(name).lower()
     return any(normalize_class_name(str(b)).lower() == wanted
                for b in checker.structure.broken.get("types", ()))
+
+
+def unknown_object(name: str, known: list[str]) -> str:
+    """Why an object name is refused, and where objects come from."""
+    return (f"unknown object {name!r}{did_you_mean(name, known)} (flowengine knows the standard "
+            "objects, the installed plug-ins' and the project's own: a Salesforce DX project's "
+            "objects/ folder, or a flowengine-objects.yaml beside the flows)")
 
 
 # -- names ----------------------------------------------------------------------------------------

@@ -68,10 +68,9 @@ def object_schema(ctx: CheckContext, path: tuple[Any, ...], name: str | None) ->
         return None
     schema = ctx.types.object_schema(name)
     if schema is None and not getattr(ctx, "plugins_failed", False):
-        known = ctx.types.object_names()
-        ctx.error(path, f"unknown object {name!r}{did_you_mean(name, known)}: the org knows "
-                  f"{len(known)} object{'s' * (len(known) != 1)} (see 'flowengine org objects'; "
-                  "a Salesforce DX project's objects/ folder declares more)", "records.object")
+        from flowengine.check.declarations import unknown_object
+
+        ctx.error(path, unknown_object(name, ctx.types.object_names()), "records.object")
     return schema
 
 

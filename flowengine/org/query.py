@@ -10,7 +10,8 @@ How values compare (SOQL's rules, and the store contract's where SOQL says nothi
 - text, picklist and email fields ignore case; Ids and lookups compare exactly;
 - numbers compare by value (2.50 equals 2.5), dates and times in time order;
 - a comparison with a null field is false — EqualTo null and NotEqualTo null test for null, and
-  IsNull takes true or false; In matches null when the list holds None;
+  IsNull takes true or false; In matches null when the list holds None; but NotEqualTo a value
+  is true of a null field, as SOQL's != is (NotIn is not);
 - NOT of a comparison with null is true (a condition is true or false, never unknown).
 """
 from __future__ import annotations

@@ -13,6 +13,7 @@ Every problem in the project's files is reported at once, with its file, line an
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -101,16 +102,19 @@ def plugin_objects() -> list[ObjectSchema]:
 
 
 def project_schemas(start: str | os.PathLike[str] | None = None, *,
-                    plugins: bool = True) -> list[ObjectSchema]:
+                    plugins: bool = True,
+                    plugin_schemas: Iterable[ObjectSchema] | None = None) -> list[ObjectSchema]:
     """Every object a flow of the project at `start` may use (default: the current folder):
-    the standard objects, the installed plug-ins' objects (unless `plugins=False`) and the
-    project's own (see the module docstring). Raises SchemaError listing every problem of the
-    project's metadata, each with its file and line."""
+    the standard objects, the installed plug-ins' objects (unless `plugins=False`; or
+    `plugin_schemas` in their place) and the project's own (see the module docstring). Raises
+    SchemaError listing every problem of the project's metadata, each with its file and line."""
     from flowengine.org.standard import STANDARD_OBJECTS, complete
     from flowengine.org.system import with_system_fields
 
     by_name = {s.name: s for s in STANDARD_OBJECTS}
-    for schema in plugin_objects() if plugins else ():
+    if plugin_schemas is None:
+        plugin_schemas = plugin_objects() if plugins else ()
+    for schema in plugin_schemas:
         by_name[schema.name] = schema
     project = find_project(start)
     if project is not None:

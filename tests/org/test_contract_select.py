@@ -112,8 +112,9 @@ def test_nulls_follow_the_contract(things: OrgStore) -> None:
         assert names(tx, F("Code", "IsNull", False)) == ["alpha", "Beta", "gamma", "Ärger"]
         assert names(tx, F("Code", "EqualTo", None)) == ["Delta"]
         assert names(tx, F("Code", "NotEqualTo", None)) == ["alpha", "Beta", "gamma", "Ärger"]
-        # a comparison with a null field is false, and its negation true
-        assert "Delta" not in names(tx, F("Amount", "NotEqualTo", 10))
+        # NotEqualTo a value is true of a null field, as SOQL's != is; any other comparison with
+        # a null field is false, and its negation true
+        assert "Delta" in names(tx, F("Amount", "NotEqualTo", 10))
         assert names(tx, F("Amount", "GreaterThan", 0), logic="NOT 1") == ["Delta", "Ärger"]
         assert names(tx, F("Code", "NotIn", ["A-1"])) == ["Beta", "gamma", "Ärger"]
         assert names(tx, F("Code", "In", [None, "a-1"])) == ["alpha", "Delta"]

@@ -85,6 +85,13 @@ def _tree(tree: LogicTree, conditions: Sequence[Condition], codec: ObjectCodec,
 
 
 def _condition(cond: Condition, codec: ObjectCodec, params: list[Any]) -> str:
+    if cond.op == "NotEqualTo" and cond.value is not None:
+        # SOQL's != is true of a null field (unlike SQL's <>, and unlike NOT IN)
+        return f"({quoted(cond.field)} IS NULL OR {_compare(cond, codec, params)})"
+    return _compare(cond, codec, params)
+
+
+def _compare(cond: Condition, codec: ObjectCodec, params: list[Any]) -> str:
     column = quoted(cond.field)
     if cond.op == "IsNull":
         return f"{column} IS {'' if cond.value else 'NOT '}NULL"
