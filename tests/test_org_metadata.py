@@ -142,8 +142,9 @@ def test_dx_metadata_becomes_schemas(tmp_path: Path) -> None:
     assert (amount.type.kind, amount.type.scale, amount.precision, amount.required) == \
         ("Currency", 2, 16, True)
     account = fields["Account__c"]
+    # the parent is read through Account__r; relationshipName names the child relationship
     assert (account.reference_to, account.relationship_name, account.on_delete) == \
-        ("Account", "Invoices", "restrict")
+        ("Account", "Account__r", "restrict")
     status = fields["Status__c"]
     assert (status.picklist, status.restricted, status.default) == (("Draft", "Paid"), True,
                                                                     "Draft")
@@ -213,7 +214,7 @@ def test_the_schema_file_declares_objects_by_hand(tmp_path: Path) -> None:
     assert fields["Amount__c"].type.scale == 2 and fields["Amount__c"].precision == 18
     assert fields["Note__c"].length == 255                            # the schema file's default
     assert fields["Status__c"].default == "Sent"
-    assert fields["Account__c"].relationship_name == "Account"
+    assert fields["Account__c"].relationship_name == "Account__r"
     assert "Tier__c" in schemas["Account"].field_types()
 
 

@@ -152,7 +152,8 @@ def run_command(args: argparse.Namespace) -> int:
     org = None
     if flow.compiled.has_actions:
         from flowengine.org import open_org
-        org = open_org(args.org, create=False)   # a missing store is a mistake, not a blank org
+        # a missing store is a mistake, not a blank org; its objects are the flow's project's
+        org = open_org(args.org, create=False, project=flow.project_dir)
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
                           max_elements=args.max_elements, rollback=args.rollback)

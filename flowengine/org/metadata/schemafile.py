@@ -7,7 +7,7 @@
         fields:
           Amount__c: {type: Currency, precision: 16, scale: 2, required: true}
           Status__c: {type: Picklist, values: [Draft, Sent, Paid], default: Draft, restricted: true}
-          Account__c: {type: Lookup, referenceTo: Account, relationshipName: Account}
+          Account__c: {type: Lookup, referenceTo: Account}   # read as {!invoice.Account__r.Name}
       Account:                       # an existing object: these fields are added to it
         fields:
           Rating__c: {type: Number, precision: 3, scale: 0}

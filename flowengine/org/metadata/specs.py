@@ -304,9 +304,13 @@ def _relationship(where: str, fs: FieldSpec, sf_type: str, names: set[str],
         problems.add(fs.spot("referenceTo"), f"{where}: referenceTo names unknown object "
                      f"{target!r}{did_you_mean(str(target), names)}")
         return {}
+    # a flow reads the parent through the field's relationship: `Account__c` → `Account__r`,
+    # as in Salesforce (the metadata's relationshipName names the *child* relationship, the
+    # parent's list of children: Account.Invoices__r, which flows do not read)
     options: dict[str, Any] = {"reference_to": target,
-                               "relationship_name": fs.attrs.get("relationshipName")
-                               or (fs.name[:-3] if fs.name.endswith("__c") else fs.name)}
+                               "relationship_name": fs.name[:-3] + "__r" if fs.name.endswith("__c")
+                               else fs.attrs.get("relationshipName") or
+                               (fs.name[:-2] if fs.name.endswith("Id") else fs.name)}
     constraint = fs.attrs.get("deleteConstraint")
     if constraint is not None and sf_type == "Lookup":
         if constraint not in DELETE_CONSTRAINTS:
