@@ -27,7 +27,9 @@ ACCOUNT = ObjectSchema("Account", "001", (
 ))
 INVOICE = ObjectSchema("Invoice__c", "a0A", (
     FieldDef("Name", Text(), required=True),
-    FieldDef("Account__c", Text(), reference_to="Account", relationship_name="Account__r"),
+    FieldDef("Account__c", Text(), reference_to="Account", relationship_name="Account__r",
+             on_delete="restrict"),
+    FieldDef("Code__c", Text(), unique=True),
     FieldDef("Amount__c", CURRENCY),
     FieldDef("Status__c", FlowType("Picklist"), picklist=("Draft", "Sent", "Paid"),
              default="Draft"),
@@ -58,7 +60,8 @@ def org(tmp_path: Path) -> Iterator[Any]:
                                            "NumberOfEmployees": staff, "Active__c": active})
                for name, industry, staff, active in ACCOUNTS}
         acme = tx.insert("Invoice__c", {"Name": "INV-1", "Account__c": ids["Acme"],
-                                        "Amount__c": Decimal("100.50"), "Status__c": "Sent"})
+                                        "Amount__c": Decimal("100.50"), "Status__c": "Sent",
+                                        "Code__c": "C-1"})
         tx.insert("Invoice__c", {"Name": "INV-2", "Account__c": ids["Globex"],
                                  "Amount__c": Decimal(20)})
         tx.insert_many("Invoice_Line__c", [{"Invoice__c": acme, "Quantity__c": 1},
@@ -396,6 +399,11 @@ CREATE_FAULT = """
     ("{ref: invoice.Name, op: Assign, value: X}, "
      "{ref: invoice.Id, op: Assign, value: a0A000000000009AAA}",
      "INVALID_FIELD_FOR_INSERT_UPDATE", "Id"),
+    ("{ref: invoice.Name, op: Assign, value: X}, "               # an Id of another object
+     "{ref: invoice.Account__c, op: Assign, value: a0BXX00000000992AA}",
+     "FIELD_INTEGRITY_EXCEPTION", "Account__c"),
+    ("{ref: invoice.Name, op: Assign, value: X}, {ref: invoice.Code__c, op: Assign, value: C-1}",
+     "DUPLICATE_VALUE", "C-1"),
 ])
 def test_create_errors_are_faults_with_salesforce_codes(load: Any, org: Any, assignments: str,
                                                         code: str, detail: str) -> None:
@@ -540,7 +548,7 @@ def test_update_and_delete_errors(load: Any, org: Any) -> None:
           ghost: {type: Record, object: Account}
           failed: {type: Boolean, output: true}
         elements:
-          Get: {type: GetRecords, object: Account, filters: [{field: Name, op: EqualTo, value: Globex}],
+          Get: {type: GetRecords, object: Account, filters: [{field: Name, op: EqualTo, value: Initech}],
                 firstOnly: true, storeOutputAutomatically: true, next: Remove}
           Remove: {type: DeleteRecords, records: Get, next: Again}
           Again: {type: UpdateRecords, records: Get, fault: Note}
@@ -560,7 +568,26 @@ def test_update_and_delete_errors(load: Any, org: Any) -> None:
     assert result.outputs["message"].startswith(
         "This error occurred when the flow tried to update records: ENTITY_IS_DELETED: ")
     assert result.outputs["failed"] is True
-    assert "Globex" not in {r["Name"] for r in rows(org, "Account")}
+    assert "Initech" not in {r["Name"] for r in rows(org, "Account")}
+
+
+def test_a_restricting_lookup_refuses_the_delete(load: Any, org: Any) -> None:
+    flow = load("""
+        flow: Delete_Acme
+        variables: {message: {type: Text, output: true}}
+        elements:
+          Remove:
+            type: DeleteRecords
+            object: Account
+            filters: [{field: Name, op: StartsWith, value: acme}]
+            fault: Note
+          Note: {type: Assignment, assignments: [{ref: message, op: Assign, value: "{!$Flow.FaultMessage}"}]}
+        start: Remove
+    """)
+    result = flow.run({}, org=org)
+    assert result.outputs["message"].startswith(
+        "This error occurred when the flow tried to delete records: DELETE_FAILED: ")
+    assert {"Acme", "acme labs"} <= {r["Name"] for r in rows(org, "Account")}   # all or nothing
 
 
 def test_delete_cascades_to_master_detail_children(load: Any, org: Any) -> None:
@@ -589,7 +616,7 @@ def test_roll_back_undoes_every_change_so_far(load: Any, org: Any) -> None:
           id: {type: Text, output: true}
         elements:
           First: {type: CreateRecords, object: Account, values: {Name: First}, storeId: id, next: Remove}
-          Remove: {type: DeleteRecords, object: Account, filters: [{field: Name, op: EqualTo, value: Acme}], next: Undo}
+          Remove: {type: DeleteRecords, object: Account, filters: [{field: Name, op: EqualTo, value: Initech}], next: Undo}
           Undo: {type: RollbackRecords, next: Second}
           Second: {type: CreateRecords, object: Account, values: {Name: Second}}
         start: First
@@ -597,7 +624,7 @@ def test_roll_back_undoes_every_change_so_far(load: Any, org: Any) -> None:
     result = flow.run({}, org=org, trace=True)
     assert result.ok, result.error
     names = {r["Name"] for r in rows(org, "Account")}
-    assert "Second" in names and "First" not in names and "Acme" in names
+    assert "Second" in names and "First" not in names and "Initech" in names
     assert result.outputs["id"].startswith("001")          # the variable keeps the Id
     assert result.limits.dml_statements == 4
     undo = next(e for e in result.trace if e["element"] == "Undo")
