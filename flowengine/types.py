@@ -161,6 +161,20 @@ class ApexClass:
         return f.type if f else None
 
 
+def relationship_name(fdef: Any) -> str | None:
+    """The relationship name of a lookup field: its own, or Salesforce's convention
+    (`AccountId` → `Account`, `Parent__c` → `Parent__r`)."""
+    explicit = getattr(fdef, "relationship_name", None)
+    if explicit:
+        return str(explicit)
+    name = str(getattr(fdef, "name", ""))
+    if name.endswith("__c"):
+        return name[:-3] + "__r"
+    if name.endswith("Id") and len(name) > 2:
+        return name[:-2]
+    return None
+
+
 class ObjectSchemaLike(Protocol):
     """What the type system needs of an org object (the org package provides the real schemas)."""
 
@@ -252,7 +266,24 @@ class TypeRegistry:
             return cls.field_type(name) if cls else None
         if owner.kind == "Record":
             schema = self.object_schema(owner.object)
-            return schema.field_types().get(name) if schema else None
+            if schema is None:
+                return None
+            found = schema.field_types().get(name)
+            if found is None:
+                link = self.relationship(owner, name)
+                if link is not None:
+                    return FlowType("Record", object=link[1])
+            return found
+        return None
+
+    def relationship(self, owner: FlowType, name: str) -> tuple[str, str] | None:
+        """(the lookup field, the object it refers to) of the relationship `name` of a record
+        type (`OrderSummary` of `OrderSummaryId`), or None."""
+        schema = self.object_schema(owner.object) if owner.kind == "Record" else None
+        for fdef in getattr(schema, "fields", ()):
+            target = getattr(fdef, "reference_to", None)
+            if target and relationship_name(fdef) == name:
+                return fdef.name, target
         return None
 
     def field_names(self, owner: FlowType) -> list[str]:

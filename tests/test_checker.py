@@ -198,9 +198,10 @@ def test_unknown_element_type_and_missing_type() -> None:
           B: {assignments: []}
         start: A
     """)
-    kept = ("; or, kept from Salesforce XML: Screen, Wait, Subflow, GetRecords, CreateRecords, "
-            "UpdateRecords, DeleteRecords, RollbackRecords, CollectionProcessor, CustomError, "
-            "Transform, ApexPluginCall, Step, OrchestratedStage")
+    kept = (", GetRecords, CreateRecords, UpdateRecords, DeleteRecords, RollbackRecords, "
+            "CollectionFilter, CollectionSort; or, kept from Salesforce XML: Screen, Wait, "
+            "Subflow, CollectionProcessor, CustomError, Transform, ApexPluginCall, Step, "
+            "OrchestratedStage")
     assert [(p.code, p.line, p.path, p.message) for p in found] == [
         ("schema.unknown-element-type", 3, "elements.A.type",
          "unknown element type 'Assigment'; did you mean 'Assignment'? (expected one of: "
@@ -574,11 +575,15 @@ def test_record_fields() -> None:
     """, registry=lambda: registry)
     assert [(p.code, p.line, p.message) for p in found] == [
         ("type.unknown-object", 5, "unknown object 'InvoiceLines'; did you mean 'InvoiceLine'? "
-                                   "(objects come from installed plug-ins)"),
+                                   "(flowengine knows the standard objects, the installed plug-ins' "
+                                   "and the project's own: a Salesforce DX project's objects/ "
+                                   "folder, or a flowengine-objects.yaml beside the flows)"),
         ("reference.invalid", 12, "Record InvoiceLine has no field 'quantity'; did you mean "
                                   "'Quantity'? (field names are case-sensitive)"),
         ("value.field", 14, "Record InvoiceLine has no field 'Colour' (its fields: Id, InvoiceId, "
-                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount)"),
+                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount, CreatedDate, "
+                            "CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp, "
+                            "IsDeleted)"),
     ]
 
 

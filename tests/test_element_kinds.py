@@ -56,6 +56,67 @@ SAMPLES: dict[str, str] = {
           Noted: {type: Assignment, assignments: [{ref: id, op: Assign, value: "{!$Flow.FaultMessage}"}]}
         start: Cancel
     """,
+    "GetRecords": """
+        flow: Uses_GetRecords
+        elements:
+          Find:
+            type: GetRecords
+            object: Location
+            filters: [{field: Name, op: StartsWith, value: W}]
+            firstOnly: true
+            storeOutputAutomatically: true
+        start: Find
+    """,
+    "CreateRecords": """
+        flow: Uses_CreateRecords
+        variables: {id: {type: Text, output: true}}
+        elements:
+          Create: {type: CreateRecords, object: Location, values: {Name: Warehouse}, storeId: id}
+        start: Create
+    """,
+    "UpdateRecords": """
+        flow: Uses_UpdateRecords
+        elements:
+          Update:
+            type: UpdateRecords
+            object: Location
+            filters: [{field: Name, op: EqualTo, value: Warehouse}]
+            values: {LocationType: Store}
+        start: Update
+    """,
+    "DeleteRecords": """
+        flow: Uses_DeleteRecords
+        elements:
+          Delete: {type: DeleteRecords, object: Location, filters: [{field: Name, op: EqualTo, value: Old}]}
+        start: Delete
+    """,
+    "RollbackRecords": """
+        flow: Uses_RollbackRecords
+        elements:
+          Create: {type: CreateRecords, object: Location, values: {Name: Warehouse}, next: Undo}
+          Undo: {type: RollbackRecords}
+        start: Create
+    """,
+    "CollectionFilter": """
+        flow: Uses_CollectionFilter
+        variables:
+          items: {type: Number, collection: true, default: [1, 2, 3]}
+          currentItem_Big: {type: Number}
+        elements:
+          Big:
+            type: CollectionFilter
+            collection: items
+            item: currentItem_Big
+            conditions: [{left: currentItem_Big, op: GreaterThan, right: 1}]
+        start: Big
+    """,
+    "CollectionSort": """
+        flow: Uses_CollectionSort
+        variables: {items: {type: Number, collection: true, default: [2, 3, 1]}}
+        elements:
+          Sort_Items: {type: CollectionSort, collection: items, sort: [{order: Desc}], limit: 2}
+        start: Sort_Items
+    """,
 }
 
 

@@ -39,7 +39,7 @@ def test_has_error_names_action_and_decision_elements_not_assignments() -> None:
         {"ref": "n", "op": "Assign", "value": 1}], "next": "Check"},
         "Check": decision(("Set", "HasError", True))}
     message = refused(flow_text({"n": {"type": "Number"}}, elements, "Set"))
-    assert "HasError applies to Action and Decision elements (as in Salesforce); 'Set' is an " \
+    assert "HasError applies to Action, Decision, DeleteRecords and UpdateRecords elements (as in Salesforce); 'Set' is an " \
         "Assignment element" in message
     ok = {"Check": decision(("Check", "HasError", False))}
     assert load_flow_text(flow_text({}, ok, "Check")).run().status == "Finished"

@@ -9,6 +9,7 @@ import yaml
 from helpers import ORG_SCHEMAS, loaded_by_import
 
 import flowengine.org
+import flowengine.org.schemas
 from flowengine.cli import main
 
 FIXTURE = """
@@ -23,7 +24,9 @@ InvoiceLine:
 @pytest.fixture(autouse=True)
 def test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The CLI opens stores with the plug-ins' objects: give it the tests' own instead."""
-    monkeypatch.setattr(flowengine.org, "_from_plugins", lambda: (list(ORG_SCHEMAS), []))
+    monkeypatch.setattr(flowengine.org.schemas, "project_schemas",
+                        lambda project=None: list(ORG_SCHEMAS))
+    monkeypatch.setattr(flowengine.org, "_plugin_invariants", lambda: [])
     monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -100,6 +103,20 @@ def test_show_one_record_as_text(capsys: pytest.CaptureFixture[str], tmp_path: P
     code, out, _ = _run(capsys, "org", "show", "Invoice", "a01XX0000000100YAA")
     assert code == 0 and out.splitlines()[0].split() == ["Id", "a01XX0000000100YAA"]
     assert "Balance    35.48" in out
+
+
+def test_show_hides_the_system_fields_unless_asked(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    _loaded(capsys, tmp_path)
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "a01XX0000000100YAA", "--format", "json")
+    assert code == 0 and "CreatedDate" not in json.loads(out)
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "a01XX0000000100YAA", "--all",
+                        "--format", "json")
+    assert json.loads(out)["CreatedById"] == "005XX0000000001YAA"
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "--fields", "Name,SystemModstamp")
+    assert out.splitlines()[0].split() == ["Id", "Name", "SystemModstamp"]
+    code, out, _ = _run(capsys, "org", "show", "User")                 # the store's own user
+    assert code == 0 and "admin@flowengine.local" in out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -325,7 +325,9 @@ def shapes_flow() -> Flow:
 def test_to_json_shape_and_values() -> None:
     result = shapes_flow().run()
     data = result.to_json()
-    assert list(data) == ["flow", "status", "outputs", "error"]
+    assert list(data) == ["flow", "status", "outputs", "error", "limits"]
+    assert {k: v["used"] for k, v in data["limits"].items()} == \
+        {"queries": 0, "queryRows": 0, "dmlStatements": 0, "dmlRows": 0}
     assert data["flow"] == "Shapes" and data["status"] == "Finished" and data["error"] is None
     assert data["outputs"] == {
         "whole": 3, "part": 2.5, "day": "2026-01-31", "when": "2026-01-31T08:00:00Z", "clock": "09:30:00",

@@ -64,8 +64,9 @@ def test_unknown_keys_are_errors_everywhere(schema: dict[str, Any]) -> None:
     from flowengine.elements import kinds
 
     objects = _objects(schema)
-    # the flow, 3 element parts, 6 declarations, and one object per element kind
-    assert len(objects) == 10 + len(kinds())
+    # the flow, 5 element parts (outcome, condition, assignment, record filter, sort key),
+    # 6 declarations, and one object per element kind
+    assert len(objects) == 12 + len(kinds())
     for obj in objects:
         assert obj["additionalProperties"] is False, obj.get("title")
 

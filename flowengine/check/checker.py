@@ -14,6 +14,7 @@ the checker implements:
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,9 +114,23 @@ class Checker(SymbolContext):
             for cls in self._registry.types.classes.values():
                 if self.types.apex_class(cls.name) is None:
                     self.types.add_class(cls)
-            for obj in self._registry.types.objects.values():
-                self.types.add_object(obj)
+            self._add_objects(self._registry)
         return self._registry
+
+    def _add_objects(self, registry: Any) -> None:
+        """The objects flows may use: the standard objects, the plug-ins' and those of the
+        project the flow file is in (its Salesforce DX metadata or flowengine-objects.yaml)."""
+        from flowengine.org.schemas import SchemaError, project_schemas
+
+        start = os.path.dirname(os.path.abspath(self.doc.file)) if self.doc and self.doc.file \
+            else None
+        try:
+            schemas = project_schemas(start, plugin_schemas=registry.types.objects.values())
+        except SchemaError as exc:
+            self.problems.items.extend(exc.problems)
+            schemas = list(registry.types.objects.values())
+        for obj in schemas:
+            self.types.add_object(obj)
 
     @property
     def loaded_registry(self) -> Any:
@@ -184,9 +199,6 @@ class Checker(SymbolContext):
         self._check_resource_cycles()
 
     def compile_formula(self, name: str) -> None:
-        from flowengine.formula import FormulaError, compile_formula
-        from flowengine.runtime.access import path_getter
-
         decl = self.model.formulas[name]
         symbol = self.table.get(name)
         path = ("formulas", name, "expression")
@@ -196,6 +208,16 @@ class Checker(SymbolContext):
             self.error(("formulas", name, "type"), f"a formula computes a scalar, not {decl.type}",
                        "formula.type")
             return
+        self.compile_expression(name, decl.expression, symbol.type, path, f"formula {name}")
+
+    def compile_expression(self, key: str, expression: str, ftype: FlowType,
+                           path: tuple[Any, ...], what: str) -> CompiledFormula | None:
+        """Compile a formula expression of type `ftype` into `formulas[key]` (a formula
+        resource, or one an element holds, such as a Collection Filter's); None after reporting
+        why it does not compile (or when it reads something not judged)."""
+        from flowengine.formula import FormulaError, compile_formula
+        from flowengine.runtime.access import path_getter
+
         resources = self.resources
 
         def resolve(text: str) -> tuple[FlowType, Callable[[Any], Any]]:
@@ -205,18 +227,20 @@ class Checker(SymbolContext):
                 raise _NotJudged from None   # its own problem is reported (or it is not run)
             except (ResolveError, PathSyntaxError) as exc:
                 raise KeyError(str(exc)) from None
-            return rp.type, path_getter(resources, rp)
+            return rp.type, path_getter(resources, rp, self.types)
 
         try:
-            self.formulas[name] = compile_formula(decl.expression, symbol.type, resolve, name)
+            compiled = self.formulas[key] = compile_formula(expression, ftype, resolve, key)
         except _NotJudged:
-            return
+            return None
         except FormulaError as exc:
             mark = self.doc.position_in(path, exc.offset) if self.doc else None
             mark = mark or (self.doc.locate(path) if self.doc else None)
-            self.problems.add("error", "formula", f"formula {name}: {exc.message}",
+            self.problems.add("error", "formula", f"{what}: {exc.message}",
                               mark[0] if mark else None, mark[1] if mark else None,
                               display_path(path))
+            return None
+        return compiled
 
     def _check_resource_cycles(self) -> None:
         """Formulas and templates that refer to each other in a circle would never finish."""

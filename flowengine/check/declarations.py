@@ -60,9 +60,9 @@ def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...],
             return None
         schema = checker.types.object_schema(decl.object)
         if schema is None:
-            checker.error(path + ("object",), f"unknown object {decl.object!r}"
-                          f"{did_you_mean(decl.object, checker.types.object_names())} (objects come "
-                          "from installed plug-ins)", "type.unknown-object")
+            checker.error(path + ("object",), unknown_object(decl.object,
+                                                             checker.types.object_names()),
+                          "type.unknown-object")
             return None
         return FlowType("Record", object=schema.name, collection=decl.collection)
     if decl.object:
@@ -124,6 +124,13 @@ def _class_may_be_broken(checker: Checker, name: str) -> bool:
                for b in checker.structure.broken.get("types", ()))
 
 
+def unknown_object(name: str, known: list[str]) -> str:
+    """Why an object name is refused, and where objects come from."""
+    return (f"unknown object {name!r}{did_you_mean(name, known)} (flowengine knows the standard "
+            "objects, the installed plug-ins' and the project's own: a Salesforce DX project's "
+            "objects/ folder, or a flowengine-objects.yaml beside the flows)")
+
+
 # -- names ----------------------------------------------------------------------------------------
 def declare_names(checker: Checker) -> None:
     m = checker.model
@@ -166,10 +173,25 @@ def declare_names(checker: Checker) -> None:
                           "name.duplicate", key=True)
         else:
             where[name.lower()] = path
+    # kinds whose symbol takes the type of another name (a Loop's items) bind after the others,
+    # again and again while that makes more of them known: elements may come in any order
+    later = []
     for name, element in m.elements.items():
         declared = checker.table.get(name)
         if declared is not None and declared.decl is element:
-            kind_of(element).bind(checker, name, element, declared)
+            kind = kind_of(element)
+            if kind.binds_after_others:
+                later.append((kind, name, element, declared))
+            else:
+                kind.bind(checker, name, element, declared)
+    known = -1
+    while later:
+        for kind, name, element, declared in later:
+            kind.bind(checker, name, element, declared)
+        now = sum(symbol.type is not None for *_, symbol in later)
+        if now == known:
+            break
+        known = now
 
 
 # resources of Salesforce XML that flowengine keeps (under `xml:`) without interpreting them

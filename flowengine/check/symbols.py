@@ -24,10 +24,13 @@ class Symbol:
     binding: Any = None              # what the element kind bound it to (an Action's action)
     # declared, but its declaration is broken (already reported): references to it stay silent
     broken: bool = False
+    # an element whose value a flow may change like a variable's (a Get Records that stores its
+    # records automatically: Salesforce lets Assignments set their fields)
+    assignable: bool = False
 
     @property
     def writable(self) -> bool:
-        return self.kind == "variable"
+        return self.kind == "variable" or self.assignable
 
     @property
     def what(self) -> str:

@@ -152,7 +152,8 @@ def run_command(args: argparse.Namespace) -> int:
     org = None
     if flow.compiled.has_actions:
         from flowengine.org import open_org
-        org = open_org(args.org, create=False)   # a missing store is a mistake, not a blank org
+        # a missing store is a mistake, not a blank org; its objects are the flow's project's
+        org = open_org(args.org, create=False, project=flow.project_dir)
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
                           max_elements=args.max_elements, rollback=args.rollback)
@@ -200,6 +201,8 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
         print("outputs:")
         for name, value in result.outputs.items():
             print(f"  {name} = {_show(value)}")
+    if result.limits.used:
+        print(f"limits used: {result.limits.summary()}")
     if result.error:
         sys.stdout.flush()
         print(f"error: {result.error.message}", file=sys.stderr)

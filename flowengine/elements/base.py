@@ -54,6 +54,9 @@ class LintFacts:
     writes: tuple[str, ...] = ()    # names (roots of paths) it writes
     doing: str = ""                 # "calls cancelFulfillmentOrderItem": what may fail
     failing: str = "it"             # "the action": what fails, in a sentence
+    query: bool = False             # it runs a query (Get Records; Update/Delete by filters)
+    dml: bool = False               # it writes records (Create, Update, Delete Records)
+    filtered: bool = False          # its query has filters
 
 
 NameEntry = tuple[str, tuple[Any, ...], "Symbol"]   # (name, document path, symbol)
@@ -76,6 +79,9 @@ class ElementKind:
     centred: ClassVar[bool] = False                 # canvas: sits centred over its branches
     loop_shaped: ClassVar[bool] = False             # canvas: a For Each body and an After Last
     droppable_items: ClassVar[tuple[str, ...]] = ()  # lists whose broken items can be left out
+    # its symbol takes the type of another name (a Loop's items): `bind` runs after the other
+    # kinds', and again while that makes more types known, so it must be repeatable
+    binds_after_others: ClassVar[bool] = False
     icon: ClassVar[str] = _DEFAULT_ICON             # SVG of its 36×36 tile
     tile: ClassVar[str] = "logic"                   # tile colour: logic | action | data
     mermaid_shape: ClassVar[tuple[str, str]] = ('["', '"]')
@@ -159,6 +165,11 @@ class ElementKind:
         """The element's data (as a flow file holds it) from its XML element; `reader`
         records where each part came from (`flowengine.formats.sfxml`)."""
         raise NotImplementedError(f"element kind {self.name} has no XML mapping")
+
+    def xml_accepts(self, node: XmlNode) -> bool:
+        """Whether an XML element of `xml_tag` is this kind's (several kinds share
+        `collectionProcessors`, told apart by their `collectionProcessorType`)."""
+        return True
 
     def to_xml(self, writer: FlowWriter, name: str, element: Any) -> XmlNode:
         """The element as its XML element (`flowengine.formats.sfxml`)."""

@@ -107,6 +107,7 @@ class LoopKind(ElementKind):
     name = "Loop"
     model = LoopElement
     loop_shaped = True
+    binds_after_others = True
     icon = ('<rect class="tile-logic" width="36" height="36" rx="7"/>'
             '<path class="glyph-line" stroke-width="2.6" d="M21.1 9.5A9 9 0 1 0 27 18"/>'
             '<path class="glyph" d="M23.2 17L30.8 17L27 11.2z"/>')

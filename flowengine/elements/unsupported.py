@@ -1,5 +1,5 @@
 """Element types flowengine reads, draws, converts and keeps, but cannot run yet (screens, waits,
-stages, orchestration steps, and the record elements until they are built).
+stages, orchestration steps, and collection processors other than Filter and Sort).
 
 Each is an element kind whose data is what Salesforce's XML says of it, kept under `xml:`; its
 connectors are read from there, so the canvas draws it and checks follow its connectors. `validate`
@@ -27,11 +27,6 @@ UNSUPPORTED: Final[dict[str, tuple[str, str, str]]] = {
     "screens": ("Screen", "Screen", "screen"),
     "waits": ("Wait", "Wait", "logic"),
     "subflows": ("Subflow", "Subflow", "logic"),
-    "recordLookups": ("GetRecords", "Get Records", "data"),
-    "recordCreates": ("CreateRecords", "Create Records", "data"),
-    "recordUpdates": ("UpdateRecords", "Update Records", "data"),
-    "recordDeletes": ("DeleteRecords", "Delete Records", "data"),
-    "recordRollbacks": ("RollbackRecords", "Roll Back Records", "data"),
     "collectionProcessors": ("CollectionProcessor", "Collection Processor", "logic"),
     "customErrors": ("CustomError", "Custom Error", "logic"),
     "transforms": ("Transform", "Transform", "data"),

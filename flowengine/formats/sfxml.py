@@ -277,7 +277,7 @@ class FlowReader:
                     entries[entry_name] = reader(node, (key, entry_name))
         elements: dict[str, Any] = {}
         for node in root.children:
-            kind = kind_for_xml_tag(node.tag)
+            kind = kind_for_xml_tag(node.tag, node)
             if kind is None:
                 continue
             used.add(node.tag)

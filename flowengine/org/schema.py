@@ -37,7 +37,8 @@ class FieldDef:
     `OrderSummaryId`), `on_delete` (what deleting the referenced record does to this record:
     clear the field, delete this record — master-detail — or refuse the delete), `read_only`
     (system fields the store sets: CreatedDate...), `unique`, `restricted` (a picklist that
-    refuses other values)."""
+    refuses other values), `precision` (the most digits a Number, Currency or Percent field
+    holds, integer and decimal places together; its decimal places are `type.scale`)."""
 
     name: str
     type: FlowType
@@ -56,6 +57,7 @@ class FieldDef:
     unique: bool = False
     restricted: bool = True
     label: str = ""
+    precision: int | None = None
 
     @property
     def is_computed(self) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flowengine.check.symbols import did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
+from flowengine.runtime.access import relationship_steps
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
 from flowengine.runtime.values import ValueCompiler
@@ -40,6 +41,7 @@ class CompileContext:
     checked: CheckedFlow
     values: ValueCompiler
     uses_visited: bool = False      # some condition asks WasVisited: record visits
+    rolls_back: bool = False        # a Roll Back Records element returns to the start
 
 
 class CompiledFlow:
@@ -63,7 +65,10 @@ class CompiledFlow:
             needs_org = needs_org or kind.needs_org(element)
         self.start = self.nodes.get(model.start or "")
         self.uses_visited = ctx.uses_visited
-        self.has_actions = needs_org        # the interview needs the org transaction
+        self.rolls_back = ctx.rolls_back
+        # the interview runs in an org transaction: an element needs one, or a value reads a
+        # related record
+        self.has_actions = needs_org or ctx.values.reads_org or self._formulas_read_org()
         api = model.api_version
         self.default_limit = LEGACY_LIMIT if api < Decimal(57) else DEFAULT_LIMIT
         self.inputs: dict[str, FlowType] = {}
@@ -104,6 +109,20 @@ class CompiledFlow:
                 raise InputError(f"input {name}: {exc}") from None
         return result
 
+    def _formulas_read_org(self) -> bool:
+        """Whether a formula reads a related record through a lookup (from the org store)."""
+        from flowengine.check.symbols import ResolveError
+        from flowengine.references import PathSyntaxError
+
+        for formula in self.checked.formulas.values():
+            for ref in formula.references:
+                try:
+                    if relationship_steps(self.values.resolve(ref), self.checked.types):
+                        return True
+                except (ResolveError, PathSyntaxError):
+                    continue
+        return False
+
     def run(self, inputs: Mapping[str, Any] | None = None, org: OrgStore | None = None,
             trace: bool = False, max_elements: int | None = None,
             rollback: bool = False) -> InterviewResult:
@@ -114,6 +133,7 @@ class CompiledFlow:
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
         committed = False
+        result: InterviewResult | None = None
         # a trace is a long list of small acyclic dicts: the cyclic garbage collector would
         # rescan it again and again as it grows, so it pauses while a traced interview runs
         pause_gc = trace and gc.isenabled()
@@ -121,10 +141,15 @@ class CompiledFlow:
             if pause_gc:
                 gc.disable()
             try:
+                if tx is not None and self.rolls_back:
+                    start_savepoint(st)
                 result = self._interview(st, prepared, trace, max_elements)
             finally:
                 if pause_gc:
                     gc.enable()
+                if st.base is not None:
+                    end_savepoint(st, undo=result is None or not result.ok)
+            assert result is not None
             if tx is not None:
                 if result.ok and not rollback:
                     tx.commit()
@@ -163,7 +188,7 @@ class CompiledFlow:
         count = 0
         if node is None:             # a flow without elements finishes at once
             return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                                   None, st.trace, 0, dict(values))
+                                   None, st.trace, 0, dict(values), st.limits)
         current: Node = node
         try:
             if trace:
@@ -213,13 +238,40 @@ class CompiledFlow:
             return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
                                           current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                               None, st.trace, count, dict(values))
+                               None, st.trace, count, dict(values), st.limits)
 
     def _failed(self, st: Interview, fault: Fault, count: int) -> InterviewResult:
         if st.trace is not None and st.trace and fault.element == st.trace[-1]["element"]:
             st.trace[-1].setdefault("fault", fault.message)
         return InterviewResult(self.name, "Failed", {n: st.values.get(n) for n in self.outputs},
-                               fault, st.trace, count, dict(st.values))
+                               fault, st.trace, count, dict(st.values), st.limits)
+
+
+class _RolledBack(Exception):
+    """Leaves the transaction's first savepoint undoing what it holds (Roll Back Records)."""
+
+
+def start_savepoint(st: Interview) -> None:
+    """Open the savepoint at the start of the transaction that Roll Back Records returns to."""
+    assert st.org is not None
+    st.base = st.org.savepoint()
+    st.base.__enter__()
+
+
+def end_savepoint(st: Interview, undo: bool) -> None:
+    """Close the start savepoint: release it (keeping what was written) or undo its writes."""
+    base, st.base = st.base, None
+    if undo:
+        base.__exit__(_RolledBack, _RolledBack(), None)
+    else:
+        base.__exit__(None, None, None)
+
+
+def roll_back_records(st: Interview) -> None:
+    """Undo every record change of the transaction so far (Roll Back Records) and go on in a
+    new savepoint."""
+    end_savepoint(st, undo=True)
+    start_savepoint(st)
 
 
 def _limit_message(recent: list[str], next_name: str, limit: int) -> str:
