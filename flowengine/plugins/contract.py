@@ -90,3 +90,6 @@ class Plugin:
     # checks the org store runs before committing a fixture load (and tests after every write):
     # each returns a list of human-readable violations, empty when all holds
     invariants: Sequence[Callable[[OrgTransaction], list[str]]] = ()
+    # what runs around every write of the org (`flowengine.org.base.SaveHook`): the platform
+    # behaviour a plug-in models, such as publishing the events Salesforce publishes
+    save_hooks: Sequence[Any] = ()
