@@ -139,7 +139,7 @@ class Checker(SymbolContext):
 
     def _needs_plugins(self) -> bool:
         m = self.model
-        if any(kind_of(e).needs_plugins(e) for e in m.elements.values()):
+        if m.trigger is not None or any(kind_of(e).needs_plugins(e) for e in m.elements.values()):
             return True
         own = {name.replace("__", ".").lower() for name in m.types}
         decls: list[TypedDecl] = [*m.variables.values()]
@@ -161,6 +161,8 @@ class Checker(SymbolContext):
         declare_types(self)
         declare_names(self)
         self.check_resources()
+        from flowengine.check.trigger import check_trigger
+        check_trigger(self)
         for name, element in self.model.elements.items():
             self.check_element(name, element)
         self.check_graph()
