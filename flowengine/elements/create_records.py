@@ -93,7 +93,7 @@ class CreateRecordsNode(rec.DmlNode):
         if not rows:
             return targets, []
         org = self.org(st)
-        st.limits.dml(len(rows), self.name)
+        st.limits.dml(len(rows), self.name, f"{st.flow_name}.{self.name}")
         if len(rows) == 1:
             return targets, [org.insert(self.object_name, rows[0])]
         return targets, org.insert_many(self.object_name, rows)

@@ -349,7 +349,7 @@ class DmlNode(RecordsNode):
             logic = within_ids(logic, len(filters))
             filters = [RecordFilter("Id", "In", list(ids))] + filters
         org = self.org(st)
-        st.limits.query(self.name)
+        st.limits.query(self.name, f"{st.flow_name}.{self.name}:query")
         found = org.select(self.object_name, filters, logic, fields=["Id"])
         st.limits.rows_retrieved(len(found), self.name)
         return [row["Id"] for row in found]
