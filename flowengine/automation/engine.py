@@ -36,7 +36,7 @@ from flowengine.types import RecordValue, to_json
 
 if TYPE_CHECKING:
     from flowengine.automation.project import FlowProject, ProjectFlow
-    from flowengine.org.base import OrgStore, OrgTransaction
+    from flowengine.org.base import OrgStore
     from flowengine.runtime.interview import InterviewResult
 
 __all__ = ["Automation", "AutomatedStore", "RECORD_BATCH", "EVENT_BATCH", "MAX_TRIGGER_DEPTH"]

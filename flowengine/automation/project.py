@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from flowengine.api import Flow
     from flowengine.model import FlowModel, Trigger
 
-__all__ = ["FlowProject", "ProjectFlow", "find_project_root"]
+__all__ = ["FlowProject", "ProjectFlow", "find_project_root", "open_project", "subflow"]
 
 
 @dataclass
@@ -35,6 +35,7 @@ class ProjectFlow:
     process_type: str
     _flow: Flow | None = None
     _error: FlowError | None = None
+    _loading: bool = False
 
     @property
     def active(self) -> bool:
@@ -119,12 +120,15 @@ class FlowProject:
         if pf._flow is None and pf._error is None:
             from flowengine.api import load_flow
 
+            pf._loading = True
             try:
                 flow = load_flow(pf.path, registry=registry)
                 _ = flow.compiled           # an unsupported element refuses here, once
                 pf._flow = flow
             except FlowError as exc:
                 pf._error = exc
+            finally:
+                pf._loading = False
         if pf._error is not None:
             raise pf._error
         assert pf._flow is not None
@@ -151,3 +155,47 @@ def _project_files(folder: Path) -> list[str]:
         return files
     nested = [p.parent.resolve() for p in folder.rglob("sfdx-project.json")]
     return [f for f in files if not any(Path(f).resolve().is_relative_to(n) for n in nested)]
+
+
+_PROJECTS: dict[Path, tuple[tuple[tuple[str, int], ...], FlowProject]] = {}
+
+
+def open_project(root: str | os.PathLike[str]) -> FlowProject:
+    """The project in `root`, read once while none of its flow files changes."""
+    folder = Path(root).resolve()
+    stamp = tuple((f, _mtime(f)) for f in _project_files(folder))
+    cached = _PROJECTS.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    project = FlowProject.open(folder)
+    _PROJECTS[folder] = (stamp, project)
+    return project
+
+
+def _mtime(file: str) -> int:
+    try:
+        return os.stat(file).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def subflow(caller_file: str | None, name: str) -> tuple[Flow | None, str | None]:
+    """The flow `name` of the project the flow file `caller_file` is in (`find_project_root`),
+    checked and compiled — or None and why not."""
+    root = find_project_root(caller_file) if caller_file else Path(os.getcwd())
+    project = open_project(root)
+    pf = project.find(name)
+    if pf is None:
+        known = sorted(f.name for f in project.flows.values())
+        from flowengine.errors import did_you_mean
+
+        return None, (f"no flow {name!r} in the project {os.fspath(root)}"
+                      f"{did_you_mean(name, known)} (a subflow is a flow of the same project: "
+                      "a Salesforce DX project, or the calling flow's folder)")
+    if pf._loading:
+        return None, None             # flows that call each other: checked when it is loaded
+    try:
+        return project.load(pf), None
+    except FlowError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"the subflow {pf.name} ({pf.path}) cannot run: {first}"
