@@ -7,16 +7,17 @@ import cheap: the catalog commands load them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from flowengine.errors import ActionError
+from flowengine.errors import ActionError, OrgError
 from flowengine.types import ApexClass, FlowType, ObjectSchemaLike
 
 if TYPE_CHECKING:
     from flowengine.org.base import OrgTransaction
 
-__all__ = ["Action", "ActionContext", "ActionError", "Parameter", "Plugin"]
+__all__ = ["Action", "ActionContext", "ActionError", "ActionOrg", "Parameter", "Plugin"]
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,69 @@ class Parameter:
         return self.label or self.name
 
 
+class ActionOrg:
+    """The interview's org transaction as an action sees it: reads, writes and savepoints, but
+    not the transaction's end. The interview commits when it finishes and rolls back when it
+    fails; an action that could commit would keep its writes although the interview failed.
+    `commit()`, `rollback()`, `close()` and `with` raise OrgError(INVALID_OPERATION)."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: OrgTransaction) -> None:
+        self._tx = tx
+
+    def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
+        return self._tx.get(object_name, record_id)
+
+    def query(self, object_name: str, where: Mapping[str, Any] | None = None,
+              order_by: Sequence[str] = ("Id",)) -> list[dict[str, Any]]:
+        return self._tx.query(object_name, where, order_by)
+
+    def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
+        return self._tx.insert(object_name, fields)
+
+    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
+        return self._tx.insert_many(object_name, records)
+
+    def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        self._tx.update(object_name, record_id, fields)
+
+    def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        self._tx.update_many(object_name, updates)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._tx.savepoint()
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise OrgError(f"an action cannot {what} the interview's transaction: the interview "
+                       "commits it when it finishes and rolls it back when it fails (use "
+                       "savepoint() to undo part of an action's own work)", "INVALID_OPERATION")
+
+    def commit(self) -> None:
+        self._refuse("commit")
+
+    def rollback(self) -> None:
+        self._refuse("roll back")
+
+    def close(self) -> None:
+        self._refuse("close")
+
+    def __enter__(self) -> ActionOrg:
+        self._refuse("enter (and so commit)")
+
+    def __exit__(self, *exc: object) -> None:
+        self._refuse("end")
+
+
 @dataclass
 class ActionContext:
     """What an invoked action may use: the interview's org transaction and where it was called."""
 
-    org: OrgTransaction | None
+    org: OrgTransaction | ActionOrg | None
     flow: str = ""
     element: str = ""
 
-    def require_org(self) -> OrgTransaction:
+    def require_org(self) -> OrgTransaction | ActionOrg:
         if self.org is None:
             raise ActionError("ORG_REQUIRED",
                               f"element {self.element} needs an org store, and none was given")
