@@ -128,8 +128,10 @@ def test_invalid_fixture_loads_nothing(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 2
     assert "error: bad.yaml: fixture not loaded (1 problem):\n  Invoice[1]: field Total: is " \
            "rolled up by the store" in err
-    code, out, _ = _run(capsys, "org", "show", "Invoice", "--format", "json")
-    assert json.loads(out) == []
+    # the failed load created nothing: not even an empty store
+    assert not (tmp_path / ".flowengine").exists()
+    code, _, err = _run(capsys, "org", "show", "Invoice", "--format", "json")
+    assert code == 2 and "no org store at" in err
 
 
 def test_missing_fixture_creates_no_store(capsys: pytest.CaptureFixture[str],

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from flowengine.errors import OrgError
 from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
 from flowengine.types import format_decimal, text_of
@@ -76,16 +77,30 @@ class ObjectCodec:
 
         def decode(row: Sequence[Any]) -> Row:
             record: dict[str, Any] = {}
-            for index, name, convert in plan:
-                raw = row[index]
-                if raw is None or (convert is str and raw.__class__ is str):
-                    record[name] = raw
-                elif convert is _decode_number and raw.__class__ is str:
-                    record[name] = Decimal(raw)
-                else:
-                    record[name] = convert(raw)
+            index = 0
+            try:
+                for index, name, convert in plan:
+                    raw = row[index]
+                    if raw is None or (convert is str and raw.__class__ is str):
+                        record[name] = raw
+                    elif convert is _decode_number and raw.__class__ is str:
+                        record[name] = Decimal(raw)
+                    else:
+                        record[name] = convert(raw)
+            except (ArithmeticError, ValueError, TypeError, AttributeError):
+                raise self.damaged(names, row, index) from None
             return record
         return decode
+
+    def damaged(self, names: Sequence[str], row: Sequence[Any], index: int) -> OrgError:
+        """A stored value that does not decode: the file was changed behind flowengine's back."""
+        record_id = row[list(names).index("Id")] if "Id" in names else "?"
+        name = names[index]
+        fdef = self.info.schema.field(name)
+        kind = fdef.type if fdef is not None else "value"
+        return OrgError(f"the org store is damaged: {self.info.name} {record_id} field {name} "
+                        f"holds {str(row[index])[:40]!r}, which is not a valid {kind} (fix or "
+                        "delete the record, or recreate the store)", "ORG_STORE")
 
 
 def codecs_for(catalog: Catalog) -> dict[str, ObjectCodec]:

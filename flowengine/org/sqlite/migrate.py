@@ -17,7 +17,7 @@ from flowengine.org.catalog import Catalog, ObjectInfo, schema_fingerprint
 from flowengine.org.schema import FieldDef
 from flowengine.org.sqlite.codecs import ObjectCodec, sql_type
 
-__all__ = ["FORMAT_VERSION", "ID_COUNTERS", "META", "migrate"]
+__all__ = ["FORMAT_VERSION", "ID_COUNTERS", "META", "apply_schema", "migrate"]
 
 FORMAT_VERSION: Final = 1          # layout of the file itself (meta tables, encodings)
 META: Final = "_flowengine_meta"
@@ -34,6 +34,15 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str,
         return
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
+    apply_schema(conn, catalog, location, recompute)
+    conn.execute("COMMIT")
+
+
+def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str,
+                 recompute: Callable[[sqlite3.Connection], None]) -> None:
+    """The work of `migrate` inside the caller's write transaction (`wipe` drops the tables and
+    creates them again in one)."""
+    fingerprint = schema_fingerprint(catalog)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {ID_COUNTERS} "
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
@@ -54,10 +63,9 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str,
                              f'ON "{name}" ("{fdef.name}")')
     if meta.get("schema_fingerprint") != fingerprint:
         recompute(conn)
-        _set_meta(conn, "schema_version", str(int(meta.get("schema_version", 0)) + 1))
+        _set_meta(conn, "schema_version", str(_number(meta, "schema_version", 0, location) + 1))
         _set_meta(conn, "schema_fingerprint", fingerprint)
     _set_meta(conn, "format_version", str(FORMAT_VERSION))
-    conn.execute("COMMIT")
 
 
 def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
@@ -73,8 +81,20 @@ def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
                for name, info in catalog.objects.items())
 
 
+def _number(meta: Mapping[str, str], key: str, default: int, location: str) -> int:
+    text = meta.get(key)
+    if text is None:
+        return default
+    try:
+        return int(str(text)[:20])
+    except ValueError:
+        raise OrgError(f"the org store {location} is damaged: its {key} is {str(text)[:40]!r}, "
+                       "expected a whole number (delete the file and run 'flowengine org init')",
+                       "ORG_STORE") from None
+
+
 def _check_format(meta: Mapping[str, str], location: str) -> None:
-    version = int(meta.get("format_version", FORMAT_VERSION))
+    version = _number(meta, "format_version", FORMAT_VERSION, location)
     if version > FORMAT_VERSION:
         raise OrgError(f"the org store {location} has format version {version}; this flowengine "
                        f"reads version {FORMAT_VERSION} (upgrade flowengine)", "ORG_STORE")
