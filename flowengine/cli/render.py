@@ -47,16 +47,16 @@ def output_format(output: str | None, explicit: str | None) -> str:
 
 def render_command(args: argparse.Namespace) -> int:
     from flowengine.cli.util import load_flow_for_command
+    from flowengine.output import STDOUT, check_output, write_output
 
     fmt = output_format(args.output, args.format)
+    output = args.output or STDOUT
+    check_output(output, [args.flow])
     flow = load_flow_for_command(args.flow)
-    from flowengine.output import write_atomically
     from flowengine.render import render_html, render_mermaid, render_svg
 
     text = {"svg": render_svg, "html": render_html, "mermaid": render_mermaid}[fmt](flow)
-    if args.output is None or args.output == "-":
-        sys.stdout.write(text)
-        return 0
-    write_atomically(args.output, text)
-    print(f"{fmt} written to {args.output}", file=sys.stderr)
+    write_output(output, text, [args.flow])
+    if output != STDOUT:
+        print(f"{fmt} written to {output}", file=sys.stderr)
     return 0
