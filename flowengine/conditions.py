@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.check.symbols import ResolvedPath
 from flowengine.model.base import StrictModel
+from flowengine.runtime.membership import text_index
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
@@ -96,18 +97,26 @@ def parse_logic(text: str, count: int) -> Any:
         return items[0] if joiner is None else (joiner.lower(), items)
 
     def unary() -> Any:
+        nonlocal depth
         kind, value = take()
         if kind == "NOT":
-            return ("not", unary())
+            depth += 1
+            if depth > 100:
+                raise LogicError("custom logic nests deeper than 100 levels")
+            inner = unary()
+            depth -= 1
+            return ("not", inner)
         if kind == "(":
             inner = expr()
             if pos >= len(tokens) or take()[0] != ")":
                 raise LogicError(f"missing ')' in custom logic {text!r}")
             return inner
         if kind == "num":
-            index = int(value)
+            # a number too long to be a condition's is not converted (int() refuses 4,300 digits)
+            index = int(value) if len(value) <= 6 else count + 1
             if not 1 <= index <= count:
-                raise LogicError(f"custom logic names condition {index}, but there "
+                shown = value if len(value) <= 12 else f"{value[:6]}… ({len(value):,} digits)"
+                raise LogicError(f"custom logic names condition {shown}, but there "
                                  f"{'is' if count == 1 else 'are'} only {count} (numbered from 1)")
             return ("cond", index - 1)
         raise LogicError(f"unexpected {value!r} in custom logic {text!r}")
@@ -258,12 +267,14 @@ def text_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _in(item: Any, collection: Any) -> bool:
+def _in(st: Any, owner: object, item: Any, collection: Any) -> bool:
+    """`item` equals an item of `collection` (text as `text_equal` compares), through an index
+    that the interview keeps while the collection stays the same: linear, not quadratic, for
+    an `In` inside a loop (flowengine.runtime.membership)."""
     if not collection:
         return False
-    if isinstance(item, str):
-        return any(text_equal(item, x) for x in collection)
-    return item in collection
+    index = text_index(st.indexes, owner, collection, _is_id)
+    return index.contains_text(item, _is_id) if isinstance(item, str) else item in index
 
 
 @dataclass
@@ -301,8 +312,8 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
         return CompiledCondition(lambda st: check(left(st), st) == want(st), left, description)
     if cond.right is None:
         right: Callable[[Any], Any] = lambda st: None
-    else:
-        right = values.compile(cond.right, *(_options(op, lt)))
+    else:   # read, not stored: no copy (In and Contains keep an index of the same list)
+        right = values.compile(cond.right, *(_options(op, lt)), copy=False)
     return CompiledCondition(_binary(op, left, right, lt), left, description)
 
 
@@ -357,7 +368,8 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
         return affix
     if op == "Contains":
         if lt.collection:
-            return lambda st: _in(right(st), left(st))
+            owner = object()
+            return lambda st: _in(st, owner, right(st), left(st))
 
         def contains(st: Any) -> bool:
             a, b = left(st), right(st)
@@ -365,7 +377,8 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
         return contains
     if op in ("In", "NotIn"):
         negate = op == "NotIn"
-        return lambda st: _in(left(st), right(st)) != negate
+        key = object()
+        return lambda st: _in(st, key, left(st), right(st)) != negate
     raise AssertionError(f"condition operator {op} passed the checker")
 
 
