@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import ORG_SCHEMAS, loaded_by_import
+from helpers import loaded_by_import
 
-import flowengine.org
 from flowengine.cli import main
 
 FIXTURE = """
@@ -20,12 +19,7 @@ InvoiceLine:
 """
 
 
-@pytest.fixture(autouse=True)
-def test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The CLI opens stores with the plug-ins' objects: give it the tests' own instead."""
-    monkeypatch.setattr(flowengine.org, "_from_plugins", lambda: (list(ORG_SCHEMAS), []))
-    monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_org_of_test_objects")
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -10,17 +10,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import ORG_SCHEMAS
 
-import flowengine.org
 from flowengine.cli import main
 
-
-@pytest.fixture(autouse=True)
-def test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(flowengine.org, "_from_plugins", lambda: (list(ORG_SCHEMAS), []))
-    monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_org_of_test_objects")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
