@@ -296,3 +296,45 @@ def test_numbers_that_are_not_what_they_seem_are_refused(capsys: pytest.CaptureF
     flow = write(tmp_path, "f.yaml", f"flow: F\n{line}\n")
     code, out, _ = cli(capsys, "validate", flow)
     assert code == 1 and f"{flow}:{message}" in out
+
+
+# -- found by the property suite ------------------------------------------------------------------
+
+GROWING = """\
+flow: Growing
+variables:
+  items: {type: Text, collection: true, default: [a]}
+  text: {type: Text, default: ab}
+elements:
+  Grow:
+    type: Assignment
+    assignments:
+      - {ref: TARGET, op: OP, value: VALUE}
+    next: Grow
+start: Grow
+"""
+
+
+@pytest.mark.parametrize("target, op, value, message", [
+    ("items", "Add", '"{!items}"', "the collection would hold 1,048,576 items; a collection holds at most 1,000,000"),
+    ("items", "AddAtStart", '"{!items}"', "the collection would hold 1,048,576 items; a collection holds at most 1,000,000"),
+    ("text", "Add", '"{!text}"', "the text would be 1,048,576 characters long; a text holds at most 1,000,000"),
+])
+def test_a_value_that_doubles_in_a_loop_is_a_fault_not_a_memory_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, target: str, op: str, value: str,
+        message: str) -> None:
+    flow = write(tmp_path, "growing.yaml", GROWING.replace("TARGET", target).replace("OP", op)
+                 .replace("VALUE", value))
+    code, _, err = cli(capsys, "run", flow)
+    assert code == 1 and err == f"error: Grow (Assignment): {message}\n"
+
+
+def test_a_traced_loop_that_grows_a_list_keeps_small_entries(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    flow = write(tmp_path, "growing.yaml", GROWING.replace("TARGET", "items")
+                 .replace("OP", "Add").replace("VALUE", "x"))
+    started = time.perf_counter()
+    code, out, _ = cli(capsys, "run", flow, "--trace", "--format", "json", "--max-elements", "5000")
+    assert code == 1 and time.perf_counter() - started < 10
+    last = json.loads(out)["trace"][-2]["assignments"][0]["after"]
+    assert len(last) == 101 and last[-1] == "… 4,900 more items"     # step 4,999: 5,000 items
