@@ -15,7 +15,7 @@ automatically"). The action runs inside a savepoint; see `flowengine.runtime.nod
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
@@ -28,6 +28,7 @@ from flowengine.types import FlowType, ValueTypeError, assignable, convert_liter
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
     from flowengine.check.symbols import ResolvedPath, Symbol, SymbolTable
+    from flowengine.org.base import OrgTransaction
     from flowengine.plugins import Action
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
@@ -79,8 +80,8 @@ class ActionNode(FaultingNode):
 
         # the handler is plug-in code: it gets an org handle that cannot end the transaction,
         # and sys.exit() in it is a fault of this action (flowengine.plugins.guard)
-        context = ActionContext(None if st.org is None else ActionOrg(st.org), st.flow_name,
-                                self.name)
+        org = None if st.org is None else cast("OrgTransaction", ActionOrg(st.org))
+        context = ActionContext(org, st.flow_name, self.name)
         handler = self.action.handler
         raw = run_plugin_code(lambda: handler(inputs, context), f"action {self.action.name}",
                               errors_too=False)

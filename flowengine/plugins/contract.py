@@ -7,7 +7,6 @@ import cheap: the catalog commands load them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -36,37 +35,19 @@ class Parameter:
 
 
 class ActionOrg:
-    """The interview's org transaction as an action sees it: reads, writes and savepoints, but
-    not the transaction's end. The interview commits when it finishes and rolls back when it
-    fails; an action that could commit would keep its writes although the interview failed.
-    `commit()`, `rollback()`, `close()` and `with` raise OrgError(INVALID_OPERATION)."""
+    """The interview's org transaction as an action sees it: everything an `OrgTransaction` does
+    (reads, writes, savepoints; delegated, so calls added to the protocol later work too) except
+    ending it. The interview commits when it finishes and rolls back when it fails; an action
+    that could commit would keep its writes although the interview failed. `commit()`,
+    `rollback()`, `close()` and `with` raise OrgError(INVALID_OPERATION)."""
 
     __slots__ = ("_tx",)
 
     def __init__(self, tx: OrgTransaction) -> None:
         self._tx = tx
 
-    def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
-        return self._tx.get(object_name, record_id)
-
-    def query(self, object_name: str, where: Mapping[str, Any] | None = None,
-              order_by: Sequence[str] = ("Id",)) -> list[dict[str, Any]]:
-        return self._tx.query(object_name, where, order_by)
-
-    def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
-        return self._tx.insert(object_name, fields)
-
-    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        return self._tx.insert_many(object_name, records)
-
-    def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
-        self._tx.update(object_name, record_id, fields)
-
-    def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
-        self._tx.update_many(object_name, updates)
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self._tx.savepoint()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
 
     def _refuse(self, what: str) -> NoReturn:
         raise OrgError(f"an action cannot {what} the interview's transaction: the interview "
@@ -93,11 +74,11 @@ class ActionOrg:
 class ActionContext:
     """What an invoked action may use: the interview's org transaction and where it was called."""
 
-    org: OrgTransaction | ActionOrg | None
+    org: OrgTransaction | None     # an ActionOrg when the interpreter calls an action
     flow: str = ""
     element: str = ""
 
-    def require_org(self) -> OrgTransaction | ActionOrg:
+    def require_org(self) -> OrgTransaction:
         if self.org is None:
             raise ActionError("ORG_REQUIRED",
                               f"element {self.element} needs an org store, and none was given")
