@@ -34,8 +34,27 @@ class Flow:
         return [p for p in self.checked.warnings if p.severity != "error"]
 
     @property
+    def project_dir(self) -> str | None:
+        """The folder the flow file is in: its project (objects, subflows) is found from there
+        upward; None for a flow not read from a file."""
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else None
+
+    @property
+    def unsupported(self) -> list[Problem]:
+        """What the flow uses that flowengine cannot run yet, one problem each (with its line)."""
+        return [p for p in self.checked.warnings if p.code == "unsupported"]
+
+    @property
     def compiled(self) -> CompiledFlow:
+        """The flow compiled to run; raises UnsupportedError when it uses something flowengine
+        cannot run yet."""
         if self._compiled is None:
+            unsupported = self.unsupported
+            if unsupported:
+                from dataclasses import replace
+
+                from flowengine.errors import UnsupportedError
+                raise UnsupportedError([replace(p, severity="error") for p in unsupported])
             from flowengine.runtime import CompiledFlow
             self._compiled = CompiledFlow(self.checked)
         return self._compiled
@@ -57,7 +76,7 @@ class Flow:
         opened = False
         if isinstance(org, (str, os.PathLike)):
             from flowengine.org import open_org
-            store = open_org(org)
+            store = open_org(org, project=self.project_dir)
             opened = True
         try:
             return self.compiled.run(inputs, store, trace, max_elements, rollback)

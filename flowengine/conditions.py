@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from flowengine.check.symbols import ResolvedPath
+from flowengine.logic import LogicError, logic_tree, parse_logic  # noqa: F401 (re-exported)
 from flowengine.model.base import StrictModel
 from flowengine.runtime.membership import text_index
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
     from flowengine.check.context import ValueContext
+    from flowengine.check.symbols import ResolvedPath
     from flowengine.runtime.values import ValueCompiler
 
 CONDITION_OPERATORS = (
@@ -34,114 +36,17 @@ ORDERING = {"GreaterThan", "LessThan", "GreaterThanOrEqualTo", "LessThanOrEqualT
 ORDERING_KINDS = NUMERIC | {"Date", "DateTime", "Time"}
 BOOLEAN_TESTS = {"IsNull", "IsBlank", "IsEmpty", "WasSet", "WasVisited", "HasError"}
 ELEMENT_TESTS = {"WasVisited", "HasError"}
+# operators that Salesforce added in a later API version; a flow of an earlier apiVersion cannot
+# use them. The versions are those of the FlowCondition operator list on the Metadata API's Flow
+# page as we recall it (Spring '24 for Is Blank and Is Empty); the copies of that page available
+# to us did not include the passage, so docs/conformance.md marks them for confirmation.
+OPERATOR_SINCE: dict[str, Decimal] = {
+    "IsBlank": Decimal("60.0"), "IsEmpty": Decimal("60.0"), "HasError": Decimal("62.0")}
 _ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 
 
 # ---------------------------------------------------------------------------------------------
-# Custom logic: "1 AND (2 OR NOT 3)"
-
-class LogicError(ValueError):
-    pass
-
-
-_TOKEN = re.compile(r"\s*(?:(\d+)|(AND|OR|NOT)\b|(\()|(\))|(\S))", re.IGNORECASE)
-
-
-def parse_logic(text: str, count: int) -> Any:
-    """Parse custom logic over condition indexes 1..count. Mixing AND and OR without
-    parentheses is refused, as in Flow Builder. Every condition must be used exactly as numbered."""
-    if len(text) > 10_000:
-        raise LogicError("custom logic is longer than 10,000 characters")
-    tokens: list[tuple[str, str]] = []
-    for match in _TOKEN.finditer(text):
-        num, word, lp, rp, other = match.groups()
-        if other:
-            raise LogicError(f"unexpected {other!r} in custom logic {text!r} (expected condition "
-                             "numbers, AND, OR, NOT and parentheses)")
-        if num:
-            tokens.append(("num", num))
-        elif word:
-            tokens.append((word.upper(), word))
-        elif lp:
-            tokens.append(("(", lp))
-        elif rp:
-            tokens.append((")", rp))
-    pos = 0
-    depth = 0
-
-    def peek() -> str | None:
-        return tokens[pos][0] if pos < len(tokens) else None
-
-    def take() -> tuple[str, str]:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise LogicError(f"custom logic {text!r} ends too early")
-        pos += 1
-        return tokens[pos - 1]
-
-    def expr() -> Any:
-        nonlocal depth
-        depth += 1
-        if depth > 100:
-            raise LogicError("custom logic nests deeper than 100 levels")
-        items = [unary()]
-        joiner = None
-        while peek() in ("AND", "OR"):
-            op = take()[0]
-            if joiner and op != joiner:
-                raise LogicError(f"custom logic {text!r} mixes AND and OR without parentheses; "
-                                 "add parentheses to say which goes first")
-            joiner = op
-            items.append(unary())
-        depth -= 1
-        return items[0] if joiner is None else (joiner.lower(), items)
-
-    def unary() -> Any:
-        nonlocal depth
-        kind, value = take()
-        if kind == "NOT":
-            depth += 1
-            if depth > 100:
-                raise LogicError("custom logic nests deeper than 100 levels")
-            inner = unary()
-            depth -= 1
-            return ("not", inner)
-        if kind == "(":
-            inner = expr()
-            if pos >= len(tokens) or take()[0] != ")":
-                raise LogicError(f"missing ')' in custom logic {text!r}")
-            return inner
-        if kind == "num":
-            # a number too long to be a condition's is not converted (int() refuses 4,300 digits)
-            index = int(value) if len(value) <= 6 else count + 1
-            if not 1 <= index <= count:
-                shown = value if len(value) <= 12 else f"{value[:6]}… ({len(value):,} digits)"
-                raise LogicError(f"custom logic names condition {shown}, but there "
-                                 f"{'is' if count == 1 else 'are'} only {count} (numbered from 1)")
-            return ("cond", index - 1)
-        raise LogicError(f"unexpected {value!r} in custom logic {text!r}")
-
-    if not tokens:
-        raise LogicError("custom logic is empty")
-    tree = expr()
-    if pos != len(tokens):
-        raise LogicError(f"unexpected {tokens[pos][1]!r} in custom logic {text!r}")
-    used = _used(tree)
-    unused = sorted(set(range(count)) - used)
-    if unused:
-        raise LogicError(f"custom logic {text!r} does not use condition"
-                         f"{'s' if len(unused) > 1 else ''} {', '.join(str(i + 1) for i in unused)}")
-    return tree
-
-
-def _used(tree: Any) -> set[int]:
-    kind = tree[0]
-    if kind == "cond":
-        return {tree[1]}
-    if kind == "not":
-        return _used(tree[1])
-    return set().union(*(_used(t) for t in tree[1]))
-
+# Custom logic: parsed in flowengine.logic (the org store's queries use it too)
 
 def compile_logic(tree: Any, conds: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     kind = tree[0]
@@ -159,17 +64,6 @@ def compile_logic(tree: Any, conds: list[Callable[[Any], bool]]) -> Callable[[An
     if kind == "and":
         return lambda st: all(p(st) for p in parts)
     return lambda st: any(p(st) for p in parts)
-
-
-def logic_tree(logic: str, count: int) -> Any:
-    mode = logic.strip().lower()
-    if mode == "and":
-        return ("and", [("cond", i) for i in range(count)])
-    if mode == "or":
-        return ("or", [("cond", i) for i in range(count)])
-    if mode == "custom":
-        raise LogicError("logic 'custom' needs the expression itself, e.g. logic: \"1 AND (2 OR 3)\"")
-    return parse_logic(logic, count)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,12 +103,21 @@ def check_condition(checker: ValueContext, path: tuple[Any, ...], cond: Conditio
     from flowengine.elements import kind_of, kinds
 
     op = cond.op
+    since = OPERATOR_SINCE.get(op)
+    api = checker.model.api_version
+    if since is not None and api < since:
+        checker.error(path + ("op",), f"{op} needs apiVersion {since} or later (Salesforce added "
+                      f"it in API version {since}); this flow has apiVersion {api}",
+                      "operator.version")
+        return
     if op in ELEMENT_TESTS:
         target = checker.model.elements.get(cond.left)
-        if op == "HasError" and target is not None and not kind_of(target).can_fault:
-            faulting = " and ".join(k.name for k in kinds() if k.can_fault)
-            checker.error(path + ("left",), f"HasError applies to {faulting} elements (only they "
-                          f"can fault and go on); {cond.left!r} is a {target.type} element",
+        if op == "HasError" and target is not None and not kind_of(target).reports_errors:
+            names = sorted(k.name for k in kinds() if k.reports_errors)
+            allowed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+            checker.error(path + ("left",), f"HasError applies to {allowed} elements (as in "
+                          f"Salesforce); {cond.left!r} is {'an' if target.type[0] in 'AEIOU' else 'a'} "
+                          f"{target.type} element",
                           "condition.element")
         elif target is None and cond.left not in checker.broken:
             from flowengine.check.symbols import did_you_mean
@@ -303,8 +206,8 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
         want = values.compile(cond.right, FlowType("Boolean"))
         if op == "IsNull":
             check: Callable[[Any, Any], bool] = lambda v, st: v is None
-        elif op == "IsBlank":
-            check = lambda v, st: v is None or v == "" or v == []
+        elif op == "IsBlank":   # also text of only whitespace (FlowComparisonOperator)
+            check = lambda v, st: v is None or v == [] or (isinstance(v, str) and not v.strip())
         elif op == "IsEmpty":
             check = lambda v, st: not v
         else:  # WasSet: the resource (or record field) holds a value when evaluated

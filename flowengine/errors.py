@@ -74,6 +74,11 @@ class ValidationError(FlowError):
         super().__init__(head + more)
 
 
+class UnsupportedError(ValidationError):
+    """The flow is valid but uses something flowengine cannot run yet (a screen, a wait...);
+    carries a problem, with its line, for each such part."""
+
+
 class ActionError(FlowError):
     """Raised by an action to signal a failure; the interpreter turns it into a flow fault."""
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 from typing import Any, Final, Protocol
 
 from flowengine.errors import did_you_mean
@@ -20,6 +28,43 @@ KIND_ALIASES: Final = {"String": "Text"}
 TEXT_LIKE: Final = frozenset({"Text", "Picklist", "Multipicklist"})
 NUMERIC: Final = frozenset({"Number", "Currency"})
 UTC: Final = _dt.UTC
+
+# Salesforce's Number holds at most 18 digits (Custom Field Types; knowledge article 000386249):
+# a value with 18 or more digits before the decimal point does not fit. Calculations carry 28
+# significant digits; exponents are bounded so that no value can take long to compute or to
+# write out as text.
+# Text that flowengine builds (formulas, templates, merge fields) stops at a million characters:
+# Salesforce documents no length for a flow's text values (its Long Text Area field holds
+# 131,072), so the limit is ours, large enough for any real message and small enough to stay fast
+MAX_TEXT: Final = 1_000_000
+MAX_INTEGER_DIGITS: Final = 18
+MAX_SCALE: Final = 17           # "Decimal Places ... up to 17 places" (Variable Resource)
+NUMBER_CONTEXT: Final = Context(prec=28, rounding=ROUND_HALF_EVEN, Emin=-1_000, Emax=1_000,
+                                traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def number_problem(value: Decimal) -> str | None:
+    """Why `value` is not a Salesforce Number (too many digits before the point), or None."""
+    if not value.is_finite():
+        return "is not a finite number"
+    if not value.is_zero() and value.adjusted() >= MAX_INTEGER_DIGITS:
+        shown = str(value) if len(str(value)) <= 40 else f"a number of {value.adjusted() + 1:,} digits"
+        return (f"{shown} has more than {MAX_INTEGER_DIGITS} digits before the decimal point "
+                "(the most a Salesforce Number holds)")
+    return None
+
+
+def bounded_number(value: Decimal) -> Decimal:
+    """`value` with at most 28 significant digits and a bounded exponent; ValueError (with the
+    reason) when it has more than 18 digits before the decimal point."""
+    problem = number_problem(value)
+    if problem:
+        raise NumberLimitError(problem)
+    return NUMBER_CONTEXT.plus(value)
+
+
+class NumberLimitError(ValueError):
+    """A number beyond Salesforce's limits; the message says which."""
 
 
 def canonical_kind(name: str) -> str | None:
@@ -116,6 +161,20 @@ class ApexClass:
         return f.type if f else None
 
 
+def relationship_name(fdef: Any) -> str | None:
+    """The relationship name of a lookup field: its own, or Salesforce's convention
+    (`AccountId` → `Account`, `Parent__c` → `Parent__r`)."""
+    explicit = getattr(fdef, "relationship_name", None)
+    if explicit:
+        return str(explicit)
+    name = str(getattr(fdef, "name", ""))
+    if name.endswith("__c"):
+        return name[:-3] + "__r"
+    if name.endswith("Id") and len(name) > 2:
+        return name[:-2]
+    return None
+
+
 class ObjectSchemaLike(Protocol):
     """What the type system needs of an org object (the org package provides the real schemas)."""
 
@@ -207,7 +266,24 @@ class TypeRegistry:
             return cls.field_type(name) if cls else None
         if owner.kind == "Record":
             schema = self.object_schema(owner.object)
-            return schema.field_types().get(name) if schema else None
+            if schema is None:
+                return None
+            found = schema.field_types().get(name)
+            if found is None:
+                link = self.relationship(owner, name)
+                if link is not None:
+                    return FlowType("Record", object=link[1])
+            return found
+        return None
+
+    def relationship(self, owner: FlowType, name: str) -> tuple[str, str] | None:
+        """(the lookup field, the object it refers to) of the relationship `name` of a record
+        type (`OrderSummary` of `OrderSummaryId`), or None."""
+        schema = self.object_schema(owner.object) if owner.kind == "Record" else None
+        for fdef in getattr(schema, "fields", ()):
+            target = getattr(fdef, "reference_to", None)
+            if target and relationship_name(fdef) == name:
+                return fdef.name, target
         return None
 
     def field_names(self, owner: FlowType) -> list[str]:
@@ -282,7 +358,7 @@ def format_decimal(value: Decimal) -> str:
     if not value.is_finite():
         return str(value)
     if value.is_zero():
-        value = value.copy_abs()
+        value = value.copy_abs() if value.adjusted() >= -MAX_SCALE else Decimal(0)
     return format(value, "f")
 
 
@@ -323,7 +399,8 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the Boolean {str(value).lower()}"
     if isinstance(value, (int, float, Decimal)):
-        return f"the number {value}"
+        shown = str(Decimal(value) if isinstance(value, int) else value)
+        return f"the number {shown if len(shown) <= 40 else shown[:37] + '...'}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the text {shown!r}"
@@ -383,12 +460,16 @@ def _to_decimal(value: Any, target: FlowType) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a number)")
     try:
-        d = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        d = value if isinstance(value, Decimal) else Decimal(value) if isinstance(value, int) \
+            else Decimal(str(value).strip())
     except InvalidOperation:
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a number)") from None
     if not d.is_finite():
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a finite number)")
-    return d
+    problem = number_problem(d)
+    if problem:
+        raise ValueTypeError(f"{problem}; it does not fit {target}")
+    return NUMBER_CONTEXT.plus(d)
 
 
 def _to_date(value: Any) -> _dt.date:

@@ -29,8 +29,11 @@ def cli_org_of_test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     """The CLI opens stores with the plug-ins' objects: give it the tests' own instead, with no
     $FLOWENGINE_ORG, in tmp_path as the current directory."""
     import flowengine.org
+    import flowengine.org.schemas
 
-    monkeypatch.setattr(flowengine.org, "_from_plugins", lambda: (list(ORG_SCHEMAS), []))
+    monkeypatch.setattr(flowengine.org.schemas, "project_schemas",
+                        lambda project=None: list(ORG_SCHEMAS))
+    monkeypatch.setattr(flowengine.org, "_plugin_invariants", lambda: [])
     monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
     monkeypatch.chdir(tmp_path)
 

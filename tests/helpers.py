@@ -80,6 +80,24 @@ class FakeRegistry:
 
 # -- flows given as Python data ------------------------------------------------------------------
 
+def load_in_form(form: str, text: str, folder: Any, registry: Callable[[], Any] | None = None) -> Any:
+    """The flow of YAML `text` ("yaml"), or of the `.flow-meta.xml` it converts to ("xml"),
+    written in `folder`: tests run a flow through both front ends."""
+    import textwrap
+    from pathlib import Path
+
+    from flowengine.api import load_flow, load_flow_text
+
+    flow = load_flow_text(textwrap.dedent(text).lstrip("\n"), "flow.yaml", registry=registry)
+    if form == "yaml":
+        return flow
+    from flowengine.formats.sfxml import to_xml_text
+
+    path = Path(folder) / f"{flow.name}.flow-meta.xml"
+    path.write_text(to_xml_text(flow.model), encoding="utf-8")
+    return load_flow(path, registry=registry)
+
+
 def flow_from_doc(doc: Mapping[str, Any], registry: Callable[[], Any] | None = None) -> Any:
     """Load a flow document given as Python data (dumped to YAML in its own key order)."""
     import yaml

@@ -170,7 +170,9 @@ def test_resource_names_follow_the_api_name_rules(name: str, message: str) -> No
 @pytest.mark.parametrize(("text", "line", "path", "message"), [
     ("flow: Demo\nvariable:\n  x: Text\n", 2, "variable",
      "unknown key 'variable'; did you mean 'variables'? (allowed here: flow, label, description, "
-     "apiVersion, start, types, variables, constants, formulas, templates, elements)"),
+     "apiVersion, start, types, variables, constants, formulas, templates, elements, processType, "
+     "status, runInMode, interviewLabel, environments, processMetadataValues, startLocation, "
+     "trigger)"),
     ("flow: Demo\nvariables:\n  x: {type: Text, colection: true}\n", 3, "variables.x.colection",
      "unknown key 'colection'; did you mean 'collection'? (allowed here: type, apexClass, object, "
      "collection, scale, description, input, output, default)"),
@@ -196,12 +198,16 @@ def test_unknown_element_type_and_missing_type() -> None:
           B: {assignments: []}
         start: A
     """)
+    kept = (", GetRecords, CreateRecords, UpdateRecords, DeleteRecords, RollbackRecords, "
+            "CollectionFilter, CollectionSort; or, kept from Salesforce XML: Screen, Wait, "
+            "Subflow, CollectionProcessor, CustomError, Transform, ApexPluginCall, Step, "
+            "OrchestratedStage")
     assert [(p.code, p.line, p.path, p.message) for p in found] == [
         ("schema.unknown-element-type", 3, "elements.A.type",
          "unknown element type 'Assigment'; did you mean 'Assignment'? (expected one of: "
-         "Assignment, Decision, Loop, Action)"),
+         f"Assignment, Decision, Loop, Action{kept})"),
         ("schema.missing-key", 4, "elements.B",
-         "element has no 'type' (expected one of: Assignment, Decision, Loop, Action)"),
+         f"element has no 'type' (expected one of: Assignment, Decision, Loop, Action{kept})"),
     ]
 
 
@@ -569,11 +575,15 @@ def test_record_fields() -> None:
     """, registry=lambda: registry)
     assert [(p.code, p.line, p.message) for p in found] == [
         ("type.unknown-object", 5, "unknown object 'InvoiceLines'; did you mean 'InvoiceLine'? "
-                                   "(objects come from installed plug-ins)"),
+                                   "(flowengine knows the standard objects, the installed plug-ins' "
+                                   "and the project's own: a Salesforce DX project's objects/ "
+                                   "folder, or a flowengine-objects.yaml beside the flows)"),
         ("reference.invalid", 12, "Record InvoiceLine has no field 'quantity'; did you mean "
                                   "'Quantity'? (field names are case-sensitive)"),
         ("value.field", 14, "Record InvoiceLine has no field 'Colour' (its fields: Id, InvoiceId, "
-                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount)"),
+                            "Quantity, UnitPrice, Status, Shipped, DueDate, Amount, CreatedDate, "
+                            "CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp, "
+                            "IsDeleted)"),
     ]
 
 
@@ -745,7 +755,6 @@ VALID_OPERATORS = [
     ("Number", "EqualsCount", "{!texts}"), ("Currency", "Add", 1), ("Currency", "Subtract", 1),
     ("Currency", "AssignCount", "{!texts}"),
     ("Date", "Assign", "2026-01-31"), ("Date", "Add", 2), ("Date", "Subtract", 1),
-    ("DateTime", "Add", 0.5), ("DateTime", "Subtract", 1),
     ("Boolean", "Assign", False), ("Time", "Assign", "10:00:00"),
     ("Text[]", "Assign", ["a"]), ("Text[]", "Assign", "a"), ("Text[]", "Add", "a"),
     ("Text[]", "Add", "{!texts}"), ("Text[]", "AddAtStart", "a"), ("Text[]", "RemoveFirst", "a"),
@@ -773,6 +782,11 @@ INVALID_OPERATORS = [
      "operator Add does not apply to 'x', which is Boolean (a Boolean takes Assign)"),
     ("Time", "Add", 1, "operator.type",
      "operator Add does not apply to 'x', which is Time (a Time takes Assign)"),
+    # a Date/Time variable takes Equals only ("Flow Operators in Assignment Elements")
+    ("DateTime", "Add", 0.5, "operator.type",
+     "operator Add does not apply to 'x', which is DateTime (a DateTime takes Assign)"),
+    ("DateTime", "Subtract", 1, "operator.type",
+     "operator Subtract does not apply to 'x', which is DateTime (a DateTime takes Assign)"),
     ("Number", "AddItem", 1, "operator.type",
      "operator AddItem does not apply to 'x', which is Number (a Number takes Assign, Add, "
      "Subtract, AssignCount)"),
@@ -843,6 +857,7 @@ DECISION_VARS = {"t": {"type": "Text"}, "n": {"type": "Number"}, "c": {"type": "
     ("d", "LessThan", "{!dt}"), ("dt", "LessThanOrEqualTo", "{!d}"), ("tm", "GreaterThan", "09:00:00"),
     ("t", "StartsWith", "ab"), ("t", "EndsWith", "{!n}"), ("t", "Contains", "x"),
     ("texts", "Contains", "x"), ("nums", "Contains", 3), ("t", "IsNull", True), ("n", "IsBlank", False),
+    ("Check", "HasError", False),   # a Decision may be named (Salesforce: Action, Decision, ...)
     ("texts", "IsEmpty", True), ("t", "WasSet", True), ("t", "In", ["a", "b"]), ("t", "In", "{!texts}"),
     ("n", "NotIn", "{!nums}"), ("b", "EqualTo", "{!$GlobalConstant.True}"),
     ("Check", "WasVisited", False),
@@ -881,8 +896,6 @@ def test_valid_conditions(left: str, op: str, right: Any) -> None:
      "WasVisited takes an element name, and 't' is not an element"),
     ("Chek", "HasError", True, "left", "condition.element",
      "HasError takes an element name, and 'Chek' is not an element; did you mean 'Check'?"),
-    ("Check", "HasError", True, "left", "condition.element",
-     "HasError applies to Action elements (only they can fault and go on); 'Check' is a Decision element"),
     ("nope", "EqualTo", 1, "left", "reference.unknown",
      "unknown name 'nope' (no variable, constant, formula, template or element has that name)"),
 ])

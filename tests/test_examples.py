@@ -22,8 +22,6 @@ FO = "0a3DM0000000001YAA"
 SHOES_LINE = "0a4DM0000000001YAA"
 JACKET_LINE = "0a4DM0000000002YAA"
 SHOES_SUMMARY = "10uDM0000000001YAA"
-ORDER = "1OsDM00000000010AA"
-GROUP = "0agDM0000000001YAA"
 EAST = "131DM0000000002YAA"
 
 EXAMPLES = sorted(p for p in FLOWS.glob("*.yaml") if not p.name.endswith(".flowtest.yaml"))
@@ -93,9 +91,7 @@ def test_an_unhandled_fault_leaves_the_org_exactly_as_it_was(demo_org: Path) -> 
 
 def test_a_handled_fault_keeps_earlier_work_and_undoes_only_the_failed_action(demo_org: Path) -> None:
     flow = load_flow(FLOWS / "cancel_and_reallocate.yaml")
-    inputs = {"fulfillmentOrderId": FO, "lineItemId": SHOES_LINE, "orderItemSummaryId": SHOES_SUMMARY,
-              "orderSummaryId": ORDER, "orderDeliveryGroupSummaryId": GROUP,
-              "newLocationId": "131DM0000000009YAA", "quantity": 1}
+    inputs = {"lineItemId": SHOES_LINE, "newLocationId": "131DM0000000009YAA", "quantity": 1}
     result = flow.run(inputs, org=str(demo_org), trace=True)
     assert result.status == "Finished", result.error
     assert result.outputs["status"] == "Canceled, then failed"
@@ -109,9 +105,7 @@ def test_a_handled_fault_keeps_earlier_work_and_undoes_only_the_failed_action(de
 
 def test_cancel_then_reallocate_moves_the_quantity(demo_org: Path) -> None:
     flow = load_flow(FLOWS / "cancel_and_reallocate.yaml")
-    result = flow.run({"fulfillmentOrderId": FO, "lineItemId": SHOES_LINE,
-                       "orderItemSummaryId": SHOES_SUMMARY, "orderSummaryId": ORDER,
-                       "orderDeliveryGroupSummaryId": GROUP, "newLocationId": EAST, "quantity": 2},
+    result = flow.run({"lineItemId": SHOES_LINE, "newLocationId": EAST, "quantity": 2},
                       org=str(demo_org))
     assert result.status == "Finished", result.error
     assert result.outputs["status"] == "Reallocated"

@@ -359,3 +359,36 @@ def test_skip_and_xfail(pytester: pytest.Pytester) -> None:
             outputs: {counter: 11}
         """)
     result.assert_outcomes(skipped=1, xfailed=1)
+
+
+def test_governor_counts_are_expected_exactly_or_at_most(pytester: pytest.Pytester) -> None:
+    flow = FLOWS / "cancel_and_reallocate.yaml"
+    org = FLOWS / "fixtures" / "demo_org.yaml"
+    result = run_cases(pytester, flow, """\
+        counted:
+          inputs: {lineItemId: 0a4DM0000000001YAA, newLocationId: 131DM0000000002YAA}
+          expect:
+            limits: {queries: 2, queryRows: {atMost: 5}, dmlStatements: 0}
+        miscounted:
+          inputs: {lineItemId: 0a4DM0000000001YAA, newLocationId: 131DM0000000002YAA}
+          expect:
+            limits: {queries: 1, queryRows: {atMost: 1}}
+        """, org)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*flow test 'miscounted'*2 expectations failed",
+        "limits.queries  (sample.flowtest.yaml:*)",
+        "    expected: 1",
+        "    actual:   2",
+        "limits.queryRows  (sample.flowtest.yaml:*)",
+        "    expected: at most 1",
+        "    actual:   2",
+    ])
+    bad = run_cases(pytester, flow, """\
+        typo:
+          expect:
+            limits: {querys: 2}
+        """, org)
+    bad.assert_outcomes(errors=1)
+    bad.stdout.fnmatch_lines(["*unknown governor count 'querys'; did you mean 'queryRows'? "
+                              "(expected one of: queries, queryRows, dmlStatements, dmlRows)*"])

@@ -90,9 +90,9 @@ def test_unknown_keys_are_reported_with_line_and_did_you_mean(tmp_path: Path) ->
         """)
     assert errors == [
         "7: unknown key 'visted' in expect; did you mean 'visited'? (allowed: status, outputs, "
-        "variables, visited, notVisited, path, records, fault, assertions, calls)",
+        "variables, visited, notVisited, path, records, fault, assertions, calls, limits)",
         "8: unknown key 'stauts' in expect; did you mean 'status'? (allowed: status, outputs, "
-        "variables, visited, notVisited, path, records, fault, assertions, calls)",
+        "variables, visited, notVisited, path, records, fault, assertions, calls, limits)",
     ]
 
 

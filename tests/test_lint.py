@@ -224,3 +224,66 @@ def test_hardcoded_id_points_at_the_id_inside_the_text(tmp_path: Path) -> None:
                                   "  out: {type: Number, output: true}\n" + line))
     (finding,) = [f for f in lint_file(path).findings if f.rule == "HardcodedId"]
     assert (finding.line, finding.column) == (7, line.index("0a3") + 1)
+
+
+RECORDS_FLOW = """\
+flow: Relocate
+description: Moves lines.
+apiVersion: 62.0
+variables:
+  foId: {type: Text, input: true}
+  line: {type: Record, object: FulfillmentOrderLineItem}
+  message: {type: Text, output: true}
+elements:
+  Lines:
+    type: GetRecords
+    object: FulfillmentOrderLineItem
+    filters: [{field: FulfillmentOrderId, op: EqualTo, value: "{!foId}"}]
+    fields: [Id, Quantity]
+    storeOutputAutomatically: true
+    next: Any_Lines
+    fault: Log
+  Any_Lines:
+    type: Decision
+    rules: [{name: Found, conditions: [{left: Lines, op: IsNull, right: false}], next: Each_Line}]
+  Each_Line: {type: Loop, collection: Lines, item: line, each: Product, after: Save}
+  Product:
+    type: GetRecords
+    object: Product2
+    filters: [{field: Id, op: EqualTo, value: "{!line.Product2Id}"}]
+    storeOutputAutomatically: true
+    next: Touch
+  Touch:
+    type: UpdateRecords
+    records: line
+    next: Each_Line
+    fault: Log
+  Save:
+    type: CreateRecords
+    object: Location
+    values: {Name: Done}
+    fault: Log
+  Log:
+    type: Assignment
+    assignments: [{ref: message, op: Assign, value: "{!$Flow.FaultMessage}"}]
+start: Lines
+"""
+
+
+def test_queries_and_writes_in_loops_and_record_rules(tmp_path: Path) -> None:
+    found = findings(tmp_path, RECORDS_FLOW)
+    rules = sorted({(rule, line) for rule, line, _ in found})
+    assert rules == [("DMLStatementInLoop", 27), ("GetRecordAllFields", 21),
+                     ("MissingFaultPath", 21), ("MissingNullHandler", 21), ("SOQLQueryInLoop", 21)]
+    messages = {rule: message for rule, _, message in found}
+    assert messages["SOQLQueryInLoop"].startswith(
+        "GetRecords element Product gets Product2 records once per item of loop Each_Line: a "
+        "transaction may run 100 queries")
+    assert messages["DMLStatementInLoop"].startswith(
+        "UpdateRecords element Touch updates the records of line once per item of loop Each_Line")
+    assert "GetRecords element Product gets Product2 records without a fault connector" in \
+        messages["MissingFaultPath"]
+    unfiltered = RECORDS_FLOW.replace(
+        '    filters: [{field: FulfillmentOrderId, op: EqualTo, value: "{!foId}"}]\n', "")
+    (hit,) = findings(tmp_path, unfiltered, "GetRecordsWithoutFilter")
+    assert hit[1] == 9 and "reads every FulfillmentOrderLineItem record" in hit[2]

@@ -154,9 +154,10 @@ def test_sarif_for_the_shipped_examples_validates(capsys: pytest.CaptureFixture[
 def test_list_rules_and_bad_usage(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = lint(capsys, "--list-rules", "--disable", "CopyAPIName")
     assert code == 0
-    assert "MissingFaultPath      error    Action without a fault path" in out
-    assert "CopyAPIName           off      Copied element API name" in out
-    assert "CyclomaticComplexity  warning  Cyclomatic complexity too high [threshold=25]" in out
+    assert "MissingFaultPath         error    Element without a fault path" in out
+    assert "SOQLQueryInLoop          error    Query inside a loop" in out
+    assert "CopyAPIName              off      Copied element API name" in out
+    assert "CyclomaticComplexity     warning  Cyclomatic complexity too high [threshold=25]" in out
     code, _, err = lint(capsys, "flows", "--disable", "HardCodedIds")
     assert code == 2 and "did you mean 'HardcodedId'?" in err
     code, _, err = lint(capsys)

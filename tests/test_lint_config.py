@@ -116,7 +116,9 @@ def test_unknown_rules_and_keys_are_errors_with_hints(tmp_path: Path) -> None:
         "6: unknown key 'exclude' (allowed: disable, rules)",
         "2: unknown rule 'MissingFaultPaths'; did you mean 'MissingFaultPath'? (rules: "
         "MissingFaultPath, ActionCallsInLoop, UnusedVariable, UnconnectedElement, "
-        "FlowDescription, HardcodedId, CyclomaticComplexity, APIVersion, CopyAPIName)",
+        "FlowDescription, HardcodedId, CyclomaticComplexity, APIVersion, CopyAPIName, "
+        "SOQLQueryInLoop, DMLStatementInLoop, GetRecordsWithoutFilter, GetRecordAllFields, "
+        "MissingNullHandler)",
         "4: unknown setting 'severty' for APIVersion; did you mean 'severity'? (allowed: "
         "severity, enabled, exceptions, threshold)",
         "4: threshold must be a number, found 'many'",

@@ -96,6 +96,20 @@ def test_show_one_record_as_text(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert "Balance    35.48" in out
 
 
+def test_show_hides_the_system_fields_unless_asked(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    _loaded(capsys, tmp_path)
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "a01XX0000000100YAA", "--format", "json")
+    assert code == 0 and "CreatedDate" not in json.loads(out)
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "a01XX0000000100YAA", "--all",
+                        "--format", "json")
+    assert json.loads(out)["CreatedById"] == "005XX0000000001YAA"
+    code, out, _ = _run(capsys, "org", "show", "Invoice", "--fields", "Name,SystemModstamp")
+    assert out.splitlines()[0].split() == ["Id", "Name", "SystemModstamp"]
+    code, out, _ = _run(capsys, "org", "show", "User")                 # the store's own user
+    assert code == 0 and "admin@flowengine.local" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["org", "show", "Invoce"], "error: unknown object 'Invoce'; did you mean 'Invoice'?"),
     (["org", "show", "Invoice", "a01XX0000000999"], "error: no Invoice record has Id a01XX0000000999"),

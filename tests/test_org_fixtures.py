@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ORG_SCHEMAS
 
 from flowengine.errors import OrgError
 from flowengine.org.fixtures import export_records, load_fixture, load_records, read_fixture
@@ -21,9 +22,11 @@ def _write(tmp_path: Path, text: str, name: str = "fixture.yaml") -> Path:
 
 
 def _count(store: SqliteOrgStore) -> int:
+    """The records of the tests' own objects (not the store's default user and profile)."""
     tx = store.begin(write=False)
     try:
-        return sum(len(tx.query(name)) for name in store.schemas)
+        return sum(len(tx.query(schema.name)) for schema in ORG_SCHEMAS
+                   if schema.name in store.schemas)
     finally:
         tx.rollback()
 
@@ -55,9 +58,9 @@ def test_large_fixture_loads_in_batches_of_2000_per_object(org_store: SqliteOrgS
     batches: list[tuple[str, int]] = []
     insert_many = SqliteTransaction.insert_many
 
-    def counting(self: Any, object_name: str, records: Any) -> list[str]:
+    def counting(self: Any, object_name: str, records: Any, **options: Any) -> list[str]:
         batches.append((object_name, len(records)))
-        return insert_many(self, object_name, records)
+        return insert_many(self, object_name, records, **options)
 
     monkeypatch.setattr(SqliteTransaction, "insert_many", counting)
     lines = [{"InvoiceId": INVOICE_ID, "Quantity": i % 7, "UnitPrice": "0.25",
@@ -267,6 +270,28 @@ def _records(store: SqliteOrgStore, name: str) -> list[dict[str, Any]]:
         return tx.query(name)
     finally:
         tx.rollback()
+
+
+def test_fixtures_may_set_the_audit_fields_but_no_other_system_field(
+        org_store: SqliteOrgStore) -> None:
+    error = _rejected(org_store, {"Invoice": [{"Id": "a01XX0000000101", "Name": "x",
+                                               "SystemModstamp": "2020-01-02T03:04:05Z"}]},
+                      "Invoice[0] (Id a01XX0000000101): field SystemModstamp: is set by the "
+                      "store and cannot be loaded", code="INVALID_FIELD_FOR_INSERT_UPDATE")
+    assert "remove it" in str(error)
+    loaded = load_records(org_store, {"Invoice": [{**GOOD_INVOICE,
+                                                   "CreatedDate": "2020-01-02T03:04:05Z"}]})
+    invoice = next(r for r in _records(org_store, "Invoice") if r["Id"] == loaded["Invoice"][0])
+    assert invoice["CreatedDate"].isoformat() == "2020-01-02T03:04:05+00:00"
+    assert invoice["SystemModstamp"] > invoice["CreatedDate"]
+
+
+def test_exports_leave_out_read_only_fields_and_the_default_user(
+        org_store: SqliteOrgStore) -> None:
+    load_records(org_store, {"Invoice": [GOOD_INVOICE]})
+    exported = export_records(org_store)
+    assert list(exported) == ["Invoice"]                   # not the store's User and Profile
+    assert exported["Invoice"] == [{"Id": "a01XX0000000100YAA", "Name": "ok", "Paid": 0}]
 
 
 def test_progress_is_reported_as_records_are_written(org_store: SqliteOrgStore) -> None:

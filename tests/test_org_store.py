@@ -101,7 +101,7 @@ def test_store_migrates_to_new_fields_and_objects(org_path: Path) -> None:
         assert (line["Status"], line["Shipped"], line["Amount"]) == ("Open", False, Decimal("6.00"))
         tx.insert("Counter", {"Name": "new object"})
     meta = dict(sqlite3.connect(org_path).execute("SELECT key, value FROM _flowengine_meta"))
-    assert meta["schema_version"] == "2" and meta["format_version"] == "1"
+    assert meta["schema_version"] == "2" and meta["format_version"] == "2"
 
 
 def test_changed_calculation_is_recomputed_on_open(org_path: Path) -> None:
@@ -170,8 +170,9 @@ def test_open_org_takes_objects_and_invariants_from_the_plugins(
     import flowengine.plugins.registry
     monkeypatch.setattr(flowengine.plugins.registry, "get_registry",
                         lambda: SimpleNamespace(plugins=plugins))
-    with open_org(org_path) as store:
-        assert sorted(store.schemas) == ["Counter", "Invoice", "InvoiceLine"]
+    with open_org(org_path) as store:      # the plug-ins' objects beside the standard ones
+        assert {"Counter", "Invoice", "InvoiceLine"} <= set(store.schemas)
+        assert {"Account", "Contact", "User", "Product2"} <= set(store.schemas)
         assert store.invariants == (no_overpaid,)
     with open_org(org_path, invariants=()) as store:
         assert store.invariants == ()
@@ -237,3 +238,92 @@ def test_bad_store_targets_are_clear_errors(tmp_path: Path, monkeypatch: pytest.
 
 def test_importing_the_org_package_loads_no_backend() -> None:
     assert loaded_by_import("flowengine.org", ("sqlite3", "flowengine.org.sqlite")) == []
+
+
+# -- queries in SQL: sort keys, indexes, long lists, letters beyond ASCII ---------------------
+
+def test_numbers_compare_in_sql_through_an_exact_sort_key(org_store: SqliteOrgStore) -> None:
+    from flowengine.org.query import RecordFilter, Sort
+
+    big = Decimal("123456789012345678.12")     # more digits than a REAL keeps
+    with org_store.begin() as tx:
+        low, high = tx.insert_many("Counter", [{"Name": "low", "Value": big},
+                                               {"Name": "high", "Value": big + Decimal("0.01")}])
+        found = tx.select("Counter", [RecordFilter("Value", "GreaterThan", big)])
+        assert [r["Id"] for r in found] == [high]
+        assert [r["Id"] for r in tx.select("Counter", order_by=[Sort("Value", True)])] == \
+            [high, low]
+    with sqlite3.connect(org_store.path) as conn:
+        rows = conn.execute('SELECT "Value", "Value#n" FROM "Counter" ORDER BY "Value#n"').fetchall()
+    assert [r[0] for r in rows] == ["123456789012345678.12", "123456789012345678.13"]
+
+
+def _plan(org_store: SqliteOrgStore, sql: str, params: tuple[Any, ...] = ()) -> str:
+    with sqlite3.connect(org_store.path) as conn:
+        return " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def test_selects_by_lookups_names_and_dates_use_an_index(org_store: SqliteOrgStore) -> None:
+    from flowengine.org.query import RecordFilter, plan_select
+    from flowengine.org.sqlite.select import build_select
+
+    info = org_store.catalog.objects["InvoiceLine"]
+    for field, value in (("InvoiceId", "a01XX0000000001YAA"), ("CreatedDate", "2026-01-01")):
+        sql, params = build_select(plan_select(info, [RecordFilter(field, "EqualTo", value)]),
+                                   org_store.codecs["InvoiceLine"])
+        assert f"USING INDEX InvoiceLine__{field}" in _plan(org_store, sql, tuple(params))
+    invoice = org_store.catalog.objects["Invoice"]
+    sql, params = build_select(plan_select(invoice, [RecordFilter("Name", "EqualTo", "inv-1")]),
+                               org_store.codecs["Invoice"])
+    assert "USING INDEX Invoice__Name" in _plan(org_store, sql, tuple(params))   # NOCASE index
+    sql, params = build_select(plan_select(info, [RecordFilter("Quantity", "EqualTo", 1)]),
+                               org_store.codecs["InvoiceLine"])
+    assert "SCAN InvoiceLine" in _plan(org_store, sql, tuple(params))            # no index
+
+
+def test_a_long_in_list_is_one_statement(org_store: SqliteOrgStore) -> None:
+    from flowengine.org.query import RecordFilter
+
+    statements: list[str] = []
+    with org_store.begin() as tx:
+        ids = tx.insert_many("Counter", [{"Name": f"c{i}"} for i in range(2_000)])
+        tx._conn.set_trace_callback(statements.append)   # type: ignore[attr-defined]
+        found = tx.select("Counter", [RecordFilter("Id", "In", ids + ["a03XX9999999999"])])
+        tx._conn.set_trace_callback(None)                # type: ignore[attr-defined]
+    assert len(found) == 2_000
+    assert len(statements) == 1 and "json_each" in statements[0]
+
+
+def test_letters_beyond_ascii_compare_ignoring_case(org_store: SqliteOrgStore) -> None:
+    from flowengine.org.query import RecordFilter
+
+    with org_store.begin() as tx:
+        tx.insert_many("Counter", [{"Name": "Straße"}, {"Name": "ÉCOLE"}, {"Name": "école"}])
+        assert len(tx.select("Counter", [RecordFilter("Name", "EqualTo", "école")])) == 2
+        assert len(tx.select("Counter", [RecordFilter("Name", "StartsWith", "ÉC")])) == 2
+        assert len(tx.select("Counter", [RecordFilter("Name", "In", ["STRAßE"])])) == 1
+
+
+def test_a_version_1_file_is_upgraded_with_sort_keys(org_path: Path) -> None:
+    from flowengine.org.query import RecordFilter
+
+    with open_org(org_path, ORG_SCHEMAS) as store, store.begin() as tx:
+        tx.insert_many("Counter", [{"Name": "a", "Value": 10}, {"Name": "b", "Value": 9}])
+    with sqlite3.connect(org_path) as conn:   # as version 1 kept it: no sort keys, no meta
+        conn.execute('UPDATE "Counter" SET "Value#n" = NULL')
+        conn.execute("UPDATE _flowengine_meta SET value = '1' WHERE key = 'format_version'")
+        conn.execute('DROP INDEX "Invoice__Name"')
+    with open_org(org_path, ORG_SCHEMAS) as store, store.begin() as tx:
+        assert [r["Name"] for r in tx.select("Counter", [RecordFilter("Value", "GreaterThan",
+                                                                      9.5)])] == []  # not yet
+    with sqlite3.connect(org_path) as conn:
+        conn.execute('ALTER TABLE "Counter" DROP COLUMN "Value#n"')
+        conn.execute("UPDATE _flowengine_meta SET value = '1' WHERE key = 'format_version'")
+    with open_org(org_path, ORG_SCHEMAS) as store, store.begin() as tx:
+        assert [r["Name"] for r in tx.select("Counter", [RecordFilter("Value", "GreaterThan",
+                                                                      9.5)])] == ["a"]
+    meta = dict(sqlite3.connect(org_path).execute("SELECT key, value FROM _flowengine_meta"))
+    assert meta["format_version"] == "2"
+    indexes = {r[0] for r in sqlite3.connect(org_path).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "Invoice__Name" in indexes

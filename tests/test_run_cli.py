@@ -20,7 +20,7 @@ variables:
   label: {type: Text, input: true}
   names: {type: Text, collection: true, input: true}
   parcel: {type: Apex, apexClass: Acme.Parcel, input: true, default: {}}
-  total: {type: Number, output: true}
+  total: {type: Number, scale: 1, output: true}
   summary: {type: Text, output: true}
   secret: {type: Text}
 types:
@@ -98,6 +98,7 @@ def test_inputs_are_parsed_for_their_declared_types(capsys: pytest.CaptureFixtur
                           "-i", "at=2026-01-31T10:00:00+01:00", "--input", "flag=TRUE", "--input", "clock=09:30",
                           "--input", "label=a=b", "--input", 'names=["x", "y"]', "--input", f"parcel={PARCEL}")
     assert code == 0
+    assert data.pop("limits")["queries"] == {"used": 0, "limit": 100}
     assert data == {"flow": "Cli_Test", "status": "Finished", "error": None,
                     "outputs": {"total": 2.5,
                                 "summary": "2026-01-31|2026-01-31T09:00:00Z|true|09:30:00|a=b|x, y|2.5"}}

@@ -13,7 +13,7 @@ import pytest
 from helpers import FakeRegistry, assign, flow_from_doc
 
 from flowengine.api import Flow
-from flowengine.errors import ActionError, InputError
+from flowengine.errors import ActionError, InputError, ValidationError
 from flowengine.plugins import Action, ActionContext, Parameter
 from flowengine.runtime import InterviewResult
 from flowengine.types import FlowType
@@ -308,7 +308,7 @@ def shapes_flow() -> Flow:
         "flow": "Shapes", "types": TYPES,
         "variables": {
             "whole": {"type": "Number", "scale": 2, "output": True, "default": 3},
-            "part": {"type": "Number", "output": True, "default": 2.5},
+            "part": {"type": "Number", "scale": 1, "output": True, "default": 2.5},
             "day": {"type": "Date", "output": True, "default": "2026-01-31"},
             "when": {"type": "DateTime", "output": True, "default": "2026-01-31T10:00:00+02:00"},
             "clock": {"type": "Time", "output": True, "default": "09:30:00"},
@@ -325,7 +325,9 @@ def shapes_flow() -> Flow:
 def test_to_json_shape_and_values() -> None:
     result = shapes_flow().run()
     data = result.to_json()
-    assert list(data) == ["flow", "status", "outputs", "error"]
+    assert list(data) == ["flow", "status", "outputs", "error", "limits"]
+    assert {k: v["used"] for k, v in data["limits"].items()} == \
+        {"queries": 0, "queryRows": 0, "dmlStatements": 0, "dmlRows": 0}
     assert data["flow"] == "Shapes" and data["status"] == "Finished" and data["error"] is None
     assert data["outputs"] == {
         "whole": 3, "part": 2.5, "day": "2026-01-31", "when": "2026-01-31T08:00:00Z", "clock": "09:30:00",
@@ -525,7 +527,7 @@ def test_formula_in_a_decision_and_a_loop_body() -> None:
 def test_a_formula_fault_fails_the_interview_naming_the_formula() -> None:
     f = flow({
         "variables": {"count": {"type": "Number", "input": True, "default": 0},
-                      "average": {"type": "Number", "output": True}},
+                      "average": {"type": "Number", "scale": 1, "output": True}},
         "formulas": {"perItem": {"type": "Number", "expression": "10 / {!count}"}},
         "elements": {"Compute": assign(("average", "Assign", "{!perItem}"))},
         "start": "Compute"})
@@ -547,11 +549,15 @@ def test_a_formula_fault_in_an_action_input_fails_the_interview() -> None:
     assert "formula body failed" in result.error.message  # type: ignore[union-attr]
 
 
-def test_numbers_too_large_for_the_scale_fail_with_a_clear_message() -> None:
-    result = flow({"variables": {"n": {"type": "Number", "scale": 2, "default": "99999999999999999999999999"}},
+def test_numbers_beyond_18_digits_fail_with_a_clear_message() -> None:
+    # a Salesforce Number holds at most 18 digits (knowledge article 000386249)
+    with pytest.raises(ValidationError, match="more than 18 digits before the decimal point"):
+        flow({"variables": {"n": {"type": "Number", "scale": 2, "default": "99999999999999999999999999"}},
+              "elements": {"Grow": assign(("n", "Add", 1))}, "start": "Grow"})
+    result = flow({"variables": {"n": {"type": "Number", "scale": 2, "default": "999999999999999999"}},
                    "elements": {"Grow": assign(("n", "Add", 1))}, "start": "Grow"}).run()
     assert result.status == "Failed"
-    assert "more than 28 significant digits" in result.error.message  # type: ignore[union-attr]
+    assert "the result 1000000000000000000.00 has more than 18 digits" in result.error.message  # type: ignore[union-attr]
 
 
 def test_a_date_out_of_range_fails_the_interview() -> None:

@@ -185,7 +185,7 @@ def test_trace_shows_iteration_and_item() -> None:
 
 def test_loop_item_is_converted_to_the_loop_variables_type() -> None:
     result = run(
-        {"nums": {"type": "Number", "collection": True, "default": [1.5, 2]},
+        {"nums": {"type": "Number", "scale": 1, "collection": True, "default": [1.5, 2]},
          "text": {"type": "Text", "output": True}, "whole": {"type": "Number", "scale": 0, "output": True},
          "log": {"type": "Text", "output": True}},
         {"As_Text": {"type": "Loop", "collection": "nums", "item": "text", "each": "Append", "after": "As_Whole"},
@@ -193,7 +193,7 @@ def test_loop_item_is_converted_to_the_loop_variables_type() -> None:
          "As_Whole": {"type": "Loop", "collection": "nums", "item": "whole", "each": "Log_Whole"},
          "Log_Whole": assign(("log", "Add", "{!whole} "), next="As_Whole")},
         "As_Text")
-    assert result.outputs["log"] == "1.5! 2! 2 2 "
+    assert result.outputs["log"] == "1.5! 2.0! 2 2 "      # the items keep their scale, 1
     assert result.outputs["whole"] == Decimal(2)
 
 

@@ -61,16 +61,24 @@ def _objects(node: Any) -> list[dict[str, Any]]:
 
 
 def test_unknown_keys_are_errors_everywhere(schema: dict[str, Any]) -> None:
+    from flowengine.elements import kinds
+
     objects = _objects(schema)
-    assert len(objects) == 14     # the flow, 4 elements, 3 element parts, 6 declarations
+    # the flow, 5 element parts (outcome, condition, assignment, record filter, sort key),
+    # 6 declarations, and one object per element kind
+    assert len(objects) == 12 + len(kinds())
     for obj in objects:
         assert obj["additionalProperties"] is False, obj.get("title")
 
 
 def test_top_level_keys_match_the_spec(schema: dict[str, Any]) -> None:
-    assert list(schema["properties"]) == ["flow", "label", "description", "apiVersion", "start",
-                                          "types", "variables", "constants", "formulas",
-                                          "templates", "elements"]
+    # the spec's keys, then what Salesforce XML adds (processType, status...: the XML issue),
+    # and `xml`, what flowengine keeps of an XML file without interpreting it
+    assert list(schema["properties"]) == ["xml", "flow", "label", "description", "apiVersion",
+                                          "start", "types", "variables", "constants", "formulas",
+                                          "templates", "elements", "processType", "status",
+                                          "runInMode", "interviewLabel", "environments",
+                                          "processMetadataValues", "startLocation", "trigger"]
     assert schema["properties"]["apiVersion"]["type"] == "number"
     assert schema["properties"]["apiVersion"]["default"] == 62.0
 

@@ -112,7 +112,7 @@ def test_the_base_flow_is_valid(capsys: pytest.CaptureFixture[str], write_flow: 
      "collection variable [elements.Accept.assignments[0].op]"),
     # a misspelled key, with a did-you-mean
     ({"    default: Accept": "    defualt: Accept"}, 18, 5,
-     "unknown key 'defualt'; did you mean 'default'? (allowed here: label, description, type, "
+     "unknown key 'defualt'; did you mean 'default'? (allowed here: label, description, type, location, "
      "rules, default, defaultLabel) [elements.Check_Quantity.defualt]"),
 ])
 def test_each_mistake_is_reported_with_file_line_and_names(

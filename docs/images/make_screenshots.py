@@ -26,9 +26,7 @@ SELECTED = {"parcel_weights": "Is_Heavy"}     # pictures that show an element's 
 REPORTS: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("report-parcel_weights", "parcel_weights.yaml", {}, None),
     ("report-cancel_and_reallocate", "cancel_and_reallocate.yaml", {
-        "fulfillmentOrderId": "0a3DM0000000001YAA", "lineItemId": "0a4DM0000000001YAA",
-        "orderItemSummaryId": "10uDM0000000001YAA", "orderSummaryId": "1OsDM00000000010AA",
-        "orderDeliveryGroupSummaryId": "0agDM0000000001YAA", "newLocationId": "131DM0000000002YAA",
+        "lineItemId": "0a4DM0000000001YAA", "newLocationId": "131DM0000000002YAA",
         "quantity": 1}, "fixtures/demo_org.yaml"),
 ]
 

@@ -14,16 +14,17 @@ the checker implements:
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowengine.check.context import SymbolContext
 from flowengine.check.declarations import declare_names, declare_types
-from flowengine.check.symbols import ResolveError, SymbolTable, did_you_mean
+from flowengine.check.symbols import BrokenReference, ResolveError, SymbolTable, did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import Problem, ValidationError
-from flowengine.model import FlowModel, TypedDecl
+from flowengine.model import FlowModel, TypedDecl, check_api_name
 from flowengine.model.structure import SECTIONS, Structure, build_model
 from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
 from flowengine.source import display_path
@@ -67,6 +68,11 @@ class CheckedFlow:
         return self._graph
 
 
+class _NotJudged(Exception):
+    """A formula uses something whose type cannot be known (declared with errors, or kept but
+    not run): the formula is not judged either."""
+
+
 class _Resources:
     """The compiled formulas and templates of the flow being checked (see `resource_getter`)."""
 
@@ -108,9 +114,23 @@ class Checker(SymbolContext):
             for cls in self._registry.types.classes.values():
                 if self.types.apex_class(cls.name) is None:
                     self.types.add_class(cls)
-            for obj in self._registry.types.objects.values():
-                self.types.add_object(obj)
+            self._add_objects(self._registry)
         return self._registry
+
+    def _add_objects(self, registry: Any) -> None:
+        """The objects flows may use: the standard objects, the plug-ins' and those of the
+        project the flow file is in (its Salesforce DX metadata or flowengine-objects.yaml)."""
+        from flowengine.org.schemas import SchemaError, project_schemas
+
+        start = os.path.dirname(os.path.abspath(self.doc.file)) if self.doc and self.doc.file \
+            else None
+        try:
+            schemas = project_schemas(start, plugin_schemas=registry.types.objects.values())
+        except SchemaError as exc:
+            self.problems.items.extend(exc.problems)
+            schemas = list(registry.types.objects.values())
+        for obj in schemas:
+            self.types.add_object(obj)
 
     @property
     def loaded_registry(self) -> Any:
@@ -179,9 +199,6 @@ class Checker(SymbolContext):
         self._check_resource_cycles()
 
     def compile_formula(self, name: str) -> None:
-        from flowengine.formula import FormulaError, compile_formula
-        from flowengine.runtime.access import path_getter
-
         decl = self.model.formulas[name]
         symbol = self.table.get(name)
         path = ("formulas", name, "expression")
@@ -191,23 +208,39 @@ class Checker(SymbolContext):
             self.error(("formulas", name, "type"), f"a formula computes a scalar, not {decl.type}",
                        "formula.type")
             return
+        self.compile_expression(name, decl.expression, symbol.type, path, f"formula {name}")
+
+    def compile_expression(self, key: str, expression: str, ftype: FlowType,
+                           path: tuple[Any, ...], what: str) -> CompiledFormula | None:
+        """Compile a formula expression of type `ftype` into `formulas[key]` (a formula
+        resource, or one an element holds, such as a Collection Filter's); None after reporting
+        why it does not compile (or when it reads something not judged)."""
+        from flowengine.formula import FormulaError, compile_formula
+        from flowengine.runtime.access import path_getter
+
         resources = self.resources
 
         def resolve(text: str) -> tuple[FlowType, Callable[[Any], Any]]:
             try:
                 rp = self.table.resolve(check_path(text))
+            except BrokenReference:
+                raise _NotJudged from None   # its own problem is reported (or it is not run)
             except (ResolveError, PathSyntaxError) as exc:
                 raise KeyError(str(exc)) from None
-            return rp.type, path_getter(resources, rp)
+            return rp.type, path_getter(resources, rp, self.types)
 
         try:
-            self.formulas[name] = compile_formula(decl.expression, symbol.type, resolve, name)
+            compiled = self.formulas[key] = compile_formula(expression, ftype, resolve, key)
+        except _NotJudged:
+            return None
         except FormulaError as exc:
             mark = self.doc.position_in(path, exc.offset) if self.doc else None
             mark = mark or (self.doc.locate(path) if self.doc else None)
-            self.problems.add("error", "formula", f"formula {name}: {exc.message}",
+            self.problems.add("error", "formula", f"{what}: {exc.message}",
                               mark[0] if mark else None, mark[1] if mark else None,
                               display_path(path))
+            return None
+        return compiled
 
     def _check_resource_cycles(self) -> None:
         """Formulas and templates that refer to each other in a circle would never finish."""
@@ -247,6 +280,50 @@ class Checker(SymbolContext):
                 state[child] = 1
                 trail.append(child)
                 stack.append((child, iter(graph[child])))
+        self._check_resource_depth(graph)
+
+    def _check_resource_depth(self, graph: dict[str, list[str]]) -> None:
+        """How deep evaluating each formula or template nests, through the ones it reads (the
+        graph has no cycle): a chain too deep for the evaluator is refused here, with its path,
+        rather than failing at run time."""
+        own = {name.lower(): f.depth for name, f in self.formulas.items()}
+        depth: dict[str, int] = {}
+        via: dict[str, str | None] = {}
+        for start in graph:
+            stack = [start]
+            while stack:
+                node = stack[-1]
+                pending = [c for c in graph[node] if c in graph and c not in depth]
+                if node in depth or pending:
+                    stack.pop() if node in depth else stack.extend(pending)
+                    continue
+                stack.pop()
+                deepest = max((c for c in graph[node] if c in graph), key=depth.__getitem__,
+                              default=None)
+                depth[node] = own.get(node, 1) + HOP_DEPTH + (depth[deepest] if deepest else 0)
+                via[node] = deepest
+        too_deep = [name for name in graph if depth[name] > MAX_EVALUATION_DEPTH]
+        read_by_too_deep = {via[name] for name in too_deep}
+        for name in too_deep:
+            if name in read_by_too_deep:
+                continue                     # reported once, at the top of its chain
+            chain: list[str] = []
+            link: str | None = name
+            while link is not None and len(chain) < 6:
+                chain.append(self._display_name(link))
+                link = via[link]
+            sym = self.table.get(name)
+            kind = "formulas" if sym and sym.kind == "formula" else "templates"
+            shown = " → ".join(chain) + (" → …" if link is not None else "")
+            self.error((kind, self._display_name(name)),
+                       f"evaluating {self._display_name(name)} nests {depth[name]:,} levels deep "
+                       f"through the formulas and templates it reads ({shown}); the limit is "
+                       f"{MAX_EVALUATION_DEPTH}: shorten the chain, or keep a part of it in a "
+                       "variable set by an Assignment", "resource.depth")
+
+    def _display_name(self, key: str) -> str:
+        symbol = self.table.get(key)
+        return symbol.name if symbol else key
 
     # -- elements -----------------------------------------------------------------------------
     def check_element(self, name: str, element: Any) -> None:
@@ -273,6 +350,10 @@ class Checker(SymbolContext):
         from flowengine.graph import unreachable_elements
 
         m = self.model
+        if "flow" not in self.structure.dropped:
+            problem = check_api_name(m.flow, "flow name")
+            if problem:
+                self.error(("flow",), problem, "name.invalid")
         elements_known = "elements" not in self.structure.dropped
         if m.elements and not m.start and "start" not in self.structure.dropped:
             first = next(iter(m.elements))
@@ -289,6 +370,12 @@ class Checker(SymbolContext):
                 self.error(("elements", name), f"element {name!r} cannot be reached from start "
                            f"{m.start!r}: no connector leads to it", "graph.unreachable", key=True,
                            severity="warning")
+
+
+# how deep one evaluation may nest: closures of formulas, plus HOP_DEPTH for each formula or
+# template read through another; far below Python's recursion limit
+MAX_EVALUATION_DEPTH = 400
+HOP_DEPTH = 5
 
 
 def check_flow(doc: SourceDocument, registry: Callable[[], Any] | None = None) -> CheckedFlow:

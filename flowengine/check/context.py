@@ -60,6 +60,11 @@ class CheckContext(ValueContext, Protocol):
     def registry(self) -> Any:
         """The plug-in registry (loaded on first use; raises when plug-ins cannot load)."""
 
+    def compile_expression(self, key: str, expression: str, ftype: FlowType,
+                           path: tuple[Any, ...], what: str) -> CompiledFormula | None:
+        """Compile a formula an element holds into `formulas[key]`; None after reporting why
+        it does not compile."""
+
     def item_indexes(self, element: str, key: str, count: int) -> Sequence[int]:
         """The indexes in the file of the `count` items of list `key` that survived structural
         repair (broken items are left out), for messages that point at the right item."""

@@ -28,7 +28,11 @@ CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
 # -- types ----------------------------------------------------------------------------------------
-def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowType | None:
+def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...],
+              variable: bool = False) -> FlowType | None:
+    """The type a declaration names. A Number or Currency *variable* without `scale` holds whole
+    numbers: "If you leave this field blank or set it to zero, only whole numbers appear when
+    your flow runs" (Salesforce Help, Variable Resource, Decimal Places)."""
     kind = canonical_kind(decl.type)
     if kind is None:
         return None
@@ -56,9 +60,9 @@ def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowT
             return None
         schema = checker.types.object_schema(decl.object)
         if schema is None:
-            checker.error(path + ("object",), f"unknown object {decl.object!r}"
-                          f"{did_you_mean(decl.object, checker.types.object_names())} (objects come "
-                          "from installed plug-ins)", "type.unknown-object")
+            checker.error(path + ("object",), unknown_object(decl.object,
+                                                             checker.types.object_names()),
+                          "type.unknown-object")
             return None
         return FlowType("Record", object=schema.name, collection=decl.collection)
     if decl.object:
@@ -66,7 +70,11 @@ def decl_type(checker: Checker, decl: TypedDecl, path: tuple[Any, ...]) -> FlowT
     if decl.scale is not None and kind not in NUMERIC:
         checker.error(path + ("scale",), f"scale is only for Number and Currency, not {kind}",
                       "type.scale")
-    return FlowType(kind, scale=decl.scale if kind in NUMERIC else None, collection=decl.collection)
+    scale = decl.scale if kind in NUMERIC else None
+    if variable and kind in NUMERIC and scale is None:
+        scale = 0
+    return FlowType(kind, scale=scale, collection=decl.collection)
+
 
 
 def declare_types(checker: Checker) -> None:
@@ -116,12 +124,19 @@ def _class_may_be_broken(checker: Checker, name: str) -> bool:
                for b in checker.structure.broken.get("types", ()))
 
 
+def unknown_object(name: str, known: list[str]) -> str:
+    """Why an object name is refused, and where objects come from."""
+    return (f"unknown object {name!r}{did_you_mean(name, known)} (flowengine knows the standard "
+            "objects, the installed plug-ins' and the project's own: a Salesforce DX project's "
+            "objects/ folder, or a flowengine-objects.yaml beside the flows)")
+
+
 # -- names ----------------------------------------------------------------------------------------
 def declare_names(checker: Checker) -> None:
     m = checker.model
     entries: list[tuple[str, tuple[Any, ...], Symbol]] = []
     for name, var in m.variables.items():
-        vtype = decl_type(checker, var, ("variables", name))
+        vtype = decl_type(checker, var, ("variables", name), variable=True)
         # no type: the declaration's error is reported; references to it are not
         entries.append((name, ("variables", name),
                         Symbol(name, "variable", vtype, var, broken=vtype is None)))
@@ -141,6 +156,7 @@ def declare_names(checker: Checker) -> None:
         entries.append((name, ("elements", name), Symbol(name, "element", None, element, element.type)))
         entries += kind_of(element).names(name, element)
     entries += _broken_entries(checker)
+    entries += _kept_entries(checker)
     where: dict[str, tuple[Any, ...]] = {}
     for name, path, symbol in entries:
         problem = check_api_name(name)
@@ -157,10 +173,43 @@ def declare_names(checker: Checker) -> None:
                           "name.duplicate", key=True)
         else:
             where[name.lower()] = path
+    # kinds whose symbol takes the type of another name (a Loop's items) bind after the others,
+    # again and again while that makes more of them known: elements may come in any order
+    later = []
     for name, element in m.elements.items():
         declared = checker.table.get(name)
         if declared is not None and declared.decl is element:
-            kind_of(element).bind(checker, name, element, declared)
+            kind = kind_of(element)
+            if kind.binds_after_others:
+                later.append((kind, name, element, declared))
+            else:
+                kind.bind(checker, name, element, declared)
+    known = -1
+    while later:
+        for kind, name, element, declared in later:
+            kind.bind(checker, name, element, declared)
+        now = sum(symbol.type is not None for *_, symbol in later)
+        if now == known:
+            break
+        known = now
+
+
+# resources of Salesforce XML that flowengine keeps (under `xml:`) without interpreting them
+KEPT_RESOURCES = {"choices": "choice", "dynamicChoiceSets": "dynamic choice set", "stages": "stage"}
+
+
+def _kept_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:
+    """The names of kept resources: taken in the namespace, references to them not judged."""
+    out: list[tuple[str, tuple[Any, ...], Symbol]] = []
+    kept = checker.model.xml or {}
+    for section in KEPT_RESOURCES:
+        items = kept.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else [items] if items else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str):
+                path = ("xml", section, i) if isinstance(items, list) else ("xml", section)
+                out.append((name, path, Symbol(name, "kept", None, item, broken=True)))
+    return out
 
 
 def _broken_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:

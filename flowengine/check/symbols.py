@@ -11,7 +11,7 @@ from flowengine.types import FlowType, TypeRegistry
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
 
-SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome"]
+SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome", "kept"]
 
 
 @dataclass
@@ -24,15 +24,20 @@ class Symbol:
     binding: Any = None              # what the element kind bound it to (an Action's action)
     # declared, but its declaration is broken (already reported): references to it stay silent
     broken: bool = False
+    # an element whose value a flow may change like a variable's (a Get Records that stores its
+    # records automatically: Salesforce lets Assignments set their fields)
+    assignable: bool = False
 
     @property
     def writable(self) -> bool:
-        return self.kind == "variable"
+        return self.kind == "variable" or self.assignable
 
     @property
     def what(self) -> str:
         if self.kind == "element":
             return f"{self.element_type} element"
+        if self.kind == "kept":
+            return "Salesforce resource kept from the XML"
         return self.kind
 
     @property

@@ -18,6 +18,7 @@ MODULE_OF_COMMAND = {
     "validate": "flowengine.cli.flows", "run": "flowengine.cli.flows",
     "schema": "flowengine.cli.flows", "actions": "flowengine.cli.actions",
     "org": "flowengine.cli.org", "render": "flowengine.cli.render", "lint": "flowengine.cli.lint",
+    "convert": "flowengine.cli.convert",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 
@@ -25,8 +26,8 @@ COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowengine",
-        description="Check, run, draw and test Salesforce-style flows written as YAML, "
-                    "against a local org store.",
+        description="Check, run, draw and test Salesforce flows — flowengine's YAML or Salesforce's "
+                    ".flow-meta.xml — against a local org store.",
         epilog="Run 'flowengine COMMAND --help' for the options of one command. "
                "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input, "
                "3 a run finished but its report could not be written.")

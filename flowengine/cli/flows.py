@@ -21,11 +21,16 @@ from flowengine.cli.util import (
 def register(sub: Any) -> None:
     p = sub.add_parser("validate", help="check flow files without running them",
                        description="Load and check flow files; report every problem with "
-                                   "file:line:column. A directory is searched for flow files "
-                                   "(YAML files with a top-level 'flow:' key; flow tests and "
-                                   "fixtures are skipped). Exit 1 when any file has errors, 2 "
-                                   "when a file cannot be read.")
-    p.add_argument("files", nargs="+", metavar="FLOW.yaml|DIR")
+                                   "file:line:column. A flow file is flowengine's YAML or "
+                                   "Salesforce's XML (Name.flow-meta.xml, Name.flow). A directory "
+                                   "is searched for flow files (YAML files with a top-level "
+                                   "'flow:' key, flow tests and fixtures skipped; Salesforce flows, "
+                                   "in a Salesforce DX project those of its package directories): "
+                                   "'flowengine validate .' in a DX project checks every flow. "
+                                   "Elements flowengine cannot run yet (screens, waits...) are "
+                                   "warnings. Exit 1 when any file has errors, 2 when a file "
+                                   "cannot be read.")
+    p.add_argument("files", nargs="+", metavar="FLOW|DIR")
     add_format_option(p)
     p.add_argument("--no-warnings", action="store_true", help="report errors only")
     p.set_defaults(handler=validate_command)
@@ -39,7 +44,7 @@ def register(sub: Any) -> None:
                               "gives the Number 2, --input when=2026-01-31 a Date; Apex-defined "
                               "and collection inputs take JSON, e.g. "
                               "--input 'ids=[\"0a4...\", \"0a4...\"]'.")
-    p.add_argument("flow", metavar="FLOW.yaml")
+    p.add_argument("flow", metavar="FLOW", help="a flow file: .yaml, or Salesforce's .flow-meta.xml or .flow")
     p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
                    help="set an input variable (repeatable)")
     p.add_argument("--inputs", metavar="FILE.json", help="a JSON object of input values")
@@ -149,14 +154,15 @@ def run_command(args: argparse.Namespace) -> int:
     inputs_read = [args.flow] + ([args.inputs] if args.inputs else [])
     if args.report:   # before anything runs: a bad path must not surface after the commit
         check_output(args.report, inputs_read)
-    flow = load_flow_for_command(args.flow)
+    flow = load_flow_for_command(args.flow, to_run=True)
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
     raw = parse_cli_inputs(args.input, args.inputs, flow.input_types)
     org = None
     if flow.compiled.has_actions:
         from flowengine.org import open_org
-        org = open_org(args.org, create=False)   # a missing store is a mistake, not a blank org
+        # a missing store is a mistake, not a blank org; its objects are the flow's project's
+        org = open_org(args.org, create=False, project=flow.project_dir)
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
                           max_elements=args.max_elements, rollback=args.rollback)
@@ -223,6 +229,8 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
         print("outputs:")
         for name, value in result.outputs.items():
             print(f"  {name} = {terminal_safe(_show(value))}")
+    if result.limits.used:
+        print(f"limits used: {result.limits.summary()}")
     if result.error:
         sys.stdout.flush()
         print(f"error: {terminal_safe(result.error.message)}", file=sys.stderr)

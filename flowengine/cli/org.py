@@ -51,6 +51,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("object", metavar="OBJECT", help="object name, e.g. OrderSummary")
     p.add_argument("id", metavar="ID", nargs="?", help="record Id (15 or 18 characters)")
     p.add_argument("--fields", metavar="F1,F2", help="show only these fields (Id is always shown)")
+    p.add_argument("--all", action="store_true",
+                   help="show the system fields too (CreatedDate, CreatedById, LastModifiedDate, "
+                        "LastModifiedById, SystemModstamp, IsDeleted)")
     add_format_option(p)
     add_org_option(p)
     p.set_defaults(handler=run_show)
@@ -78,12 +81,13 @@ def _open(args: argparse.Namespace, create: bool) -> Any:
 
 def run_init(args: argparse.Namespace) -> int:
     from flowengine.org import default_org_path
+    from flowengine.org.fixtures import count_records
 
     path = args.org or default_org_path()
     with _open(args, create=True) as store:
         tx = store.begin(write=False)
         try:
-            count = sum(len(tx.query(name)) for name in store.catalog.objects)
+            count = count_records(store, tx)
         finally:
             tx.rollback()
         if count and not args.force:
@@ -92,7 +96,8 @@ def run_init(args: argparse.Namespace) -> int:
         if args.force:
             store.wipe()
     print(f"{'wiped' if count else 'initialised'} org store {path} "
-          f"({len(store.catalog.objects)} objects, no records)")
+          f"({len(store.catalog.objects)} objects; no records but the default user and its "
+          "profile)")
     return 0
 
 
@@ -137,14 +142,18 @@ def run_show(args: argparse.Namespace) -> int:
                 records = [record]
         finally:
             tx.rollback()
-    columns = list(info.columns)
+    from flowengine.org.system import SYSTEM_FIELD_NAMES
+
+    full = records
+    columns = [c for c in info.columns if args.all or c not in SYSTEM_FIELD_NAMES]
+    records = [{k: r[k] for k in columns} for r in full]
     if args.fields:
         wanted = [f.strip() for f in args.fields.split(",") if f.strip()]
         for name in wanted:
-            if name not in columns:
-                fail(f"{info.name} has no field {name!r}{did_you_mean(name, columns)}")
+            if name not in info.columns:
+                fail(f"{info.name} has no field {name!r}{did_you_mean(name, info.columns)}")
         columns = ["Id"] + [f for f in wanted if f != "Id"]
-        records = [{k: r.get(k) for k in columns} for r in records]
+        records = [{k: r.get(k) for k in columns} for r in full]
     if args.format == "json":
         data = [{k: plain_value(v) for k, v in r.items()} for r in records]
         print_json(data[0] if args.id is not None else data)

@@ -21,12 +21,38 @@ def register(sub: Any) -> None:
                     "page is self-contained: pan, zoom, and element details on hover or click.",
         epilog="Examples: flowengine render flows/parcel_weights.yaml -o parcels.html; "
                "flowengine render flows/parcel_weights.yaml --format mermaid > parcels.mmd")
-    p.add_argument("flow", metavar="FLOW.yaml")
+    p.add_argument("flow", metavar="FLOW", help="a flow file: .yaml, or Salesforce's .flow-meta.xml or .flow")
     p.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout, "
                    "which needs --format)")
+    p.add_argument("--no-check", action="store_true",
+                   help="draw the flow as it is written even when its checks fail (an org's flow "
+                        "that calls actions no plug-in provides, or uses objects flowengine does "
+                        "not know); its structure must still be sound")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="svg, html or mermaid (default: from the extension of -o)")
     p.set_defaults(handler=render_command)
+
+
+def _drawable(path: str) -> Any:
+    """The checked flow; or, when it loads and its structure is sound but a check fails (an
+    action no plug-in provides, an object of the org's that flowengine does not know), its
+    model, which can be drawn all the same; None when not even that."""
+    from flowengine.api import load_flow
+    from flowengine.errors import FlowError, ValidationError
+    from flowengine.formats import load_source
+    from flowengine.model.structure import build_model
+
+    try:
+        return load_flow(path)
+    except ValidationError:
+        pass
+    except FlowError:
+        return None
+    try:
+        structure = build_model(load_source(path))
+    except FlowError:
+        return None
+    return None if any(p.severity == "error" for p in structure.problems) else structure.model
 
 
 def output_format(output: str | None, explicit: str | None) -> str:
@@ -46,13 +72,18 @@ def output_format(output: str | None, explicit: str | None) -> str:
 
 
 def render_command(args: argparse.Namespace) -> int:
-    from flowengine.cli.util import load_flow_for_command
+    from flowengine.cli.util import load_flow_for_command, paint
     from flowengine.output import STDOUT, check_output, write_output
 
     fmt = output_format(args.output, args.format)
     output = args.output or STDOUT
     check_output(output, [args.flow])
-    flow = load_flow_for_command(args.flow)
+    flow = _drawable(args.flow) if args.no_check else None
+    if flow is None:
+        flow = load_flow_for_command(args.flow)     # prints the problems and exits 2
+    elif not hasattr(flow, "checked"):
+        print(paint("warning:", "33", sys.stderr), f"{args.flow} does not pass its checks "
+              f"(see flowengine validate {args.flow}); drawn as it is written", file=sys.stderr)
     from flowengine.render import render_html, render_mermaid, render_svg
 
     text = {"svg": render_svg, "html": render_html, "mermaid": render_mermaid}[fmt](flow)

@@ -106,9 +106,10 @@ def warn_about_plugins() -> None:
         print(paint("warning:", "33", sys.stderr), warning, file=sys.stderr)
 
 
-def load_flow_for_command(path: str) -> Any:
-    """Load and check the flow a command works on. When it is not valid, every error is printed
-    as `error: file:line:column: ...` (after the plug-in warnings) and the command exits 2."""
+def load_flow_for_command(path: str, to_run: bool = False) -> Any:
+    """Load and check the flow a command works on. When it is not valid (or, `to_run`, uses
+    something flowengine cannot run yet), every error is printed as `error: file:line:column:
+    ...` (after the plug-in warnings) and the command exits 2."""
     from flowengine.api import load_flow
     from flowengine.errors import FlowError
 
@@ -121,4 +122,6 @@ def load_flow_for_command(path: str) -> Any:
                  for p in problems] or [str(exc)]
         raise UsageError("\nerror: ".join(lines)) from None
     warn_about_plugins()
+    if to_run and flow.unsupported:
+        raise UsageError("\nerror: ".join(f"{p.location()}: {p.message}" for p in flow.unsupported))
     return flow

@@ -12,7 +12,7 @@ from typing import Any
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
 
 __all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "kind_named", "kind_of",
-           "kinds", "register", "unregister", "validate_element"]
+           "kind_for_xml_tag", "kinds", "register", "unregister", "validate_element"]
 
 _KINDS: dict[str, ElementKind] = {}
 
@@ -47,12 +47,35 @@ def kinds() -> list[ElementKind]:
     return list(_KINDS.values())
 
 
+def kind_for_xml_tag(tag: str, node: Any = None) -> ElementKind | None:
+    """The kind whose elements Flow metadata XML holds under `tag` (`assignments`...); with
+    `node`, the first kind of that tag that accepts it."""
+    return next((k for k in _KINDS.values()
+                 if k.xml_tag == tag and (node is None or k.xml_accepts(node))), None)
+
+
 def _register_builtins() -> None:
-    from flowengine.elements import action, assignment, decision, loop
+    from flowengine.elements import (
+        action,
+        assignment,
+        collections,
+        create_records,
+        decision,
+        delete_records,
+        get_records,
+        loop,
+        rollback_records,
+        unsupported,
+        update_records,
+    )
 
-    for module in (assignment, decision, loop, action):
+    for module in (assignment, decision, loop, action, get_records, create_records,
+                   update_records, delete_records, rollback_records):
         register(module.KIND)
-
+    register(collections.FILTER_KIND)
+    register(collections.SORT_KIND)
+    for kind in unsupported.KINDS:      # after the kinds that share their XML tags
+        register(kind)
 
 
 def validate_element(raw: Any) -> ElementModel:

@@ -28,6 +28,8 @@ from flowengine.types import FlowType, ValueTypeError, assignable, convert_liter
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
     from flowengine.check.symbols import ResolvedPath, Symbol, SymbolTable
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.org.base import OrgTransaction
     from flowengine.plugins import Action
     from flowengine.runtime.compile import CompileContext
@@ -39,8 +41,12 @@ if TYPE_CHECKING:
 class ActionElement(ElementModel):
     type: Literal["Action"]
     action: str
+    actionType: str | None = Field(None, description="Salesforce's action type (apex, flow, "
+                                   "emailSimple...); default: the action's name")
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+    storeOutputAutomatically: bool | None = None
+    flowTransactionModel: str | None = None
     next: str | None = None
     fault: str | None = None
 
@@ -115,12 +121,14 @@ class ActionNode(FaultingNode):
 
 class ActionKind(ElementKind):
     name = "Action"
+    reports_errors = True
     model = ActionElement
     can_fault = True
     tile = "action"
     icon = ('<rect class="tile-action" width="36" height="36" rx="7"/>'
             '<path class="glyph" d="M20.5 6L10.5 20.5H17L15 30L25.5 15H19z"/>')
     mermaid_shape = ('[["', '"]]')
+    xml_tag = "actionCalls"
 
     # -- names ---------------------------------------------------------------------------------
     def needs_plugins(self, element: ActionElement) -> bool:
@@ -256,6 +264,80 @@ class ActionKind(ElementKind):
             lines.append({"kind": "table", "title": "Outputs",
                           "rows": [[k, show(v)] for k, v in entry["outputs"].items()]})
         return lines
+
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        used = {"actionName", "actionType", "inputParameters", "outputParameters", "connector",
+                "faultConnector", "storeOutputAutomatically", "flowTransactionModel"}
+        out: dict[str, Any] = {**reader.element_base(node, path, used), "type": self.name}
+        out["action"] = reader.text(node.child("actionName"), path + ("action",))
+        action_type = node.text_of("actionType")
+        if action_type is not None and action_type != out["action"]:
+            out["actionType"] = reader.text(node.child("actionType"), path + ("actionType",))
+        inputs: dict[str, Any] = {}
+        for param in node.all("inputParameters"):
+            pname = param.text_of("name") or ""
+            where = path + ("inputs", pname)
+            reader.at(where, param)
+            inputs[pname] = reader.value(param.child("value"), where)
+            self._keep_parameter(reader, out, "inputParameters", param, {"name", "value"}, pname)
+        if inputs:
+            out["inputs"] = inputs
+        outputs: dict[str, Any] = {}
+        for param in node.all("outputParameters"):
+            pname = param.text_of("name") or ""
+            outputs[pname] = reader.text(param.child("assignToReference"), path + ("outputs", pname))
+            self._keep_parameter(reader, out, "outputParameters", param,
+                                 {"name", "assignToReference"}, pname)
+        if outputs:
+            out["outputs"] = outputs
+        store = reader.flag(node.child("storeOutputAutomatically"))
+        if store is not None:
+            out["storeOutputAutomatically"] = store
+        model = node.child("flowTransactionModel")
+        if model is not None:
+            out["flowTransactionModel"] = reader.text(model, path + ("flowTransactionModel",))
+        target = reader.connector(node.child("connector"), path + ("next",), out)
+        if target:
+            out["next"] = target
+        fault = reader.connector(node.child("faultConnector"), path + ("fault",), out)
+        if fault:
+            out["fault"] = fault
+        return reader.keep(out, node, used, path)
+
+    @staticmethod
+    def _keep_parameter(reader: FlowReader, out: dict[str, Any], tag: str, param: XmlNode,
+                        used: set[str], name: str) -> None:
+        """What a parameter says besides its name and value, kept by parameter name."""
+        rest = reader.rest(param, used, ())
+        if rest:
+            out.setdefault("xml", {}).setdefault(f"{tag}:{name}", rest)
+
+    def to_xml(self, writer: FlowWriter, name: str, element: ActionElement) -> XmlNode:
+        from flowengine.formats.sfxml import BASE, NODE
+
+        kept = dict(element.xml or {})
+        out = writer.element_base(name, element)
+        out += [writer.leaf("actionName", element.action),
+                writer.leaf("actionType", element.actionType or element.action)]
+        for pname, value in element.inputs.items():
+            extra = kept.pop(f"inputParameters:{pname}", None) or {}
+            kids = [writer.leaf("name", pname)] + writer.raw_children(extra)
+            if value is not None:
+                kids.append(writer.value("value", value, f"{name}.inputs.{pname}"))
+            out.append(writer.node("inputParameters", kids, BASE))
+        for pname, target in element.outputs.items():
+            extra = kept.pop(f"outputParameters:{pname}", None) or {}
+            out.append(writer.node("outputParameters", [writer.leaf("assignToReference", target),
+                                                        writer.leaf("name", pname)]
+                                   + writer.raw_children(extra), BASE))
+        if element.storeOutputAutomatically is not None:
+            out.append(writer.leaf("storeOutputAutomatically", element.storeOutputAutomatically))
+        if element.flowTransactionModel is not None:
+            out.append(writer.leaf("flowTransactionModel", element.flowTransactionModel))
+        out += writer.connector("connector", element.next, element)
+        out += writer.connector("faultConnector", element.fault, element)
+        rest = {k: v for k, v in kept.items() if k not in ("connector", "faultConnector")}
+        return writer.node(self.xml_tag or "", out + writer.raw_children(rest), NODE)
 
     def facts(self, element: ActionElement) -> LintFacts:
         return LintFacts(action=element.action, doing=f"calls {element.action}",

@@ -16,18 +16,29 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flowengine.elements.base import ElementKind, ElementModel, LintFacts, StrictModel
 from flowengine.errors import FlowRuntimeError
-from flowengine.formula.nodes import MAX_TEXT as FORMULA_MAX_TEXT
 from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
 from flowengine.runtime.membership import Membership
 from flowengine.runtime.nodes import Apply, Node, Read, snapshot
-from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, describe, round_to_scale, text_of
+from flowengine.types import (
+    MAX_INTEGER_DIGITS,
+    MAX_TEXT,
+    NUMERIC,
+    TEXT_LIKE,
+    FlowType,
+    describe,
+    number_problem,
+    round_to_scale,
+    text_of,
+)
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
     from flowengine.runtime.values import ValueCompiler
@@ -42,10 +53,13 @@ COLLECTION_ONLY_OPS = {"AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFir
                        "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon"}
 COLLECTION_OPS = ("Assign", "Add", "AddAtStart", "RemoveFirst", "RemoveAll", "RemoveAfterFirst",
                   "RemoveBeforeFirst", "RemovePosition", "RemoveUncommon")
+# the operators each data type takes (Salesforce Help, "Flow Operators in Assignment Elements";
+# Metadata API, FlowAssignmentOperator): Add on Date/Time, Boolean, Time or records is refused
+# there, so it is refused here
 SINGLE_OPS = {"Text": ("Assign", "Add"), "Multipicklist": ("Assign", "Add", "AddItem"),
               "Number": ("Assign", "Add", "Subtract", "AssignCount"),
               "Currency": ("Assign", "Add", "Subtract", "AssignCount"),
-              "Date": ("Assign", "Add", "Subtract"), "DateTime": ("Assign", "Add", "Subtract")}
+              "Date": ("Assign", "Add", "Subtract")}
 OP_ALIASES = {"Equals": "Assign", "EqualsCount": "AssignCount"}
 
 
@@ -53,6 +67,12 @@ class AssignmentItem(StrictModel):
     ref: str
     op: AssignmentOp
     value: Any = None
+
+    @field_validator("op")
+    @classmethod
+    def _canonical_op(cls, value: str) -> str:
+        # Flow Builder's labels Equals and EqualsCount are the operators Assign and AssignCount
+        return OP_ALIASES.get(value, value)
 
 
 class AssignmentElement(ElementModel):
@@ -78,6 +98,8 @@ def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, 
                           f"{', '.join(COLLECTION_OPS)})", "operator.type")
         elif op == "RemovePosition":
             checker.check_value(value, FlowType("Number", scale=0), vpath)
+        elif op == "RemoveUncommon":    # "Value: a collection of the same data type"
+            checker.check_value(value, t, vpath)
         else:   # an item, or a collection of them (see the table in spec 4.1)
             checker.check_value(value, t, vpath, (t.item,))
         return
@@ -89,7 +111,7 @@ def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, 
         checker.check_value(value, t, vpath)
     elif op == "Add" and t.kind in TEXT_LIKE:
         checker.check_value(value, FlowType("Text"), vpath)
-    elif op in ("Add", "Subtract") and (t.kind in NUMERIC or t.kind in ("Date", "DateTime")):
+    elif op in ("Add", "Subtract") and (t.kind in NUMERIC or t.kind == "Date"):
         checker.check_value(value, FlowType("Number"), vpath)
     elif op == "AddItem" and t.kind == "Multipicklist":
         checker.check_value(value, FlowType("Text"), vpath)
@@ -210,6 +232,7 @@ class AssignmentKind(ElementKind):
     name = "Assignment"
     model = AssignmentElement
     droppable_items = ("assignments",)
+    xml_tag = "assignments"
     icon = ('<rect class="tile-logic" width="36" height="36" rx="7"/>'
             '<rect class="glyph" x="10" y="12.5" width="16" height="3.6" rx="1.6"/>'
             '<rect class="glyph" x="10" y="20" width="16" height="3.6" rx="1.6"/>')
@@ -248,6 +271,36 @@ class AssignmentKind(ElementKind):
             (row["ref"], row["op"], show(row["before"]), show(row["after"]))
             for row in entry["assignments"]]}]
 
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        used = {"assignmentItems", "connector"}
+        out: dict[str, Any] = {**reader.element_base(node, path, used), "type": self.name}
+        items = []
+        for i, item in enumerate(node.all("assignmentItems")):
+            where = path + ("assignments", i)
+            reader.at(where, item)
+            row: dict[str, Any] = {"ref": reader.text(item.child("assignToReference"), where + ("ref",)),
+                                   "op": reader.text(item.child("operator"), where + ("op",))}
+            if item.child("value") is not None:
+                row["value"] = reader.value(item.child("value"), where + ("value",))
+            items.append(reader.keep(row, item, {"assignToReference", "operator", "value"}, where))
+        out["assignments"] = items
+        target = reader.connector(node.child("connector"), path + ("next",), out)
+        if target:
+            out["next"] = target
+        return reader.keep(out, node, used, path)
+
+    def to_xml(self, writer: FlowWriter, name: str, element: AssignmentElement) -> XmlNode:
+        from flowengine.formats.sfxml import BASE, NODE
+
+        out = writer.element_base(name, element)
+        for i, item in enumerate(element.assignments):
+            kids = [writer.leaf("assignToReference", item.ref), writer.leaf("operator", item.op)]
+            if item.value is not None:
+                kids.append(writer.value("value", item.value, f"{name}.assignments[{i}]"))
+            out.append(writer.node("assignmentItems", kids + writer.kept(item), BASE))
+        out += writer.connector("connector", element.next, element)
+        return writer.node(self.xml_tag or "", out + writer.kept(element, ("connector",)), NODE)
+
     def facts(self, element: AssignmentElement) -> LintFacts:
         return LintFacts(writes=tuple(i.ref.split(".")[0] for i in element.assignments),
                          reads=tuple(r for i in element.assignments
@@ -259,11 +312,10 @@ KIND = AssignmentKind()
 
 # -- the operators (spec 4.1): each returns new_value = fn(old, value) -------------------------------
 
-_MICROS_PER_DAY = Decimal(86_400_000_000)
 # bounds on what an assignment may build, as Salesforce's heap limit bounds a real interview: a
 # list added to itself in a loop doubles each time and would exhaust memory in a few dozen steps
 MAX_ITEMS: Final = 1_000_000        # items of one collection
-MAX_TEXT: Final = FORMULA_MAX_TEXT  # characters of one text, as for formula results
+# MAX_TEXT (flowengine.types): characters of one text, as for formula results
 
 
 def _check_items(count: int) -> None:
@@ -299,29 +351,40 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
                 (old if v in (None, "") else _bounded_text(f"{old};{v}"))
         return lambda old, v: _bounded_text((old or "") + text_of(v))
     if t.kind in NUMERIC:
-        if op == "Add":
-            if scale is None:
-                return lambda old, v: old if v is None else (v if old is None else old + v)
-            quantum = round_to_scale(Decimal(1), scale)
-            return lambda old, v: old if v is None else \
-                (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
-        if scale is None:
-            return lambda old, v: old if v is None else _num(old) - v
-        return lambda old, v: old if v is None else round_to_scale(_num(old) - v, scale)
-    if t.kind in ("Date", "DateTime"):
+        return _arithmetic(op, scale)
+    if t.kind == "Date":
         sign = 1 if op == "Add" else -1
-        whole_days = t.kind == "Date"
 
         def shift(old: Any, v: Any) -> Any:
             if old is None or v is None:
                 return old
-            if whole_days:   # a fraction of a day is dropped (toward zero)
-                return old + _dt.timedelta(days=int(sign * v))
-            # exact to the microsecond, rounded half-up, as the formula evaluator does
-            micros = (sign * v * _MICROS_PER_DAY).quantize(Decimal(1), ROUND_HALF_UP)
-            return old + _dt.timedelta(microseconds=int(micros))
+            return old + _dt.timedelta(days=int(sign * v))  # a fraction of a day is dropped
         return shift
     raise AssertionError(f"operator {op} on {t} passed the checker")
+
+
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+
+
+def _fits(value: Decimal) -> Decimal:
+    """A Number holds at most 18 digits before the decimal point (Salesforce's limit)."""
+    if -_LIMIT < value < _LIMIT:
+        return value
+    raise FlowRuntimeError(f"the result {number_problem(value)}")
+
+
+def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
+    """Add / Subtract on a Number or Currency: null added changes nothing, a null target counts
+    as 0, the result is rounded half-up to the target's scale and must fit a Number."""
+    if op == "Add":
+        if scale is None:
+            return lambda old, v: old if v is None else _fits(v if old is None else old + v)
+        quantum = round_to_scale(Decimal(1), scale)
+        return lambda old, v: old if v is None else \
+            _fits((v if old is None else old + v).quantize(quantum, ROUND_HALF_UP))
+    if scale is None:
+        return lambda old, v: old if v is None else _fits(_num(old) - v)
+    return lambda old, v: old if v is None else _fits(round_to_scale(_num(old) - v, scale))
 
 
 def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:

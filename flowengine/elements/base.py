@@ -18,6 +18,8 @@ __all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "StrictModel
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
     from flowengine.check.symbols import ResolvedPath, Symbol, SymbolTable
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.nodes import Node
 
@@ -52,6 +54,9 @@ class LintFacts:
     writes: tuple[str, ...] = ()    # names (roots of paths) it writes
     doing: str = ""                 # "calls cancelFulfillmentOrderItem": what may fail
     failing: str = "it"             # "the action": what fails, in a sentence
+    query: bool = False             # it runs a query (Get Records; Update/Delete by filters)
+    dml: bool = False               # it writes records (Create, Update, Delete Records)
+    filtered: bool = False          # its query has filters
 
 
 NameEntry = tuple[str, tuple[Any, ...], "Symbol"]   # (name, document path, symbol)
@@ -66,13 +71,21 @@ class ElementKind:
 
     name: ClassVar[str]                             # the `type:` of its elements
     model: ClassVar[type[ElementModel]]
+    runs: ClassVar[bool] = True                     # flowengine can run it (else: kept, drawn)
     can_fault: ClassVar[bool] = False               # it has a fault connector
+    # a HasError condition may name it: Salesforce allows Action, Decision, Delete Records and
+    # Update Records elements ("Flow Operators in Decision, Wait, and Collection Filter Elements")
+    reports_errors: ClassVar[bool] = False
     centred: ClassVar[bool] = False                 # canvas: sits centred over its branches
     loop_shaped: ClassVar[bool] = False             # canvas: a For Each body and an After Last
     droppable_items: ClassVar[tuple[str, ...]] = ()  # lists whose broken items can be left out
+    # its symbol takes the type of another name (a Loop's items): `bind` runs after the other
+    # kinds', and again while that makes more types known, so it must be repeatable
+    binds_after_others: ClassVar[bool] = False
     icon: ClassVar[str] = _DEFAULT_ICON             # SVG of its 36×36 tile
     tile: ClassVar[str] = "logic"                   # tile colour: logic | action | data
     mermaid_shape: ClassVar[tuple[str, str]] = ('["', '"]')
+    xml_tag: ClassVar[str | None] = None            # its element in Flow metadata XML
 
     # -- structure ---------------------------------------------------------------------------
     def connectors(self, element: Any) -> list[Connector]:
@@ -146,6 +159,21 @@ class ElementKind:
         """Lines of the step in a run report's panel; `element` is the model element (None
         when the flow no longer has it), `show` formats a value."""
         return []
+
+    # -- Salesforce XML ---------------------------------------------------------------------------
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        """The element's data (as a flow file holds it) from its XML element; `reader`
+        records where each part came from (`flowengine.formats.sfxml`)."""
+        raise NotImplementedError(f"element kind {self.name} has no XML mapping")
+
+    def xml_accepts(self, node: XmlNode) -> bool:
+        """Whether an XML element of `xml_tag` is this kind's (several kinds share
+        `collectionProcessors`, told apart by their `collectionProcessorType`)."""
+        return True
+
+    def to_xml(self, writer: FlowWriter, name: str, element: Any) -> XmlNode:
+        """The element as its XML element (`flowengine.formats.sfxml`)."""
+        raise NotImplementedError(f"element kind {self.name} has no XML mapping")
 
     # -- lint -----------------------------------------------------------------------------------
     def facts(self, element: Any) -> LintFacts:

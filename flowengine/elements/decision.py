@@ -38,6 +38,8 @@ from flowengine.types import FlowType
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
 
@@ -107,12 +109,14 @@ def _left_of(cond: CompiledCondition) -> Callable[[Interview], Any]:
 
 class DecisionKind(ElementKind):
     name = "Decision"
+    reports_errors = True
     model = DecisionElement
     centred = True
     icon = ('<path class="tile-logic" d="M18 0.5L35.5 18L18 35.5L0.5 18z"/>'
             '<path class="glyph-line" stroke-width="2.4" d="M18 27V20M18 20L12 13M18 20L24 13"/>'
             '<path class="glyph" d="M9.5 10.5L15 11.2L10.2 16zM26.5 10.5L21 11.2L25.8 16z"/>')
     mermaid_shape = ('{"', '"}')
+    xml_tag = "decisions"
 
     def connectors(self, element: DecisionElement) -> list[Connector]:
         out = [Connector("outcome", rule.name, ("rules", i, "next"), rule.next,
@@ -196,6 +200,69 @@ class DecisionKind(ElementKind):
             shown = f"{text} ({outcome})" if text and text != outcome else outcome
             lines.append({"kind": "text", "cls": "ok", "text": "Outcome taken: " + shown})
         return lines
+
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        used = {"rules", "defaultConnector", "defaultConnectorLabel"}
+        out: dict[str, Any] = {**reader.element_base(node, path, used), "type": self.name}
+        rules = []
+        for r, rule in enumerate(node.all("rules")):
+            where = path + ("rules", r)
+            reader.at(where, rule)
+            name = rule.text_of("name") or ""
+            data: dict[str, Any] = {"name": reader.text(rule.child("name"), where + ("name",))}
+            label = rule.text_of("label")
+            if label is not None and label != name.replace("_", " "):
+                data["label"] = reader.text(rule.child("label"), where + ("label",))
+            logic = reader.text(rule.child("conditionLogic"), where + ("logic",))
+            if logic is not None:
+                data["logic"] = logic
+            conditions = []
+            for c, cond in enumerate(rule.all("conditions")):
+                cwhere = where + ("conditions", c)
+                reader.at(cwhere, cond)
+                row: dict[str, Any] = {
+                    "left": reader.text(cond.child("leftValueReference"), cwhere + ("left",)),
+                    "op": reader.text(cond.child("operator"), cwhere + ("op",))}
+                if cond.child("rightValue") is not None:
+                    row["right"] = reader.value(cond.child("rightValue"), cwhere + ("right",))
+                conditions.append(reader.keep(row, cond, {"leftValueReference", "operator",
+                                                          "rightValue"}, cwhere))
+            data["conditions"] = conditions
+            target = reader.connector(rule.child("connector"), where + ("next",), data)
+            if target:
+                data["next"] = target
+            rules.append(reader.keep(data, rule, {"name", "label", "conditionLogic", "conditions",
+                                                  "connector"}, where))
+        out["rules"] = rules
+        default = reader.connector(node.child("defaultConnector"), path + ("default",), out)
+        if default:
+            out["default"] = default
+        default_label = node.child("defaultConnectorLabel")
+        if default_label is not None:
+            out["defaultLabel"] = reader.text(default_label, path + ("defaultLabel",))
+        return reader.keep(out, node, used, path)
+
+    def to_xml(self, writer: FlowWriter, name: str, element: DecisionElement) -> XmlNode:
+        from flowengine.formats.sfxml import BASE, ELEMENT, NODE
+
+        out = writer.element_base(name, element)
+        for rule in element.rules:
+            kids = [writer.leaf("name", rule.name),
+                    writer.leaf("label", rule.label if rule.label is not None
+                                else rule.name.replace("_", " ")),
+                    writer.leaf("conditionLogic", rule.logic)]
+            for c, cond in enumerate(rule.conditions):
+                parts = [writer.leaf("leftValueReference", cond.left), writer.leaf("operator", cond.op)]
+                if cond.right is not None:
+                    parts.append(writer.value("rightValue", cond.right,
+                                              f"{name}.rules.{rule.name}.conditions[{c}]"))
+                kids.append(writer.node("conditions", parts + writer.kept(cond), BASE))
+            kids += writer.connector("connector", rule.next, rule)
+            out.append(writer.node("rules", kids + writer.kept(rule, ("connector",)), ELEMENT))
+        out += writer.connector("defaultConnector", element.default, element)
+        if element.defaultLabel is not None:
+            out.append(writer.leaf("defaultConnectorLabel", element.defaultLabel))
+        return writer.node(self.xml_tag or "", out + writer.kept(element, ("defaultConnector",)), NODE)
 
     def facts(self, element: DecisionElement) -> LintFacts:
         reads: list[str] = []

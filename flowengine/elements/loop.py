@@ -24,6 +24,8 @@ from flowengine.types import FlowType, assignable, copy_value
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
     from flowengine.check.symbols import ResolvedPath, Symbol, SymbolTable
+    from flowengine.formats.sfxml import FlowReader, FlowWriter
+    from flowengine.formats.xmltree import XmlNode
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
 
@@ -105,10 +107,12 @@ class LoopKind(ElementKind):
     name = "Loop"
     model = LoopElement
     loop_shaped = True
+    binds_after_others = True
     icon = ('<rect class="tile-logic" width="36" height="36" rx="7"/>'
             '<path class="glyph-line" stroke-width="2.6" d="M21.1 9.5A9 9 0 1 0 27 18"/>'
             '<path class="glyph" d="M23.2 17L30.8 17L27 11.2z"/>')
     mermaid_shape = ('{{"', '"}}')
+    xml_tag = "loops"
 
     def connectors(self, element: LoopElement) -> list[Connector]:
         return [Connector("each", "each", ("each",), element.each, "For Each"),
@@ -180,6 +184,36 @@ class LoopKind(ElementKind):
             return [{"kind": "text", "cls": "", "text": f"Iteration {entry['iteration']}: current "
                      f"item = {show(entry.get('item'))}"}]
         return []
+
+    def from_xml(self, reader: FlowReader, node: XmlNode, path: tuple[Any, ...]) -> dict[str, Any]:
+        used = {"collectionReference", "iterationOrder", "assignNextValueToReference",
+                "nextValueConnector", "noMoreValuesConnector"}
+        out: dict[str, Any] = {**reader.element_base(node, path, used), "type": self.name}
+        out["collection"] = reader.text(node.child("collectionReference"), path + ("collection",))
+        order = reader.text(node.child("iterationOrder"), path + ("order",))
+        if order is not None:
+            out["order"] = order
+        item = reader.text(node.child("assignNextValueToReference"), path + ("item",))
+        if item is not None:
+            out["item"] = item
+        out["each"] = reader.connector(node.child("nextValueConnector"), path + ("each",), out)
+        after = reader.connector(node.child("noMoreValuesConnector"), path + ("after",), out)
+        if after:
+            out["after"] = after
+        return reader.keep(out, node, used, path)
+
+    def to_xml(self, writer: FlowWriter, name: str, element: LoopElement) -> XmlNode:
+        from flowengine.formats.sfxml import NODE
+
+        out = writer.element_base(name, element)
+        out += [writer.leaf("collectionReference", element.collection),
+                writer.leaf("iterationOrder", element.order)]
+        if element.item:
+            out.append(writer.leaf("assignNextValueToReference", element.item))
+        out += writer.connector("nextValueConnector", element.each, element)
+        out += writer.connector("noMoreValuesConnector", element.after, element)
+        kept = writer.kept(element, ("nextValueConnector", "noMoreValuesConnector"))
+        return writer.node(self.xml_tag or "", out + kept, NODE)
 
     def facts(self, element: LoopElement) -> LintFacts:
         writes = (element.item.split(".")[0],) if element.item else ()

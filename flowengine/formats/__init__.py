@@ -25,7 +25,9 @@ __all__ = ["FRONT_ENDS", "MAX_FILE_BYTES", "front_end_of", "load_source", "parse
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
 # file suffix → the module of its front end (each has `load(path)` and `parse(text, file)`)
 FRONT_ENDS: Final[dict[str, str]] = {".yaml": "flowengine.formats.yaml",
-                                     ".yml": "flowengine.formats.yaml"}
+                                     ".yml": "flowengine.formats.yaml",
+                                     ".flow-meta.xml": "flowengine.formats.sfxml",
+                                     ".flow": "flowengine.formats.sfxml"}
 DEFAULT_FRONT_END: Final = "flowengine.formats.yaml"
 
 
@@ -43,10 +45,11 @@ def load_source(path: str | os.PathLike[str]) -> SourceDocument:
 
 
 def parse_source(text: str, file: str | None = None, format: str = "yaml") -> SourceDocument:
-    """Parse flow text of `format` ("yaml"). Raises LoadError."""
-    module = {"yaml": "flowengine.formats.yaml"}.get(format)
+    """Parse flow text of `format` ("yaml" or "xml", Salesforce's .flow-meta.xml, whose flow
+    is named by `file`). Raises LoadError."""
+    module = {"yaml": "flowengine.formats.yaml", "xml": "flowengine.formats.sfxml"}.get(format)
     if module is None:
-        raise LoadError(f"unknown flow format {format!r} (known: yaml)", file)
+        raise LoadError(f"unknown flow format {format!r} (known: yaml, xml)", file)
     document: SourceDocument = importlib.import_module(module).parse(text, file)
     return document
 

@@ -519,3 +519,113 @@ def load(path: str | os.PathLike[str]) -> Document:
 def parse(text: str, file: str | None = None) -> Document:
     """The YAML front end: parse flow text."""
     return parse_yaml(text, file)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing flow files
+
+# the order of a flow file's keys, as people read one (others follow in their own order)
+FLOW_KEY_ORDER: Final = ("flow", "label", "description", "apiVersion", "processType", "status",
+                         "runInMode", "interviewLabel", "environments", "processMetadataValues",
+                         "start", "startLocation", "trigger", "types", "variables", "constants",
+                         "formulas", "templates", "elements", "xml")
+_FLOW_STYLE_WIDTH: Final = 108
+# an element's keys: what it is first, where it is drawn and what is kept for XML last
+_ELEMENT_FIRST: Final = ("type", "label", "description")
+_ELEMENT_LAST: Final = ("location", "xml")
+
+
+def dump_flow_yaml(data: dict[str, Any], header: str = "") -> str:
+    """Flow data as a readable flow file: keys in the usual order, small mappings and lists on
+    one line (`{ref: x, op: Assign, value: 1}`), text of several lines as `|` blocks; what it
+    writes reads back as the same data (exact numbers, dates, text that looks like a Boolean
+    quoted)."""
+    import yaml
+
+    ordered = _in_order(data, FLOW_KEY_ORDER)
+    if isinstance(ordered.get("elements"), dict):
+        ordered["elements"] = {name: _in_order(element, _ELEMENT_FIRST, _ELEMENT_LAST)
+                               if isinstance(element, dict) else element
+                               for name, element in ordered["elements"].items()}
+    text = yaml.dump(_styled(ordered, top=True), Dumper=_dumper(), sort_keys=False,
+                     allow_unicode=True, width=120, default_flow_style=False)
+    return header + text
+
+
+def _in_order(data: dict[str, Any], first: tuple[str, ...],
+              last: tuple[str, ...] = ()) -> dict[str, Any]:
+    ordered = {k: data[k] for k in first if k in data}
+    ordered.update((k, v) for k, v in data.items() if k not in ordered and k not in last)
+    ordered.update((k, data[k]) for k in last if k in data)
+    return ordered
+
+
+class _Inline(dict[str, Any]):
+    """A mapping written on one line."""
+
+
+class _InlineList(list[Any]):
+    """A list written on one line."""
+
+
+def _styled(value: Any, top: bool = False) -> Any:
+    if isinstance(value, dict):
+        styled = {k: _styled(v) for k, v in value.items()}
+        if not top and styled and all(_is_scalar(v) or isinstance(v, (_Inline, _InlineList))
+                                      for v in styled.values()) and _short(value):
+            return _Inline(styled)
+        return styled
+    if isinstance(value, list):
+        styled_list = [_styled(v) for v in value]
+        if styled_list and all(_is_scalar(v) for v in styled_list) and _short(value):
+            return _InlineList(styled_list)
+        return styled_list
+    return value
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list)) and not (isinstance(value, str) and "\n" in value)
+
+
+def _short(value: Any) -> bool:
+    """Whether a mapping or list of scalars fits on one line (about: quotes are counted)."""
+    items = [f"{k}: {v}" for k, v in value.items()] if isinstance(value, dict) else \
+        [str(v) for v in value]
+    return sum(len(i) + 4 for i in items) <= _FLOW_STYLE_WIDTH
+
+
+_DUMPER: Any = None
+
+
+def _dumper() -> Any:
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        class FlowDumper(yaml.SafeDumper):
+            pass
+
+        def inline_map(dumper: Any, data: Any) -> Any:
+            return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+
+        def inline_list(dumper: Any, data: Any) -> Any:
+            return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+        def decimal(dumper: Any, data: Decimal) -> Any:
+            text = format(data, "f") if data.as_tuple().exponent > 0 else str(data)  # type: ignore[operator]
+            tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
+            return dumper.represent_scalar(tag, text)
+
+        def text(dumper: Any, data: str) -> Any:
+            if "\n" in data and not data.startswith((" ", "\t")) and data == data.rstrip(" \t"):
+                return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+            return dumper.represent_str(data)
+
+        FlowDumper.add_representer(_Inline, inline_map)
+        FlowDumper.add_representer(_InlineList, inline_list)
+        FlowDumper.add_representer(Decimal, decimal)
+        FlowDumper.add_representer(str, text)
+        FlowDumper.add_representer(tuple, lambda d, v: d.represent_sequence(
+            "tag:yaml.org,2002:seq", list(v), flow_style=True))
+        _DUMPER = FlowDumper
+    return _DUMPER

@@ -7,7 +7,17 @@ from typing import Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.formula.functions import to_text
-from flowengine.formula.nodes import MAX_LENGTH, TOO_DEEP, Fault, FormulaError, Getter, Resolver, kind_name
+from flowengine.formula.nodes import (
+    LOCATION,
+    MAX_LENGTH,
+    TOO_DEEP,
+    Fault,
+    FormulaError,
+    Getter,
+    Resolver,
+    checked_number,
+    kind_name,
+)
 from flowengine.formula.parser import Parser
 from flowengine.types import TEXT_LIKE, FlowType, assignable, converter
 
@@ -15,14 +25,15 @@ from flowengine.types import TEXT_LIKE, FlowType, assignable, converter
 class CompiledFormula:
     """A formula compiled once into closures; `evaluate` is cheap and may be called many times."""
 
-    __slots__ = ("expression", "name", "result_type", "references", "_fn")
+    __slots__ = ("expression", "name", "result_type", "references", "depth", "_fn")
 
     def __init__(self, expression: str, name: str, result_type: FlowType,
-                 references: tuple[str, ...], fn: Getter) -> None:
+                 references: tuple[str, ...], fn: Getter, depth: int = 1) -> None:
         self.expression = expression
         self.name = name
         self.result_type = result_type
         self.references = references
+        self.depth = depth          # levels of closures one evaluation nests (merge fields aside)
         self._fn = fn
 
     def evaluate(self, state: Any) -> Any:
@@ -61,12 +72,24 @@ def compile_formula(expression: str, declared: FlowType | None, resolve: Resolve
         raise FormulaError(TOO_DEEP, 0) from None
     result_type, convert = _result_conversion(root.kind, declared)
     fn = root_fn = root.fn
-    if convert is not None:
+    if root.kind == "Number":     # a result must fit a Salesforce Number (18 digits)
+        label = f"formula {name}" if name else "the formula"
+        if convert is None:
+            fn = lambda s: None if (v := root_fn(s)) is None else checked_number(v, label)
+        else:
+            number_convert = convert
+            fn = lambda s: number_convert(None if (v := root_fn(s)) is None
+                                          else checked_number(v, label))
+    elif convert is not None:
         fn = lambda s: convert(root_fn(s))
-    return CompiledFormula(expression, name, result_type, tuple(parser.references), fn)
+    return CompiledFormula(expression, name, result_type, tuple(parser.references), fn,
+                           root.depth)
 
 
 def _result_conversion(kind: str, declared: FlowType | None) -> tuple[FlowType, Getter | None]:
+    if kind == LOCATION:
+        raise FormulaError("formula computes a location (GEOLOCATION), which only DISTANCE takes; "
+                           "compute a DISTANCE between two locations", 0)
     if declared is None:
         return FlowType("Text" if kind == "Null" else kind), None
     if declared.collection or declared.is_object:

@@ -3,17 +3,15 @@ the compiled node (`Expr`) with its kinds."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
+from decimal import Decimal
 from typing import Any, Final
 
 from flowengine.errors import FlowError
-from flowengine.types import FlowType, text_of
+from flowengine.types import NUMBER_CONTEXT, FlowType, number_problem, text_of
 
 MAX_LENGTH: Final = 65_536
 MAX_DEPTH: Final = 200
-MAX_TEXT: Final = 1_000_000
-CTX: Final = Context(prec=28, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999,
-                     traps=[InvalidOperation, DivisionByZero, Overflow])
+CTX: Final = NUMBER_CONTEXT
 TOO_DEEP: Final = (f"formula nests more than {MAX_DEPTH} levels of parentheses, calls or "
                    "operations; split it into smaller formulas")
 
@@ -44,6 +42,14 @@ class Fault(Exception):
 RUNTIME_ERRORS: Final = (Fault, ArithmeticError, ValueError)
 
 
+def checked_number(value: Decimal, what: str) -> Decimal:
+    """`value` if it fits a Salesforce Number, else a fault naming `what` computed it."""
+    problem = number_problem(value)
+    if problem:
+        raise Fault(f"{what}: {problem}")
+    return value
+
+
 class Expr:
     """A compiled node: its kind (Text, Number, Boolean, Date, DateTime, Time or Null), closure,
     offset, depth and, for a constant, its value."""
@@ -61,6 +67,8 @@ def constant(kind: str, value: Any, offset: int) -> Expr:
 
 
 KIND_ORDER: Final = ("Text", "Number", "Boolean", "Date", "DateTime", "Time")
+# GEOLOCATION's value: only DISTANCE takes it, no resource holds it
+LOCATION: Final = "Location"
 
 
 def kind_name(kind: str) -> str:

@@ -25,7 +25,7 @@ from flowengine.formula.nodes import (
     quoted,
 )
 from flowengine.formula.operators import binary, unary
-from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, text_of
+from flowengine.types import NUMERIC, TEXT_LIKE, FlowType, number_problem, text_of
 
 # ---------------------------------------------------------------------------------------------
 # Tokens
@@ -207,6 +207,9 @@ class Parser:
 
     def leaf(self, tok: _Token) -> Expr:
         if tok.kind == "num":
+            problem = number_problem(tok.value)
+            if problem:
+                self.fail(f"the number {problem}", tok.start)
             return constant("Number", tok.value, tok.start)
         if tok.kind == "str":
             return constant("Text", tok.value, tok.start)

@@ -115,6 +115,75 @@ def action_calls_in_loop(ctx: LintContext, options: Mapping[str, Any]) -> Iterat
                       "action once, on the loop's 'after' path", ("elements", name), element=name)
 
 
+def _in_loops(ctx: LintContext) -> dict[str, str]:
+    """Element → the first loop whose body it is in."""
+    out: dict[str, str] = {}
+    for loop, body in loop_bodies(ctx.graph, ctx.model).items():
+        for name in body:
+            out.setdefault(name, loop)
+    return out
+
+
+def soql_query_in_loop(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
+    loops = _in_loops(ctx)
+    for name, element in ctx.model.elements.items():
+        facts = kind_of(element).facts(element)
+        if facts.query and name in loops:
+            yield Hit(f"{kind_of(element).name} element {name} {facts.doing} once per item of loop "
+                      f"{loops[name]}: a transaction may run 100 queries, so a loop over more "
+                      "than 100 items fails (Too many SOQL queries: 101). Query once, before the "
+                      "loop, with an In filter on the collected values",
+                      ("elements", name), element=name)
+
+
+def dml_statement_in_loop(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
+    loops = _in_loops(ctx)
+    for name, element in ctx.model.elements.items():
+        facts = kind_of(element).facts(element)
+        if facts.dml and name in loops:
+            yield Hit(f"{kind_of(element).name} element {name} {facts.doing} once per item of loop "
+                      f"{loops[name]}: a transaction may run 150 DML statements, so a loop over "
+                      "more than 150 items fails (Too many DML statements: 151). Collect the "
+                      "records in a collection inside the loop (Assignment with Add) and write "
+                      "them once, on the loop's 'after' path", ("elements", name), element=name)
+
+
+def get_records_without_filter(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
+    for name, element in ctx.model.elements.items():
+        if element.type == "GetRecords" and not element.filters:
+            yield Hit(f"Get Records element {name} has no filter: it reads every {element.object} "
+                      "record, and a transaction may retrieve 50,000 records in all. Add filters "
+                      "that select the records the flow needs", ("elements", name), element=name)
+
+
+def get_record_all_fields(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
+    for name, element in ctx.model.elements.items():
+        if element.type == "GetRecords" and element.storeOutputAutomatically \
+                and not element.fields:
+            yield Hit(f"Get Records element {name} stores every field of {element.object} "
+                      "automatically: name the fields the flow uses (fields: [...]) to read less",
+                      ("elements", name), element=name)
+
+
+def missing_null_handler(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
+    tested: set[str] = set()
+    for element in ctx.model.elements.values():
+        for rule in getattr(element, "rules", None) or []:
+            for cond in rule.conditions:
+                if cond.op in ("IsNull", "IsEmpty", "IsBlank") or \
+                        cond.op in ("EqualTo", "NotEqualTo") and cond.right is None:
+                    tested.add(cond.left.split(".")[0].lower())
+    for name, element in ctx.model.elements.items():
+        if element.type != "GetRecords" or element.fault:
+            continue
+        held = [name] if element.storeOutputAutomatically else \
+            [element.store] if element.store else []
+        if held and not any(h.split(".")[0].lower() in tested for h in held):
+            yield Hit(f"Get Records element {name} may find no {element.object} record, and "
+                      f"then {held[0]} is null; no Decision tests it (Is Null) before it is "
+                      "used", ("elements", name), element=name)
+
+
 def referenced_names(model: Any) -> set[str]:
     """Every resource name (lower case) that something in the flow reads or writes."""
     names: list[str] = []
@@ -232,11 +301,11 @@ def api_version(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]:
     data = ctx.doc.data if isinstance(ctx.doc.data, dict) else {}
     if "apiVersion" not in data:
         yield Hit(f"flow {ctx.model.flow} does not set apiVersion, so it runs with the current "
-                  f"default ({ctx.model.apiVersion}): pin it, e.g. 'apiVersion: "
-                  f"{ctx.model.apiVersion}', so a new default cannot change how it runs",
+                  f"default ({ctx.model.api_version}): pin it, e.g. 'apiVersion: "
+                  f"{ctx.model.api_version}', so a new default cannot change how it runs",
                   ("flow",))
-    elif ctx.model.apiVersion < threshold:
-        yield Hit(f"apiVersion {ctx.model.apiVersion} is older than {threshold}: older versions "
+    elif ctx.model.api_version < threshold:
+        yield Hit(f"apiVersion {ctx.model.api_version} is older than {threshold}: older versions "
                   "run with older behaviour (below 57, a 2,000-element limit per interview). "
                   "Raise it to a current version and re-test the flow", ("apiVersion",), key=False)
 
@@ -253,9 +322,10 @@ def copy_api_name(ctx: LintContext, options: Mapping[str, Any]) -> Iterator[Hit]
 
 
 RULES: Final[dict[str, Rule]] = {rule.id: rule for rule in (
-    Rule("MissingFaultPath", "Action without a fault path",
-         "An Action element has no fault connector, so an error in the action fails the whole "
-         "interview and rolls back its work instead of being handled.",
+    Rule("MissingFaultPath", "Element without a fault path",
+         "An Action or record element (Get, Create, Update, Delete Records) has no fault "
+         "connector, so an error in it fails the whole interview and rolls back its work "
+         "instead of being handled.",
          "error", missing_fault_path),
     Rule("ActionCallsInLoop", "Action called inside a loop",
          "An Action element runs once per item of a loop; actions are bulk operations and "
@@ -284,6 +354,25 @@ RULES: Final[dict[str, Rule]] = {rule.id: rule for rule in (
     Rule("CopyAPIName", "Copied element API name",
          "An element still has the name Flow Builder gives a pasted copy (Copy_1_of_...).",
          "warning", copy_api_name),
+    Rule("SOQLQueryInLoop", "Query inside a loop",
+         "A Get Records element (or an Update or Delete Records by filters) runs once per item "
+         "of a loop; a transaction may run 100 queries.",
+         "error", soql_query_in_loop),
+    Rule("DMLStatementInLoop", "Record write inside a loop",
+         "A Create, Update or Delete Records element runs once per item of a loop; a "
+         "transaction may run 150 DML statements.",
+         "error", dml_statement_in_loop),
+    Rule("GetRecordsWithoutFilter", "Get Records without a filter",
+         "A Get Records element reads every record of its object.",
+         "warning", get_records_without_filter),
+    Rule("GetRecordAllFields", "Get Records storing every field",
+         "A Get Records element stores every field of its object automatically instead of "
+         "the fields the flow uses.",
+         "note", get_record_all_fields),
+    Rule("MissingNullHandler", "Get Records result not tested for null",
+         "A Get Records element without a fault connector stores records that no Decision tests "
+         "for null; when nothing is found, later elements read null.",
+         "warning", missing_null_handler),
 )}
 
 

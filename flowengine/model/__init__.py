@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictInt, WithJsonSchema, field_validator, model_validator
 
 from flowengine.model.base import ElementModel, StrictModel
+from flowengine.types import MAX_SCALE
 
 MIN_API_VERSION = Decimal("1.0")     # Salesforce's first API version
 MAX_API_VERSION = Decimal("999.0")   # far above any release, low enough to mean a version
@@ -20,6 +21,7 @@ DATA_TYPES = ("Text", "String", "Number", "Currency", "Boolean", "Date", "DateTi
               "Picklist", "Multipicklist", "Apex", "Record")
 DataType = Literal[DATA_TYPES]  # type: ignore[valid-type]
 
+DEFAULT_API_VERSION = Decimal("62.0")
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # the same rules as check_api_name in one expression (no "__", no trailing "_"), for editors
 API_NAME_SCHEMA_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$"
@@ -46,14 +48,22 @@ def _shorthand_type(value: Any) -> Any:
 
 class TypedDecl(StrictModel):
     type: DataType
-    apexClass: str | None = Field(None, description="Apex-defined class name (type Apex)")
+    apexClass: str | None = Field(None, description="Apex-defined class name (type Apex); "
+                                  "Salesforce's ConnectApi__Name spelling is ConnectApi.Name")
     object: str | None = Field(None, description="object API name (type Record)")
     collection: bool = False
-    scale: Annotated[StrictInt, Field(ge=0, le=18)] | None = Field(
-        None, description="decimal places (Number, Currency); results are rounded half-up")
+    scale: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE)] | None = Field(
+        None, description="decimal places (Number, Currency), 0 to 17; results are rounded half-up; a "
+        "Number or Currency variable without scale holds whole numbers")
     description: str | None = None
 
     _shorthand = model_validator(mode="before")(_shorthand_type)
+
+    @field_validator("apexClass")
+    @classmethod
+    def _dotted(cls, value: str | None) -> str | None:
+        # `ConnectApi__Name` (Salesforce metadata) is `ConnectApi.Name`: one spelling in models
+        return value.replace("__", ".") if value else value
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
@@ -85,13 +95,13 @@ class ConstantDecl(StrictModel):
 class FormulaDecl(StrictModel):
     type: DataType
     expression: str
-    scale: Annotated[StrictInt, Field(ge=0, le=18)] | None = None
+    scale: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE)] | None = None
     description: str | None = None
 
 
 class TemplateDecl(StrictModel):
     text: str
-    plainText: bool = False
+    plainText: bool | None = None
     description: str | None = None
 
     @model_validator(mode="before")
@@ -112,8 +122,8 @@ class FlowModel(StrictModel):
                       json_schema_extra={"pattern": API_NAME_SCHEMA_PATTERN, "maxLength": 80})
     label: str | None = None
     description: str | None = None
-    apiVersion: Annotated[Decimal, WithJsonSchema({"type": "number", "default": 62.0})] = Field(
-        Decimal("62.0"), description="below 57.0 the 2,000 executed-elements limit applies",
+    apiVersion: Annotated[Decimal | None, WithJsonSchema({"type": "number", "default": 62.0})] = Field(
+        None, description="default 62.0; below 57.0 the 2,000 executed-elements limit applies",
         json_schema_extra={"default": 62.0})
     start: str | None = Field(None, description="name of the first element (required when there "
                                                  "are elements)")
@@ -123,6 +133,21 @@ class FlowModel(StrictModel):
     formulas: dict[str, FormulaDecl] = Field(default_factory=dict)
     templates: dict[str, TemplateDecl] = Field(default_factory=dict)
     elements: dict[str, ElementModel] = Field(default_factory=dict)
+    # what Salesforce says of a flow besides its logic (read from and written to .flow-meta.xml)
+    processType: str | None = Field(None, description="Salesforce's process type (default "
+                                    "AutoLaunchedFlow)")
+    status: str | None = Field(None, description="Active (the default), Draft, Obsolete or "
+                               "InvalidDraft; automation starts only Active flows")
+    runInMode: str | None = Field(None, description="DefaultMode, SystemModeWithSharing or "
+                                  "SystemModeWithoutSharing")
+    interviewLabel: str | None = None
+    environments: list[str] | None = None
+    processMetadataValues: dict[str, Any] | None = Field(
+        None, description="Salesforce's tool metadata (BuilderType, CanvasMode...): name → value")
+    startLocation: tuple[int, int] | None = Field(None, description="[x, y] of the Start element "
+                                                  "on a free-form canvas")
+    trigger: dict[str, Any] | None = Field(None, description="what starts the flow: Salesforce's "
+                                           "Start settings (object, triggerType...)")
 
     @field_validator("apiVersion", mode="before")
     @classmethod
@@ -143,14 +168,6 @@ class FlowModel(StrictModel):
                              f"{str(value)[:20]}")
         return value
 
-    @field_validator("flow")
-    @classmethod
-    def _api_name(cls, value: str) -> str:
-        problem = check_api_name(value, "flow name")
-        if problem:
-            raise ValueError(problem)
-        return value
-
     @field_validator("elements", mode="before")
     @classmethod
     def _element_kinds(cls, value: Any) -> Any:
@@ -163,3 +180,8 @@ class FlowModel(StrictModel):
     @property
     def display_label(self) -> str:
         return self.label or self.flow.replace("_", " ")
+
+    @property
+    def api_version(self) -> Decimal:
+        """The API version the flow runs with (62.0 when it says none)."""
+        return self.apiVersion if self.apiVersion is not None else DEFAULT_API_VERSION

@@ -105,7 +105,8 @@ def problems_from_pydantic(exc: Any, doc: SourceDocument, prefix: tuple[Any, ...
         if kind == "extra_forbidden":
             path, _ = _walk(own, root, prefix)
             _, parent = _walk(own[:-1], root, prefix)
-            allowed = list(getattr(parent, "model_fields", {}))
+            # `xml` holds Salesforce metadata flowengine keeps: not a key to suggest
+            allowed = [k for k in getattr(parent, "model_fields", {}) if k != "xml"]
             key = loc[-1]
             message = f"unknown key {key!r}{did_you_mean(str(key), allowed)}"
             if allowed:
@@ -248,20 +249,23 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
     from flowengine.elements import kind_named, kinds
 
     names = [k.name for k in kinds()]
+    runnable = ", ".join(k.name for k in kinds() if k.runs)
+    kept = ", ".join(k.name for k in kinds() if not k.runs)
+    expected = runnable + (f"; or, kept from Salesforce XML: {kept}" if kept else "")
     path: tuple[Any, ...] = ("elements", name)
     if not isinstance(raw, dict):
         code, message = "schema.type", f"expected a mapping of keys for {name!r}, found {describe(raw)}"
     elif "type" not in raw:
-        code, message = "schema.missing-key", f"element has no 'type' (expected one of: {', '.join(names)})"
+        code, message = "schema.missing-key", f"element has no 'type' (expected one of: {expected})"
     elif not isinstance(raw["type"], str):
         path += ("type",)
-        code, message = "schema.type", (f"expected text for 'type' (one of: {', '.join(names)}), "
+        code, message = "schema.type", (f"expected text for 'type' (one of: {expected}), "
                                         f"found {describe(raw['type'])}")
     elif kind_named(raw["type"]) is None:
         path += ("type",)
         code, message = "schema.unknown-element-type", (
             f"unknown element type {raw['type']!r}{did_you_mean(raw['type'], names)} (expected "
-            f"one of: {', '.join(names)})")
+            f"one of: {expected})")
     else:
         return kind_named(raw["type"]).model  # type: ignore[union-attr]
     mark = doc.locate(path)

@@ -22,6 +22,7 @@ from flowengine.types import describe
 
 if TYPE_CHECKING:
     from flowengine.org.base import Invariant, OrgStore
+    from flowengine.org.system import Clock
 
 __all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSchema", "Rollup",
            "default_org_path", "open_org"]
@@ -29,7 +30,7 @@ __all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSch
 ORG_ENV_VAR: Final = "FLOWENGINE_ORG"
 DEFAULT_ORG_PATH: Final = Path(".flowengine") / "org.sqlite"
 
-# URL scheme → module with `open_url(url, schemas, invariants, *, create) -> OrgStore`
+# URL scheme → module with `open_url(url, schemas, invariants, *, create, clock) -> OrgStore`
 BACKENDS: Final[Mapping[str, str]] = {
     "sqlite": "flowengine.org.sqlite",
 }
@@ -53,7 +54,8 @@ def default_org_path() -> Path | str:
 def open_org(target: str | os.PathLike[str] | None = None,
              schemas: Iterable[ObjectSchema] | None = None,
              invariants: Iterable[Invariant] | None = None,
-             *, create: bool = True) -> OrgStore:
+             *, create: bool = True, clock: Clock | None = None,
+             project: str | os.PathLike[str] | None = None) -> OrgStore:
     """Open the org store that `target` names, creating it on first use and migrating it to the
     schemas (new objects and fields are added).
 
@@ -65,9 +67,14 @@ def open_org(target: str | os.PathLike[str] | None = None,
       `./.flowengine/org.sqlite`.
     Any other URL scheme is OrgError(ORG_BACKEND) naming the supported forms.
 
-    Without `schemas`, the objects (and, unless given, the invariants) come from the installed
-    plug-ins. With explicit `schemas` and no `invariants`, no invariants are checked.
-    With `create=False` a missing store is an OrgError(ORG_NOT_FOUND).
+    Without `schemas`, the objects are `flowengine.org.schemas.project_schemas(project)`: the
+    standard objects, the installed plug-ins' objects and those of the project found from the
+    folder `project` upward (default: the current folder; see `find_project`); the invariants,
+    unless given, are the plug-ins'. With explicit `schemas` (completed with the standard
+    objects they refer to, and User) and no `invariants`, no invariants are checked.
+    With `create=False` a missing store is an OrgError(ORG_NOT_FOUND). `clock` gives the time
+    the system fields record (default: the system clock; tests pass a
+    `flowengine.org.system.FixedClock`).
     """
     if target is None:
         target = default_org_path()
@@ -77,16 +84,17 @@ def open_org(target: str | os.PathLike[str] | None = None,
     scheme = _SCHEME.match(target) if isinstance(target, str) else None
     backend = _backend(scheme.group(1).lower(), scheme.string) if scheme else None
     if schemas is None:
-        plugin_schemas, plugin_invariants = _from_plugins()
-        schemas = plugin_schemas
+        from flowengine.org.schemas import project_schemas
+
+        schemas = project_schemas(project)
         if invariants is None:
-            invariants = plugin_invariants
+            invariants = _plugin_invariants()
     checks = tuple(invariants or ())
     if backend is None:  # a plain path: the embedded default backend
         from flowengine.org.sqlite import SqliteOrgStore
 
-        return SqliteOrgStore(target, schemas, checks, create=create)
-    store: OrgStore = backend.open_url(target, schemas, checks, create=create)
+        return SqliteOrgStore(target, schemas, checks, create=create, clock=clock)
+    store: OrgStore = backend.open_url(target, schemas, checks, create=create, clock=clock)
     return store
 
 
@@ -112,16 +120,7 @@ def _without_password(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
-def _from_plugins() -> tuple[list[ObjectSchema], list[Invariant]]:
+def _plugin_invariants() -> list[Invariant]:
     from flowengine.plugins.registry import get_registry
 
-    schemas: list[ObjectSchema] = []
-    invariants: list[Invariant] = []
-    for plugin in get_registry().plugins:
-        for schema in plugin.objects:
-            if not isinstance(schema, ObjectSchema):
-                raise OrgError(f"plug-in {plugin.name!r} contributes {schema!r}, which is not an "
-                               "ObjectSchema", "ORG_SCHEMA")
-            schemas.append(schema)
-        invariants.extend(plugin.invariants)
-    return schemas, invariants
+    return [check for plugin in get_registry().plugins for check in plugin.invariants]

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from flowengine.org.catalog import Catalog
+    from flowengine.org.query import RecordFilter, Sort
     from flowengine.org.schema import ObjectSchema
 
 __all__ = ["Invariant", "OrgStore", "OrgTransaction"]
@@ -70,17 +71,49 @@ class OrgTransaction(Protocol):
         numbers by value). Filter values are converted to the fields' types; an unknown field is
         OrgError(INVALID_FIELD)."""
 
+    def select(self, object_name: str, filters: Sequence[RecordFilter] = (), logic: str = "and",
+               order_by: Sequence[Sort] = (), limit: int | None = None,
+               fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The records matching `filters` (see `flowengine.org.query`) joined by `logic` ("and",
+        "or", or custom logic over 1-based filter numbers: "1 AND (2 OR 3)"), sorted by
+        `order_by` (then by Id), at most `limit`, with `fields` only (always with Id; None: all
+        fields). Runs in the database, using its indexes. Text compares ignoring case, except
+        Ids and references. Null as SOQL treats it: EqualTo null and NotEqualTo null test for
+        null; NotEqualTo a value is true of null; ordering comparisons, StartsWith, EndsWith,
+        Contains, In and NotIn are false of null (`In [None, ...]` matches null); a value the
+        field cannot hold matches nothing (`flowengine.org.query` says how values compare).
+        OrgError(INVALID_FIELD) for an unknown field, INVALID_TYPE for an unknown object or a
+        platform event, INVALID_QUERY_FILTER_OPERATOR for an operator the field cannot take
+        (Contains on a number), INVALID_ARGUMENT for arguments of the wrong shape or bad logic."""
+
+    def delete_many(self, object_name: str, record_ids: Sequence[str]) -> None:
+        """Delete records of one object, all or nothing, as Salesforce does: the children of a
+        master-detail relationship are deleted too, a lookup to a deleted record is cleared
+        (or the delete is refused with DELETE_FAILED where the lookup says so), roll-ups are
+        brought up to date. A record deleted before is OrgError(ENTITY_IS_DELETED) — for
+        updates too —, an Id no record ever had INVALID_CROSS_REFERENCE_KEY.
+        Also: a lookup that must keep a value (a required one) refuses like a restricting one;
+        polymorphic lookups (WhatId...) keep their Ids; users cannot be deleted
+        (DELETE_FAILED); an Id given twice is DUPLICATE_VALUE; a platform event INVALID_TYPE."""
+
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
         characters, of this object, not yet used) is kept instead of a generated one — fixtures
         rely on it. Generated Ids number each object's records 1, 2, 3... (`ids.make_id`) and
-        skip Ids that are taken. Refused: unknown fields (INVALID_FIELD), calculated and
-        rolled-up fields (INVALID_FIELD_FOR_INSERT_UPDATE), values that do not fit
-        (INVALID_TYPE_ON_FIELD_IN_RECORD, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), missing
-        required fields (REQUIRED_FIELD_MISSING), references to no record
-        (INVALID_CROSS_REFERENCE_KEY), a used Id (DUPLICATE_VALUE)."""
+        skip Ids that are taken or were deleted. The store sets the system fields (CreatedDate,
+        CreatedById, LastModifiedDate, LastModifiedById, SystemModstamp) from its clock and
+        running user, an OwnerId left out to the running user, and auto-number fields. Refused:
+        unknown fields (INVALID_FIELD), calculated, rolled-up, system and other read-only fields
+        (INVALID_FIELD_FOR_INSERT_UPDATE), values that do not fit
+        (INVALID_TYPE_ON_FIELD_IN_RECORD, STRING_TOO_LONG, NUMBER_OUTSIDE_VALID_RANGE,
+        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), missing required fields
+        (REQUIRED_FIELD_MISSING), a lookup to a record of another object
+        (FIELD_INTEGRITY_EXCEPTION), to no record (INVALID_CROSS_REFERENCE_KEY) or to a deleted
+        one (ENTITY_IS_DELETED), a used Id or a value a unique field already has
+        (DUPLICATE_VALUE), a platform event (INVALID_TYPE: events are published, not stored)."""
 
-    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
+    def insert_many(self, object_name: str, records: Sequence[Mapping[str, Any]], *,
+                    set_audit_fields: bool = False) -> list[str]:
         """Create many records of one object at once; returns their Ids in input order.
 
         The same as `insert` for each record, all or nothing: every record is converted and
@@ -88,11 +121,16 @@ class OrgTransaction(Protocol):
         name the record by its place (`[3] of the batch`). Records may refer to records of the
         same batch by their given Ids. Roll-ups of the parents are brought up to date once, at
         the end. A server backend does this with one multi-row INSERT (PostgreSQL:
-        `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of the affected parents."""
+        `INSERT ... SELECT FROM unnest(...)` or COPY) plus one update of the affected parents.
+        With `set_audit_fields` the records may give CreatedDate, CreatedById, LastModifiedDate
+        and LastModifiedById, as Salesforce's "Set Audit Fields upon Record Creation" permission
+        allows (fixtures do); otherwise every system field is the store's to set."""
 
     def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Change stored fields of one record; calculated fields, and the roll-ups of its
-        parents, are recomputed by the store. OrgError(NOT_FOUND) when no record has the Id."""
+        parents, are recomputed by the store, and LastModifiedDate, LastModifiedById and
+        SystemModstamp set. OrgError(NOT_FOUND) when no record has the Id, ENTITY_IS_DELETED
+        when its record was deleted; the value errors of `insert`."""
 
     def update_many(self, object_name: str, updates: Mapping[str, Mapping[str, Any]]) -> None:
         """Change stored fields of many records of one object: record Id → fields to set.
@@ -132,8 +170,11 @@ Invariant = Callable[[OrgTransaction], list[str]]
 class OrgStore(Protocol):
     """An org database. Opening one (`flowengine.org.open_org`) creates it when asked to and
     migrates it to the schemas: objects and fields added since are created, and stored
-    calculated and rolled-up values are recomputed when their definitions changed. Refuses
-    broken schemas with OrgError(ORG_SCHEMA). Usable as a context manager that closes it."""
+    calculated and rolled-up values are recomputed when their definitions changed. The store
+    holds the standard objects the schemas refer to and User too, gives every object
+    Salesforce's system fields, and starts with a default running user
+    (`flowengine.org.system`). Refuses broken schemas with OrgError(ORG_SCHEMA). Usable as a
+    context manager that closes it."""
 
     @property
     def catalog(self) -> Catalog:
@@ -150,6 +191,11 @@ class OrgStore(Protocol):
     @property
     def location(self) -> str:
         """Names the store in messages: a file path, or a URL without its password."""
+
+    running_user_id: str
+    """The user that writes: CreatedById, LastModifiedById and a new record's OwnerId name it
+    (`flowengine.org.system.DEFAULT_USER_ID`, the store's default user, unless set). Read when a
+    transaction begins."""
 
     def begin(self, *, write: bool = True) -> OrgTransaction:
         """Open a transaction; interviews run in one each. A write transaction takes its locks

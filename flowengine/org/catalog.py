@@ -20,7 +20,9 @@ from typing import Any, Final
 
 from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
+from flowengine.org.fieldtypes import ID_TYPES
 from flowengine.org.schema import FieldDef, ObjectSchema
+from flowengine.org.system import RUNNING_USER, SYSTEM_BY_NAME, AutoNumber, with_system_fields
 from flowengine.types import (
     NUMERIC,
     TEXT_LIKE,
@@ -31,7 +33,7 @@ from flowengine.types import (
     round_to_scale,
 )
 
-__all__ = ["Catalog", "FieldError", "ObjectInfo", "schema_fingerprint"]
+__all__ = ["Catalog", "FieldError", "NewRecord", "ObjectInfo", "schema_fingerprint"]
 
 NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
@@ -70,6 +72,8 @@ class ObjectInfo:
     rollups: tuple[FieldDef, ...]
     columns: tuple[str, ...]            # "Id", then the fields in declaration order
     by_name: Mapping[str, FieldDef]
+    unique: tuple[FieldDef, ...] = ()           # stored fields whose values must differ
+    auto_numbers: tuple[FieldDef, ...] = ()     # numbered by the store on insert
 
     @property
     def name(self) -> str:
@@ -85,20 +89,34 @@ class ObjectInfo:
         return found
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """How a new record of an object starts: `start`, Id and every field with its default
+    (None where there is none); the fields that take the running user and the time of the
+    write; the required fields to check once the record's own values are in."""
+
+    start: Mapping[str, Any]
+    user_fields: tuple[str, ...]
+    time_fields: tuple[str, ...]
+    required: tuple[FieldDef, ...]
+
+
 class Catalog:
     """Every object the store knows, validated; raises OrgError(ORG_SCHEMA) for a broken schema."""
 
     def __init__(self, schemas: Iterable[ObjectSchema]) -> None:
+        from flowengine.org.standard import complete
+
         self.objects: dict[str, ObjectInfo] = {}
         problems: list[str] = []
         by_prefix: dict[str, str] = {}
-        for schema in schemas:
+        for schema in complete(schemas):
             if not isinstance(schema, ObjectSchema):
                 problems.append(f"{schema!r} is not an ObjectSchema")
                 continue
             problems += _object_problems(schema, self.objects, by_prefix)
             if schema.name not in self.objects:
-                self.objects[schema.name] = _compile(schema)
+                self.objects[schema.name] = _compile(with_system_fields(schema))
                 by_prefix.setdefault(schema.key_prefix, schema.name)
         for info in self.objects.values():
             problems += _reference_problems(info.schema, self.objects)
@@ -106,6 +124,37 @@ class Catalog:
             raise OrgError("invalid org object schemas:\n  " + "\n  ".join(problems), "ORG_SCHEMA")
         self.rollup_filters = {(info.name, f.name): _rollup_filter(self, info, f)
                                for info in self.objects.values() for f in info.rollups}
+        self.by_prefix = {info.schema.key_prefix: name for name, info in self.objects.items()}
+        # (object, field) → its default as the field's type, converted once (not the defaults
+        # the store fills in itself: the running user, auto-numbers)
+        self._new_records: dict[str, NewRecord] = {}
+        self.defaults = {(info.name, f.name): self.convert(info, f, f.default)
+                         for info in self.objects.values() for f in info.stored
+                         if f.default is not None and not isinstance(f.default, AutoNumber)
+                         and not isinstance(f.default, type(RUNNING_USER))}
+        # object → the stored reference fields of other objects (and its own) that point at it
+        self.children: dict[str, list[tuple[ObjectInfo, FieldDef]]] = {}
+        for info in self.objects.values():
+            for fdef in info.stored if not info.schema.is_event else ():   # events: not stored
+                if fdef.reference_to is not None:
+                    self.children.setdefault(fdef.reference_to, []).append((info, fdef))
+
+    def new_record(self, info: ObjectInfo) -> NewRecord:
+        """How a new record of `info`'s object starts (see `NewRecord`), worked out once."""
+        found = self._new_records.get(info.name)
+        if found is None:
+            start: dict[str, Any] = {"Id": None}
+            users, times = [], []
+            for fdef in info.schema.fields:
+                start[fdef.name] = self.defaults.get((info.name, fdef.name))
+                if fdef.default is RUNNING_USER or (SYSTEM_BY_NAME.get(fdef.name) is fdef and
+                                                    fdef.reference_to is not None):
+                    users.append(fdef.name)
+                elif SYSTEM_BY_NAME.get(fdef.name) is fdef and fdef.default is None:
+                    times.append(fdef.name)
+            found = self._new_records[info.name] = NewRecord(
+                start, tuple(users), tuple(times), tuple(f for f in info.stored if f.required))
+        return found
 
     def object(self, name: str) -> ObjectInfo:
         """The object called `name`, or OrgError(INVALID_TYPE) with a did-you-mean."""
@@ -124,7 +173,9 @@ class Catalog:
 
     def dependency_order(self) -> list[str]:
         """Object names, referenced objects (parents) first; cycles are broken arbitrarily."""
-        graph = {name: {f.reference_to for f in info.stored if f.reference_to in self.objects}
+        # system fields (CreatedById...) point every object at User: not a dependency
+        graph = {name: {f.reference_to for f in info.stored
+                        if f.reference_to in self.objects and not f.read_only}
                  - {name} for name, info in self.objects.items()}
         try:
             return list(graphlib.TopologicalSorter(graph).static_order())
@@ -133,23 +184,34 @@ class Catalog:
 
     def convert(self, info: ObjectInfo, fdef: FieldDef, value: Any) -> Any:
         """A written or filtered value as the field's type. References become 18-character Ids
-        of the referenced object (existence is the caller's check)."""
-        if fdef.reference_to is not None:
-            if value is None or value == "":
-                return None
-            target = self.objects[fdef.reference_to].schema
-            try:
-                return ids.normalize_id(value, target.key_prefix, target.name)
-            except OrgError as exc:
-                raise FieldError(info.name, fdef.name, exc.message, exc.error_code) from None
+        of the referenced object (existence is the caller's check): an Id of another object is
+        FIELD_INTEGRITY_EXCEPTION, as Salesforce says of a lookup to the wrong object. Text
+        longer than the field holds is STRING_TOO_LONG, a number with more digits than its
+        precision NUMBER_OUTSIDE_VALID_RANGE, a value a restricted picklist does not list
+        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST."""
+        if value is None:
+            return None
+        if fdef.reference_to is not None or fdef.sf_type in ID_TYPES:
+            return self._convert_reference(info, fdef, value)
         if value.__class__ is Decimal and fdef.type.kind in NUMERIC and value.is_finite() \
                 and not fdef.picklist:  # the common case, as convert_literal would do it
-            return round_to_scale(value, fdef.type.effective_scale)
-        try:
-            converted = convert_literal(value, fdef.type, _NO_TYPES)
-        except ValueTypeError as exc:
-            raise FieldError(info.name, fdef.name, str(exc), "INVALID_TYPE_ON_FIELD_IN_RECORD") from None
-        if fdef.picklist and converted is not None:
+            converted: Any = round_to_scale(value, fdef.type.effective_scale)
+        else:
+            try:
+                converted = convert_literal(value, fdef.type, _NO_TYPES)
+            except ValueTypeError as exc:
+                raise FieldError(info.name, fdef.name, str(exc),
+                                 "INVALID_TYPE_ON_FIELD_IN_RECORD") from None
+        if converted is None:
+            return None
+        if fdef.precision is not None and fdef.type.kind in NUMERIC:
+            _check_precision(info, fdef, converted)
+        elif fdef.length is not None and converted.__class__ is str and \
+                len(converted) > fdef.length:
+            raise FieldError(info.name, fdef.name, f"data value too large: {describe(converted)} "
+                             f"has {len(converted):,} characters (max length={fdef.length})",
+                             "STRING_TOO_LONG")
+        if fdef.picklist and fdef.restricted:
             chosen = converted.split(";") if fdef.type.kind == "Multipicklist" else [converted]
             for item in chosen:
                 if item not in fdef.picklist:
@@ -159,9 +221,39 @@ class Catalog:
                                      "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
         return converted
 
+    def _convert_reference(self, info: ObjectInfo, fdef: FieldDef, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            record_id = ids.normalize_id(value)
+        except OrgError as exc:
+            raise FieldError(info.name, fdef.name, exc.message, exc.error_code) from None
+        if fdef.reference_to is None:
+            return record_id
+        target = self.objects[fdef.reference_to].schema
+        if record_id[:3] != target.key_prefix:
+            other = self.by_prefix.get(record_id[:3])
+            found = f"the Id of {ids.article(other)} {other} record" if other else \
+                f"an Id with key prefix {record_id[:3]!r}, of no object in the org"
+            raise FieldError(info.name, fdef.name, f"id value of incorrect type: {value} is "
+                             f"{found}; expected {ids.article(target.name)} {target.name} Id (key "
+                             f"prefix {target.key_prefix})", "FIELD_INTEGRITY_EXCEPTION")
+        return record_id
+
     def convert_id(self, info: ObjectInfo, value: Any) -> str:
         """A record Id of `info`'s object, 18 characters (OrgError INVALID_ID otherwise)."""
         return ids.normalize_id(value, info.schema.key_prefix, info.name)
+
+
+def _check_precision(info: ObjectInfo, fdef: FieldDef, value: Decimal) -> None:
+    """A number fits when its digits before the point fit `precision - scale`."""
+    assert fdef.precision is not None
+    integer_digits = fdef.precision - (fdef.type.effective_scale or 0)
+    if not value.is_zero() and value.adjusted() >= integer_digits:
+        raise FieldError(info.name, fdef.name, f"value outside of valid range on numeric field: "
+                         f"{value} has {value.adjusted() + 1} digits before the decimal point; "
+                         f"the field holds {integer_digits} (precision {fdef.precision}, "
+                         f"scale {fdef.type.effective_scale or 0})", "NUMBER_OUTSIDE_VALID_RANGE")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +289,34 @@ def _object_problems(schema: ObjectSchema, seen: Mapping[str, ObjectInfo],
             problems.append(f"{fwhere}: a roll-up field must be a Number or Currency")
         if fdef.reference_to is not None and fdef.type.kind != "Text":
             problems.append(f"{fwhere}: a reference field must have type Text")
+        problems += _attribute_problems(fwhere, fdef)
+    return problems
+
+
+_ON_DELETE: Final = ("clear", "cascade", "restrict")
+
+
+def _attribute_problems(fwhere: str, fdef: FieldDef) -> list[str]:
+    """Salesforce's attributes of a field (length, precision, on_delete...) that do not fit."""
+    problems = []
+    for name in ("length", "precision"):
+        value = getattr(fdef, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            problems.append(f"{fwhere}: {name} must be a whole number of at least 1, "
+                            f"found {describe(value)}")
+    scale = fdef.type.effective_scale
+    if isinstance(fdef.precision, int) and scale is not None and scale > fdef.precision:
+        problems.append(f"{fwhere}: scale {scale} is larger than precision {fdef.precision}")
+    if fdef.on_delete not in _ON_DELETE:
+        problems.append(f"{fwhere}: on_delete must be one of {', '.join(_ON_DELETE)}, found "
+                        f"{describe(fdef.on_delete)}")
+    if fdef.unique and (fdef.is_computed or fdef.type.kind not in STORABLE_KINDS - {"Boolean"}):
+        problems.append(f"{fwhere}: only a stored text, number or date field can be unique")
+    if isinstance(fdef.default, AutoNumber):
+        problem = fdef.default.problem()
+        if problem:
+            problems.append(f"{fwhere}: {problem}")
     return problems
 
 
@@ -207,6 +327,9 @@ def _reference_problems(schema: ObjectSchema, objects: Mapping[str, ObjectInfo])
         if fdef.reference_to is not None and fdef.reference_to not in objects:
             problems.append(f"{fwhere} refers to unknown object {fdef.reference_to!r}"
                             f"{did_you_mean(fdef.reference_to, objects)}")
+        elif fdef.reference_to is not None and objects[fdef.reference_to].schema.is_event:
+            problems.append(f"{fwhere} refers to {fdef.reference_to}, a platform event: events "
+                            "are not stored, so no record can refer to one")
         rollup = fdef.rollup
         if rollup is None:
             continue
@@ -250,13 +373,16 @@ def _rollup_filter(catalog: Catalog, parent: ObjectInfo,
 
 
 def _compile(schema: ObjectSchema) -> ObjectInfo:
+    stored = tuple(f for f in schema.fields if not f.is_computed)
     return ObjectInfo(
         schema=schema,
-        stored=tuple(f for f in schema.fields if not f.is_computed),
+        stored=stored,
         calculated=tuple(f for f in schema.fields if f.calculated is not None),
         rollups=tuple(f for f in schema.fields if f.rollup is not None),
         columns=("Id", *(f.name for f in schema.fields)),
-        by_name={f.name: f for f in schema.fields})
+        by_name={f.name: f for f in schema.fields},
+        unique=tuple(f for f in stored if f.unique),
+        auto_numbers=tuple(f for f in stored if isinstance(f.default, AutoNumber)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +395,7 @@ def schema_fingerprint(catalog: Catalog) -> str:
         schema = catalog.objects[name].schema
         parts.append([name, schema.key_prefix, [
             [f.name, str(f.type), f.type.scale, f.reference_to, repr(f.rollup),
-             _code_digest(f.calculated)] for f in schema.fields]])
+             _code_digest(f.calculated), f.unique, f.sf_type] for f in schema.fields]])
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:24]
 
 

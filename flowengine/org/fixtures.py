@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import LoadError, OrgError, Problem, did_you_mean
 from flowengine.org.catalog import Catalog, FieldError
+from flowengine.org.system import AUDIT_FIELDS, BOOTSTRAP_IDS
 from flowengine.types import describe, text_of
 
 if TYPE_CHECKING:
     from flowengine.org.base import Invariant, OrgStore, OrgTransaction
 
-__all__ = ["MAX_FIXTURE_BYTES", "export_records", "load_fixture", "load_records", "plain_value",
-           "read_fixture"]
+__all__ = ["MAX_FIXTURE_BYTES", "count_records", "export_records", "load_fixture", "load_records",
+           "plain_value", "read_fixture"]
 
 MAX_FIXTURE_BYTES: Final = 50 * 1024 * 1024
 MAX_YAML_NODES: Final = 10_000_000   # counted with aliases expanded: stops "billion laughs"
@@ -156,8 +157,9 @@ class _Plan:
                     self.problem(label, f"field {exc.field_name!r}: {exc.detail}", exc.error_code)
                     ok = False
                     continue
-                if fdef.is_computed:
-                    how = "calculated" if fdef.calculated else "rolled up"
+                if fdef.is_computed or (fdef.read_only and name not in AUDIT_FIELDS):
+                    how = "calculated" if fdef.calculated else "rolled up" if fdef.rollup \
+                        else "set"
                     self.problem(label, f"field {name}: is {how} by the store and cannot be "
                                  f"loaded (found {describe(value)}); remove it",
                                  "INVALID_FIELD_FOR_INSERT_UPDATE")
@@ -222,7 +224,9 @@ class _Plan:
                     for object_name, keys in by_object.items():
                         for start in range(0, len(keys), _CHUNK):
                             chunk = keys[start:start + _CHUNK]
-                            created = tx.insert_many(object_name, [self.records[k] for k in chunk])
+                            created = tx.insert_many(object_name,
+                                                     [self.records[k] for k in chunk],
+                                                     set_audit_fields=True)
                             new_ids.update(zip(chunk, created))
                             self._report(len(new_ids))
         except OrgError:
@@ -243,7 +247,8 @@ class _Plan:
                 continue
             try:
                 with tx.savepoint():
-                    new_ids[key] = tx.insert(key[0], self.records[key])
+                    (new_ids[key],) = tx.insert_many(key[0], [self.records[key]],
+                                                     set_audit_fields=True)
             except FieldError as exc:
                 where = " (neither in this fixture nor in the org)" \
                     if exc.error_code == "INVALID_CROSS_REFERENCE_KEY" else ""
@@ -291,21 +296,37 @@ class _Plan:
 
 def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
     """Every record of `store` as plain data (see `plain_value`) that `load_records` re-loads
-    into an empty org: stored fields only (no calculated or rolled-up ones), 18-character Ids,
-    referenced objects first, records in Id order. Objects without records are left out."""
+    into an empty org: the fields a load may set (no calculated, rolled-up, system or other
+    read-only ones; an empty field only when it has a default), 18-character Ids, referenced
+    objects first, records in Id order. Objects without records are left out, and so are the
+    records every store starts with (its default user and profile), which an empty store holds
+    already."""
     catalog = store.catalog
     exported: dict[str, list[dict[str, Any]]] = {}
     tx = store.begin(write=False)
     try:
         for name in catalog.dependency_order():
             info = catalog.objects[name]
-            keep = ["Id", *(f.name for f in info.stored)]
-            records = [{k: plain_value(r[k]) for k in keep} for r in tx.query(name)]
+            if info.schema.is_event:
+                continue
+            keep = ["Id", *(f.name for f in info.stored if not f.read_only)]
+            # an empty field is left out, unless leaving it out would give it its default
+            defaulted = {f.name for f in info.stored if f.default is not None}
+            records = [{k: plain_value(r[k]) for k in keep
+                        if r[k] is not None or k in defaulted}
+                       for r in tx.query(name) if r["Id"] not in BOOTSTRAP_IDS]
             if records:
                 exported[name] = records
     finally:
         tx.rollback()
     return exported
+
+
+def count_records(store: OrgStore, tx: OrgTransaction) -> int:
+    """How many records `tx` sees in `store`, not counting the records every store starts with
+    (its default user and profile)."""
+    return sum(sum(r["Id"] not in BOOTSTRAP_IDS for r in tx.select(name, fields=["Id"]))
+               for name, info in store.catalog.objects.items() if not info.schema.is_event)
 
 
 def plain_value(value: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from flowengine.errors import OrgError
 
-__all__ = ["CHECKSUM_ALPHABET", "INVALID_ID", "checksum", "looks_like_id", "make_id",
+__all__ = ["CHECKSUM_ALPHABET", "INVALID_ID", "article", "checksum", "looks_like_id", "make_id",
            "normalize_id"]
 
 CHECKSUM_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -84,14 +84,18 @@ class _Expected:
 
     def __str__(self) -> str:
         if self.object_name and self.prefix:
-            return f"{_article(self.object_name)} {self.object_name} Id (key prefix {self.prefix})"
+            return f"{article(self.object_name)} {self.object_name} Id (key prefix {self.prefix})"
         if self.prefix:
             return f"an Id with key prefix {self.prefix}"
         return "a record Id"
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+def article(word: str) -> str:
+    """"a" or "an" before an object's name: an Account, a User (a "u" that sounds "you")."""
+    low = word.lower()
+    if low[:1] == "u" and len(low) > 2 and low[1] not in "aeiou" and low[2] in "aeiou":
+        return "a"
+    return "an" if low[:1] in "aeiou" else "a"
 
 
 def make_id(key_prefix: str, counter: int, pod: str = GENERATED_POD) -> str:

@@ -28,7 +28,17 @@ class Rollup:
 @dataclass(frozen=True)
 class FieldDef:
     """One field of an object. `type` is a flow type (Text, Number, Boolean, Date, DateTime,
-    Picklist...); `reference_to` marks an Id field pointing at another object."""
+    Picklist...); `reference_to` marks an Id field pointing at another object.
+
+    Salesforce's own description of the field: `sf_type` (Text, TextArea, LongTextArea, Number,
+    Currency, Percent, Date, DateTime, Checkbox, Picklist, MultiselectPicklist, Email, Phone,
+    Url, Lookup, MasterDetail; empty: derived from `type`), `length` (the most characters a text
+    field holds), `relationship_name` (of a lookup: `{!item.OrderSummary.Status}` reads through
+    `OrderSummaryId`), `on_delete` (what deleting the referenced record does to this record:
+    clear the field, delete this record — master-detail — or refuse the delete), `read_only`
+    (system fields the store sets: CreatedDate...), `unique`, `restricted` (a picklist that
+    refuses other values), `precision` (the most digits a Number, Currency or Percent field
+    holds, integer and decimal places together; its decimal places are `type.scale`)."""
 
     name: str
     type: FlowType
@@ -39,6 +49,15 @@ class FieldDef:
     calculated: Callable[[Mapping[str, Any]], Any] | None = None
     rollup: Rollup | None = None
     description: str = ""
+    sf_type: str = ""
+    length: int | None = None
+    relationship_name: str | None = None
+    on_delete: Literal["clear", "cascade", "restrict"] = "clear"
+    read_only: bool = False
+    unique: bool = False
+    restricted: bool = True
+    label: str = ""
+    precision: int | None = None
 
     @property
     def is_computed(self) -> bool:
@@ -54,6 +73,9 @@ class ObjectSchema:
     fields: tuple[FieldDef, ...]
     label: str = ""
     description: str = ""
+    # a platform event (`Name__e`, or a standard event such as OrderSummaryCreatedEvent):
+    # published by creating it, never stored as a record that can be queried
+    is_event: bool = False
 
     def field(self, name: str) -> FieldDef | None:
         return next((f for f in self.fields if f.name == name), None)

@@ -16,6 +16,7 @@ _CLASSES = (
     "classDef logic fill:#fff4e5,stroke:#f38303,color:#181818",
     "classDef action fill:#eaf5fe,stroke:#1b96ff,color:#181818",
     "classDef data fill:#fdeef4,stroke:#e3066a,color:#181818",
+    "classDef screen fill:#eef4ff,stroke:#0176d3,color:#181818",
 )
 START_ID = "flow__start"        # `__` cannot occur in an element name
 

@@ -13,7 +13,15 @@ from typing import Any
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import FAULT_MESSAGE_KEY
-from flowengine.types import ApexObject, FlowType, ObjectValue, RecordValue, TypeRegistry, text_of
+from flowengine.types import (
+    MAX_TEXT,
+    ApexObject,
+    FlowType,
+    ObjectValue,
+    RecordValue,
+    TypeRegistry,
+    text_of,
+)
 
 Getter = Callable[[Any], Any]
 Setter = Callable[[Any, Any], None]
@@ -102,14 +110,39 @@ def path_setter(name: str, fields: tuple[str, ...], owner_types: tuple[FlowType,
 
 
 def template_renderer(parts: list[str | Getter]) -> Getter:
-    """Text with merge fields substituted (null → empty text)."""
+    """Text with merge fields substituted (null → empty text), at most `MAX_TEXT` characters."""
     if len(parts) == 1 and isinstance(parts[0], str):
         fixed = parts[0]
         return lambda st: fixed
 
     def render(st: Any) -> str:
-        return "".join(p if isinstance(p, str) else text_of(p(st)) for p in parts)
+        text = "".join(p if isinstance(p, str) else text_of(p(st)) for p in parts)
+        if len(text) > MAX_TEXT:
+            raise FlowRuntimeError(f"text with merge fields would be {len(text):,} characters "
+                                   f"long; the limit is {MAX_TEXT:,}")
+        return text
     return render
+
+
+def memoized(name: str, compute: Getter) -> Getter:
+    """`compute`, run at most once per evaluation: while a value that reads formulas and
+    templates is being computed (`st.memo` is set), each of them is computed once and then
+    reused, so formulas that refer to each other many times cost linear time, not exponential.
+    The memo lasts one evaluation, because variables may change between evaluations."""
+    def value(st: Any) -> Any:
+        memo = st.memo
+        if memo is None:
+            st.memo = {}
+            try:
+                return compute(st)
+            finally:
+                st.memo = None
+        try:
+            return memo[name]
+        except KeyError:
+            result = memo[name] = compute(st)
+            return result
+    return value
 
 
 def resource_getter(resources: Any, symbol: Any) -> Getter:
@@ -119,24 +152,70 @@ def resource_getter(resources: Any, symbol: Any) -> Getter:
     name = symbol.name
     if symbol.kind == "formula":
         formulas = resources.formulas
-
-        def formula_value(st: Any) -> Any:
-            return formulas[name].evaluate(st)
-        return formula_value
+        return memoized(name, lambda st: formulas[name].evaluate(st))
     if symbol.kind == "template":
         templates = resources.templates
-
-        def template_value(st: Any) -> Any:
-            return templates[name](st)
-        return template_value
+        return memoized(name, lambda st: templates[name](st))
 
     def value(st: Any) -> Any:
         return st.values.get(name)
     return value
 
 
-def path_getter(resources: Any, resolved: Any) -> Getter:
-    """The getter of a resolved path (`flowengine.check.symbols.ResolvedPath`)."""
+def path_getter(resources: Any, resolved: Any, types: TypeRegistry | None = None) -> Getter:
+    """The getter of a resolved path (`flowengine.check.symbols.ResolvedPath`). With `types`,
+    a step through a lookup's relationship (`{!item.OrderSummary.Status}`) reads the parent
+    record from the org store."""
     if resolved.symbol is None:
         return global_getter(resolved.text)
-    return field_getter(resource_getter(resources, resolved.symbol), resolved.fields, resolved.text)
+    base = resource_getter(resources, resolved.symbol)
+    links = relationship_steps(resolved, types) if types is not None else {}
+    if links:
+        return related_getter(base, resolved.fields, resolved.text, links)
+    return field_getter(base, resolved.fields, resolved.text)
+
+
+def relationship_steps(resolved: Any, types: TypeRegistry) -> dict[int, tuple[str, str]]:
+    """Step index → (lookup field, parent object) for the steps of a path that cross a lookup."""
+    out: dict[int, tuple[str, str]] = {}
+    for i, (name, owner) in enumerate(zip(resolved.fields, resolved.owner_types)):
+        if owner.kind != "Record":
+            continue
+        schema = types.object_schema(owner.object)
+        if schema is not None and name not in schema.field_types():
+            link = types.relationship(owner, name)
+            if link is not None:
+                out[i] = link
+    return out
+
+
+def related_getter(base: Getter, fields: tuple[str, ...], text: str,
+                   links: dict[int, tuple[str, str]]) -> Getter:
+    """Read `base.f1.f2…` where some steps cross a lookup to its parent record, which is read
+    from the org store (a null lookup reads as null, as a Salesforce flow reads it)."""
+    def get(st: Any) -> Any:
+        value = base(st)
+        walked = text.split(".")[0]
+        for i, name in enumerate(fields):
+            if value is None:
+                if i and (i - 1) in links:
+                    return None            # the lookup before this step was empty
+                raise FlowRuntimeError(f"The flow tried to read {{!{text}}}, but {walked} is null "
+                                       "because it hasn't been set or assigned.")
+            link = links.get(i)
+            if link is None:
+                value = value.fields.get(name) if isinstance(value, ObjectValue) else value.get(name)
+            else:
+                parent_id = value.fields.get(link[0]) if isinstance(value, ObjectValue) else None
+                value = _parent(st, link[1], parent_id, text) if parent_id else None
+            walked += "." + name
+        return value
+    return get
+
+
+def _parent(st: Any, object_name: str, record_id: str, text: str) -> Any:
+    if st.org is None:
+        raise FlowRuntimeError(f"reading {{!{text}}} needs the org store: it reads a related "
+                               f"{object_name} record")
+    found = st.org.get(object_name, record_id)
+    return None if found is None else RecordValue(object_name, found)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flowengine.check.symbols import did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
+from flowengine.runtime.access import relationship_steps
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
 from flowengine.runtime.trace import TraceBuffer
@@ -41,6 +42,7 @@ class CompileContext:
     checked: CheckedFlow
     values: ValueCompiler
     uses_visited: bool = False      # some condition asks WasVisited: record visits
+    rolls_back: bool = False        # a Roll Back Records element returns to the start
 
 
 class CompiledFlow:
@@ -64,8 +66,11 @@ class CompiledFlow:
             needs_org = needs_org or kind.needs_org(element)
         self.start = self.nodes.get(model.start or "")
         self.uses_visited = ctx.uses_visited
-        self.has_actions = needs_org        # the interview needs the org transaction
-        api = model.apiVersion
+        self.rolls_back = ctx.rolls_back
+        # the interview runs in an org transaction: an element needs one, or a value reads a
+        # related record
+        self.has_actions = needs_org or ctx.values.reads_org or self._formulas_read_org()
+        api = model.api_version
         self.default_limit = LEGACY_LIMIT if api < Decimal(57) else DEFAULT_LIMIT
         self.inputs: dict[str, FlowType] = {}
         self.defaults: list[tuple[str, Callable[[Interview], Any]]] = []
@@ -105,6 +110,20 @@ class CompiledFlow:
                 raise InputError(f"input {name}: {exc}") from None
         return result
 
+    def _formulas_read_org(self) -> bool:
+        """Whether a formula reads a related record through a lookup (from the org store)."""
+        from flowengine.check.symbols import ResolveError
+        from flowengine.references import PathSyntaxError
+
+        for formula in self.checked.formulas.values():
+            for ref in formula.references:
+                try:
+                    if relationship_steps(self.values.resolve(ref), self.checked.types):
+                        return True
+                except (ResolveError, PathSyntaxError):
+                    continue
+        return False
+
     def run(self, inputs: Mapping[str, Any] | None = None, org: OrgStore | None = None,
             trace: bool = False, max_elements: int | None = None,
             rollback: bool = False) -> InterviewResult:
@@ -115,6 +134,7 @@ class CompiledFlow:
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
         committed = False
+        result: InterviewResult | None = None
         # a trace is a long list of small acyclic dicts: the cyclic garbage collector would
         # rescan it again and again as it grows, so it pauses while a traced interview runs
         pause_gc = trace and gc.isenabled()
@@ -122,10 +142,15 @@ class CompiledFlow:
             if pause_gc:
                 gc.disable()
             try:
+                if tx is not None and self.rolls_back:
+                    start_savepoint(st)
                 result = self._interview(st, prepared, trace, max_elements)
             finally:
                 if pause_gc:
                     gc.enable()
+                if st.base is not None:
+                    end_savepoint(st, undo=result is None or not result.ok)
+            assert result is not None
             if tx is not None:
                 if result.ok and not rollback:
                     tx.commit()
@@ -164,7 +189,7 @@ class CompiledFlow:
         count = 0
         if node is None:             # a flow without elements finishes at once
             return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                                   None, _entries(st), 0, dict(values))
+                                   None, _entries(st), 0, dict(values), st.limits)
         current: Node = node
         try:
             if trace:
@@ -214,14 +239,41 @@ class CompiledFlow:
             return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
                                           current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                               None, _entries(st), count, dict(values))
+                               None, _entries(st), count, dict(values), st.limits)
 
     def _failed(self, st: Interview, fault: Fault, count: int) -> InterviewResult:
         last = st.trace.last() if st.trace is not None else None
         if last is not None and fault.element == last["element"]:
             last.setdefault("fault", fault.message)
         return InterviewResult(self.name, "Failed", {n: st.values.get(n) for n in self.outputs},
-                               fault, _entries(st), count, dict(st.values))
+                               fault, _entries(st), count, dict(st.values), st.limits)
+
+
+class _RolledBack(Exception):
+    """Leaves the transaction's first savepoint undoing what it holds (Roll Back Records)."""
+
+
+def start_savepoint(st: Interview) -> None:
+    """Open the savepoint at the start of the transaction that Roll Back Records returns to."""
+    assert st.org is not None
+    st.base = st.org.savepoint()
+    st.base.__enter__()
+
+
+def end_savepoint(st: Interview, undo: bool) -> None:
+    """Close the start savepoint: release it (keeping what was written) or undo its writes."""
+    base, st.base = st.base, None
+    if undo:
+        base.__exit__(_RolledBack, _RolledBack(), None)
+    else:
+        base.__exit__(None, None, None)
+
+
+def roll_back_records(st: Interview) -> None:
+    """Undo every record change of the transaction so far (Roll Back Records) and go on in a
+    new savepoint."""
+    end_savepoint(st, undo=True)
+    start_savepoint(st)
 
 
 def _entries(st: Interview) -> list[dict[str, Any]] | None:

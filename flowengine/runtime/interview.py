@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.runtime.access import new_guid
+from flowengine.runtime.limits import Limits
 from flowengine.types import to_json
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ class Interview:
     """The state of one run: resource values, visited elements, faults, the org transaction."""
 
     __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
-                 "flow_name", "trace", "indexes")
+                 "flow_name", "trace", "memo", "limits", "base", "indexes")
 
     def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
         self.values: dict[str, Any] = {}
@@ -28,6 +29,11 @@ class Interview:
         self.loops: dict[str, list[Any]] = {}
         self.flow_name = flow_name
         self.trace: TraceBuffer | None = None     # kept as InterviewResult.trace at the end
+        # formula and template values of the evaluation under way (see `resource_getter`)
+        self.memo: dict[str, Any] | None = None
+        self.limits = Limits()         # the governor counts of the interview's transaction
+        # the savepoint at the start of the transaction that Roll Back Records returns to
+        self.base: Any = None
         # collections indexed for membership tests (flowengine.runtime.membership.text_index)
         self.indexes: dict[object, Any] = {}
 
@@ -56,6 +62,7 @@ class InterviewResult:
     trace: list[dict[str, Any]] | None = None
     elements_executed: int = 0
     variables: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +73,7 @@ class InterviewResult:
             "flow": self.flow, "status": self.status,
             "outputs": {k: to_json(v) for k, v in self.outputs.items()},
             "error": self.error.to_json() if self.error else None,
+            "limits": self.limits.to_json(),
         }
         if trace:
             data["trace"] = self.trace or []

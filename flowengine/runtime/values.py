@@ -17,7 +17,14 @@ from flowengine.references import (
     check_path,
     parse_value,
 )
-from flowengine.runtime.access import Getter, Setter, path_getter, path_setter, template_renderer
+from flowengine.runtime.access import (
+    Getter,
+    Setter,
+    path_getter,
+    path_setter,
+    relationship_steps,
+    template_renderer,
+)
 from flowengine.types import (
     TEXT_LIKE,
     ApexObject,
@@ -40,12 +47,15 @@ class ValueCompiler:
         self.flow = flow
         self.table = flow.symbols
         self.types = flow.types
+        self.reads_org = False      # some getter reads related records from the org store
 
     def resolve(self, text: str) -> ResolvedPath:
         return self.table.resolve(check_path(text))
 
     def ref_getter(self, rp: ResolvedPath) -> Getter:
-        return path_getter(self.flow, rp)
+        if relationship_steps(rp, self.types):
+            self.reads_org = True       # a path through a lookup reads the parent from the store
+        return path_getter(self.flow, rp, self.types)
 
     def setter(self, text: str) -> tuple[Setter, FlowType]:
         rp = self.resolve(text)

@@ -154,6 +154,13 @@ def evaluate(test: FlowTestFile, prepared: PreparedCase, result: InterviewResult
             out.append(Mismatch(f"calls.{target}", where(base + ("calls", target)),
                                 f"{count} call{'s' if count != 1 else ''}",
                                 f"{actual_count} call{'s' if actual_count != 1 else ''}"))
+    used = result.limits.to_json()
+    for key, (count, at_most) in expect.limits.items():
+        actual_count = used[key]["used"]
+        if actual_count > count if at_most else actual_count != count:
+            out.append(Mismatch(f"limits.{key}", where(base + ("limits", key)),
+                                f"at most {count:,}" if at_most else f"{count:,}",
+                                f"{actual_count:,}"))
     out.extend(records)
     for assertion in prepared.assertions:
         out.extend(_assertion_mismatch(assertion, state, where(assertion.path)))

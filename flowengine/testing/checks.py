@@ -44,6 +44,7 @@ class FinalState:
     org: Any = None
     trace: Any = None
     loops: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, Any] | None = None
     indexes: dict[object, Any] = field(default_factory=dict)
     guid: str = field(default_factory=new_guid)
     start_time: _dt.datetime = field(

@@ -21,6 +21,7 @@ from flowengine.testing.spec import (
     EXPECT_KEYS,
     FAULT_KEYS,
     FILE_KEYS,
+    LIMIT_KEYS,
     MOCK_FAULT_KEYS,
     RECORD_KEYS,
     RESULT_KEYS,
@@ -265,6 +266,21 @@ class SpecReader:
             checked = self.count(n, path + ("calls", target), f"calls.{target}", 0)
             if checked is not None:
                 out.calls[str(target)] = checked
+        limits = self.plain_mapping(data.get("limits"), path + ("limits",), "limits")
+        for key, value in limits.items():
+            where = path + ("limits", key)
+            if key not in LIMIT_KEYS:
+                self.error(where, f"unknown governor count {key!r}{did_you_mean(str(key), LIMIT_KEYS)}"
+                           f" (expected one of: {', '.join(LIMIT_KEYS)})", key=True)
+                continue
+            at_most = isinstance(value, dict)
+            if at_most:
+                bound = self.mapping(value, where, ("atMost",), f"limits.{key}")
+                value = (bound or {}).get("atMost")
+                where = where + ("atMost",)
+            checked = self.count(value, where, f"limits.{key}" + (".atMost" if at_most else ""), 0)
+            if checked is not None:
+                out.limits[str(key)] = (checked, at_most)
         return out
 
     def records(self, raw: Any, path: Path_) -> list[RecordExpectation]:

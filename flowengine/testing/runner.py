@@ -84,7 +84,7 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
     from flowengine.org.fixtures import load_fixture
 
     with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
-        store = open_org(Path(tmp) / "org.sqlite")
+        store = open_org(Path(tmp) / "org.sqlite", project=flow.project_dir)
         try:
             if case.org is not None:
                 _load_fixture(test, case, store, load_fixture)

@@ -23,7 +23,9 @@ STATUSES: Final = ("Finished", "Failed")
 FILE_KEYS: Final = ("flow", "description", "org", "mocks", "cases")
 CASE_KEYS: Final = ("description", "inputs", "org", "mocks", "maxElements", "expect", "skip", "xfail")
 EXPECT_KEYS: Final = ("status", "outputs", "variables", "visited", "notVisited", "path", "records",
-                      "fault", "assertions", "calls")
+                      "fault", "assertions", "calls", "limits")
+# governor counts a case may expect (as in the result's `limits`)
+LIMIT_KEYS: Final = ("queries", "queryRows", "dmlStatements", "dmlRows")
 RESULT_KEYS: Final = ("outputs", "fault")
 MOCK_FAULT_KEYS: Final = ("errorCode", "message")
 RECORD_KEYS: Final = ("object", "id", "where", "fields", "count")
@@ -120,6 +122,8 @@ class Expectations:
     fault: FaultExpectation | None = None
     assertions: list[Assertion] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+    # governor count → (exact count, or the most allowed when `at_most`)
+    limits: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
 
 @dataclass

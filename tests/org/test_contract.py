@@ -1,6 +1,9 @@
-"""The org store contract: what every backend must do, run against each one in `STORE_TARGETS`.
+"""The org store contract: what every backend must do, run against each one in
+`org_backends.STORE_TARGETS` — records, roll-ups, batches, transactions and isolation here;
+queries (`test_contract_select.py`), deletes (`test_contract_delete.py`) and Salesforce's
+write rules and system fields (`test_contract_writes.py`) beside it.
 
-Each test gets a new, empty store (`store`, with the test-only objects of `conftest.ORG_SCHEMAS`)
+Each test gets a new, empty store (`store`, with the test-only objects of `helpers.ORG_SCHEMAS`)
 or opens its own objects with `backend.open(schemas)`. Tests of one backend's own ways (SQLite:
 the file, its migration, WAL, lock timeouts, statement counts) live beside that backend's tests.
 """
@@ -10,54 +13,20 @@ import datetime as dt
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import pytest
 from helpers import INVOICE, INVOICE_LINE, ORG_SCHEMAS, invoice_with_lines
+from org_backends import NOW, Backend
 
 from flowengine.errors import OrgError
 from flowengine.org import open_org
 from flowengine.org.base import OrgStore, OrgTransaction
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.org.system import DEFAULT_USER_ID
 from flowengine.types import FlowType, Number, Text
-
-# Backend name → the target (path or URL) of a new, empty store for one test. Running the
-# contract against another backend is one more line here.
-STORE_TARGETS: Final[dict[str, Callable[[Path], str]]] = {
-    "sqlite": lambda tmp_path: f"sqlite://{(tmp_path / 'org.sqlite').as_posix()}",
-}
-
-
-@dataclass
-class Backend:
-    """One backend under test, with the target of this test's store."""
-
-    name: str
-    target: str
-    opened: list[OrgStore] = field(default_factory=list)
-
-    def open(self, schemas: Sequence[ObjectSchema] = ORG_SCHEMAS) -> OrgStore:
-        """The test's store (created empty on first use) with these objects, no invariants."""
-        store = open_org(self.target, schemas, invariants=())
-        self.opened.append(store)
-        return store
-
-
-@pytest.fixture(params=sorted(STORE_TARGETS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    backend = Backend(request.param, STORE_TARGETS[request.param](tmp_path))
-    yield backend
-    for store in backend.opened:
-        store.close()
-
-
-@pytest.fixture
-def store(backend: Backend) -> OrgStore:
-    return backend.open()
 
 
 def in_threads(*work: Callable[[], None], timeout: float = 20) -> None:
@@ -87,7 +56,7 @@ def test_the_store_and_its_transactions_follow_the_protocols(store: OrgStore) ->
     assert isinstance(store, OrgStore)
     assert isinstance(store.location, str) and store.location
     assert sorted(store.schemas) == sorted(store.catalog.objects) == \
-        ["Counter", "Invoice", "InvoiceLine"]
+        ["Counter", "Invoice", "InvoiceLine", "Profile", "User"]   # User: records' CreatedById
     assert store.invariants == ()
     for write in (True, False):
         tx = store.begin(write=write)
@@ -127,7 +96,9 @@ def test_insert_and_get_return_every_field_with_types(store: OrgStore) -> None:
         assert tx.get("InvoiceLine", line[:15]) == {
             "Id": line, "InvoiceId": invoice, "Quantity": Decimal(2), "UnitPrice": Decimal("1.50"),
             "Status": "Open", "Shipped": False, "DueDate": dt.date(2026, 1, 31),
-            "Amount": Decimal("3.00")}
+            "Amount": Decimal("3.00"), "CreatedDate": NOW, "CreatedById": DEFAULT_USER_ID,
+            "LastModifiedDate": NOW, "LastModifiedById": DEFAULT_USER_ID, "SystemModstamp": NOW,
+            "IsDeleted": False}
         assert tx.get("InvoiceLine", "a02XX0000000009") is None
 
 
@@ -167,8 +138,11 @@ def test_given_id_is_kept_and_generated_ids_skip_it(store: OrgStore) -> None:
      "InvoiceLine.Status: the text 'open' is not one of its picklist values.*did you mean 'Open'"),
     ("InvoiceLine", {"InvoiceId": "a01XX0000000009"}, "INVALID_CROSS_REFERENCE_KEY",
      "InvoiceLine.InvoiceId: no Invoice record has Id a01XX0000000009YAA"),
-    ("InvoiceLine", {"InvoiceId": "a03XX0000000001"}, "INVALID_ID",
-     r"InvoiceLine.InvoiceId: 'a03XX0000000001' is not an Invoice Id \(key prefix a01\)"),
+    ("InvoiceLine", {"InvoiceId": "a03XX0000000001"}, "FIELD_INTEGRITY_EXCEPTION",
+     r"InvoiceLine.InvoiceId: id value of incorrect type: a03XX0000000001 is the Id of a "
+     r"Counter record; expected an Invoice Id \(key prefix a01\)"),
+    ("InvoiceLine", {"InvoiceId": "zzzXX0000000001"}, "FIELD_INTEGRITY_EXCEPTION",
+     r"zzzXX0000000001 is an Id with key prefix 'zzz', of no object in the org"),
     ("InvoiceLine", {"InvoiceId": "a01XX0000000001YAB"}, "INVALID_ID", "checksum 'YAB'"),
     ("Invoice", {"Id": "a02XX0000000001", "Name": "x"}, "INVALID_ID", "Invoice.Id: .*key prefix"),
 ])

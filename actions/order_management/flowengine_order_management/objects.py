@@ -1,7 +1,10 @@
 """Org objects of Salesforce Order Management (spec order-management.md section 1).
 
-Only the fields the actions need are modelled, with Salesforce's API names and key prefixes.
-Quantities are Numbers and amounts Currency; both travel as `decimal.Decimal`.
+The fields the actions need are modelled first, in the spec's order, with Salesforce's API names
+and key prefixes; the fields that real flows read and write on these objects follow (the
+Commerce checkout and Order Management flows of `shared/realflows/`), as Salesforce types them.
+Quantities are Numbers and amounts Currency; both travel as `decimal.Decimal`. Products and
+locations are flowengine's standard Product2 and Location (`flowengine.org.standard`).
 
 Calculated fields (computed by the store from the record itself, never loaded or written):
 - OrderItemSummary: Quantity, QuantityAvailableToFulfill, Status (section 4's rule chain);
@@ -10,6 +13,9 @@ Calculated fields (computed by the store from the record itself, never loaded or
 
 Rolled-up fields (FulfillmentOrder, summarised from its lines): ItemCount, TotalProductAmount,
 TotalDeliveryAmount, TotalAmount, TotalTaxAmount. See `FULFILLMENT_ORDER` for what each sums.
+
+Other amounts and quantities that Salesforce computes (QuantityAvailableToCancel,
+TotalAmtWithTax...) are stored as given: flowengine does not compute them.
 """
 from __future__ import annotations
 
@@ -17,7 +23,10 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
+from flowengine.org.fieldtypes import OnDelete, make_field
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
+from flowengine.org.standard import standard_object
+from flowengine.org.system import RUNNING_USER
 from flowengine.types import FlowType, Number, Text
 
 __all__ = [
@@ -43,6 +52,8 @@ FO_STATUS_CATEGORY: Final[Mapping[str, str]] = {
 OIS_STATUSES: Final = ("ORDERED", "PARTIALLYALLOCATED", "ALLOCATED", "PARTIALLYFULFILLED",
                        "FULFILLED", "CANCELED", "RETURNINITIATED", "RETURNED")
 ITEM_TYPES: Final = ("Order Product", "Delivery Charge", "Fee")
+GEOCODE_ACCURACY: Final = ("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
+                           "Neighborhood", "City", "County", "State", "Unknown")
 TYPE_CODES: Final = ("Product", "Charge")
 
 
@@ -64,8 +75,33 @@ def _currency() -> FlowType:
     return FlowType("Currency")
 
 
-def _ref(name: str, target: str, required: bool = False, description: str = "") -> FieldDef:
-    return FieldDef(name, Text(), required=required, reference_to=target, description=description)
+def _ref(name: str, target: str | None, required: bool = False, description: str = "",
+         on_delete: OnDelete = "clear") -> FieldDef:
+    """A lookup (its relationship name is the field's name without `Id`); `target` None: an
+    Id of an object flowengine does not model."""
+    return make_field(name, "Lookup", reference_to=target, required=required,
+                      relationship_name=name[:-2], on_delete=on_delete, description=description)
+
+
+def _text(name: str, length: int = 255, sf_type: str = "Text") -> FieldDef:
+    return make_field(name, sf_type, length=length if sf_type == "Text" else None)
+
+
+def _amount(name: str, description: str = "") -> FieldDef:
+    return make_field(name, "Currency", description=description)
+
+
+def _geocode(prefix: str) -> tuple[FieldDef, ...]:
+    """The geocode of an address: its accuracy, latitude and longitude."""
+    return (make_field(f"{prefix}GeocodeAccuracy", "Picklist", restricted=True,
+                       picklist=GEOCODE_ACCURACY),
+            make_field(f"{prefix}Latitude", "Number", precision=18),
+            make_field(f"{prefix}Longitude", "Number", precision=18))
+
+
+def _owner() -> FieldDef:
+    return make_field("OwnerId", "Lookup", reference_to="User", required=True,
+                      relationship_name="Owner", default=RUNNING_USER)
 
 
 def _qty(name: str, description: str = "", required: bool = False) -> FieldDef:
@@ -121,6 +157,12 @@ ORDER_SUMMARY: Final = ObjectSchema(
                              "UNMANAGED ones are not."),
         FieldDef("GrandTotalAmount", _currency(), default=ZERO,
                  description="Total of the order, tax included."),
+        _ref("AccountId", "Account", description="The shopper's account."),
+        _ref("OriginalOrderId", "Order", description="The order the summary was created from."),
+        _ref("SalesStoreId", "WebStore", description="The store where the order was placed."),
+        make_field("BillingEmailAddress", "Email"),
+        make_field("TaxLocaleType", "Picklist", picklist=("Net", "Gross")),
+        _owner(),
     ),
     label="Order Summary",
     description="A snapshot of an order that Order Management processes.",
@@ -128,10 +170,18 @@ ORDER_SUMMARY: Final = ObjectSchema(
 
 ORDER_DELIVERY_GROUP_SUMMARY: Final = ObjectSchema(
     "OrderDeliveryGroupSummary", "0ag", (
-        _ref("OrderSummaryId", "OrderSummary", required=True),
+        _ref("OrderSummaryId", "OrderSummary", required=True, on_delete="cascade"),
         FieldDef("DeliverToName", Text()),
         FieldDef("DeliverToCity", Text()),
         FieldDef("DeliverToCountry", Text()),
+        make_field("DeliverToStreet", "TextArea"),
+        _text("DeliverToState", 80),
+        _text("DeliverToPostalCode", 20),
+        _ref("OrderDeliveryMethodId", "OrderDeliveryMethod"),
+        _ref("OriginalOrderDeliveryGroupId", None),
+        *_geocode("DeliverTo"),
+        make_field("EmailAddress", "Email"),
+        make_field("PhoneNumber", "Phone"),
     ),
     label="Order Delivery Group Summary",
     description="A recipient and address that some of an order summary's items ship to.",
@@ -139,7 +189,7 @@ ORDER_DELIVERY_GROUP_SUMMARY: Final = ObjectSchema(
 
 ORDER_ITEM_SUMMARY: Final = ObjectSchema(
     "OrderItemSummary", "10u", (
-        _ref("OrderSummaryId", "OrderSummary", required=True),
+        _ref("OrderSummaryId", "OrderSummary", required=True, on_delete="cascade"),
         _ref("OrderDeliveryGroupSummaryId", "OrderDeliveryGroupSummary"),
         _ref("Product2Id", "Product2"),
         FieldDef("Name", Text()),
@@ -159,28 +209,26 @@ ORDER_ITEM_SUMMARY: Final = ObjectSchema(
                  description="QuantityOrdered − QuantityCanceled − QuantityReturned."),
         FieldDef("Status", PICKLIST, picklist=OIS_STATUSES, calculated=order_item_summary_status,
                  description="Follows from the quantities (first matching rule of section 4)."),
+        _ref("OriginalOrderItemId", "OrderItem"),
+        make_field("QuantityAvailableToCancel", "Number", precision=18, scale=2),
+        make_field("QuantityAvailableToReturn", "Number", precision=18, scale=2),
+        _amount("TotalLineAmount", "UnitPrice × QuantityOrdered, before adjustments and tax."),
+        _amount("TotalAmtWithTax", "Total of the line, adjustments and tax included."),
+        _amount("GrossUnitPrice", "Unit price, tax included."),
     ),
     label="Order Product Summary",
     description="One product, delivery charge or fee of an order summary, with its quantities.",
 )
 
-LOCATION: Final = ObjectSchema(
-    "Location", "131", (
-        FieldDef("Name", Text(), required=True),
-        FieldDef("LocationType", PICKLIST, description="e.g. Warehouse or Store."),
-    ),
-    label="Location",
-    description="A place that inventory ships from.",
-)
+def _standard(name: str) -> ObjectSchema:
+    schema = standard_object(name)
+    assert schema is not None, name
+    return schema
 
-PRODUCT2: Final = ObjectSchema(
-    "Product2", "01t", (
-        FieldDef("Name", Text(), required=True),
-        FieldDef("StockKeepingUnit", Text()),
-    ),
-    label="Product",
-    description="A product that can be sold.",
-)
+
+# flowengine's standard objects (once the plug-in's own): the actions' objects refer to them
+LOCATION: Final = _standard("Location")
+PRODUCT2: Final = _standard("Product2")
 
 
 def _line_total(r: Mapping[str, Any]) -> Decimal:
@@ -231,6 +279,20 @@ FULFILLMENT_ORDER: Final = ObjectSchema(
                  description="Sum of TotalTaxAmount over all lines."),
         FieldDef("GrandTotalAmount", _currency(), calculated=_fo_grand_total,
                  description="TotalAmount + TotalTaxAmount."),
+        _ref("AccountId", "Account"),
+        _ref("OrderId", "Order"),
+        _ref("DeliveryMethodId", "OrderDeliveryMethod"),
+        _ref("InvoiceId", None, description="The invoice of the fulfillment order."),
+        _text("FulfilledToName"),
+        make_field("FulfilledToStreet", "TextArea"),
+        _text("FulfilledToCity", 40),
+        _text("FulfilledToState", 80),
+        _text("FulfilledToPostalCode", 20),
+        _text("FulfilledToCountry", 80),
+        *_geocode("FulfilledTo"),
+        make_field("FulfilledToEmailAddress", "Email"),
+        make_field("FulfilledToPhone", "Phone"),
+        _owner(),
     ),
     label="Fulfillment Order",
     description="Products, fees and delivery charges of one order summary that ship together from "
@@ -239,7 +301,7 @@ FULFILLMENT_ORDER: Final = ObjectSchema(
 
 FULFILLMENT_ORDER_LINE_ITEM: Final = ObjectSchema(
     "FulfillmentOrderLineItem", "0a4", (
-        _ref("FulfillmentOrderId", "FulfillmentOrder", required=True),
+        _ref("FulfillmentOrderId", "FulfillmentOrder", required=True, on_delete="cascade"),
         _ref("OrderItemSummaryId", "OrderItemSummary", required=True),
         _ref("Product2Id", "Product2"),
         FieldDef("Type", PICKLIST, default="Order Product", picklist=ITEM_TYPES),
@@ -254,12 +316,14 @@ FULFILLMENT_ORDER_LINE_ITEM: Final = ObjectSchema(
                  description="Tax of the line; prorated when quantities are canceled."),
         FieldDef("TotalPrice", _currency(), calculated=_line_total,
                  description="TotalLineAmount (no adjustments are modelled)."),
+        _ref("OrderItemId", "OrderItem"),
+        _amount("GrossUnitPrice", "Unit price, tax included."),
     ),
     label="Fulfillment Order Product",
     description="A product or charge of a fulfillment order; corresponds to an order product summary.",
 )
 
 OBJECTS: Final[tuple[ObjectSchema, ...]] = (
-    ORDER_SUMMARY, ORDER_DELIVERY_GROUP_SUMMARY, PRODUCT2, LOCATION, ORDER_ITEM_SUMMARY,
-    FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM,
+    ORDER_SUMMARY, ORDER_DELIVERY_GROUP_SUMMARY, ORDER_ITEM_SUMMARY, FULFILLMENT_ORDER,
+    FULFILLMENT_ORDER_LINE_ITEM,
 )

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from flowengine.org.standard import complete, is_standard
+from flowengine.org.system import SYSTEM_FIELD_NAMES
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
 from flowengine_order_management.objects import FO_STATUS_CATEGORY, OBJECTS, order_item_summary_status
 from flowengine_order_management.sample import SampleOrder, build_sample_order
 
-SCHEMAS = {schema.name: schema for schema in OBJECTS}
+SCHEMAS = {schema.name: schema for schema in complete(OBJECTS)}   # with Product2, Location...
 
 pytestmark = pytest.mark.usefixtures("invariants_hold")
 
@@ -62,13 +64,27 @@ SPEC_COMPUTED = {
 def test_every_spec_field_is_modelled_and_only_calculated_ones_are_computed(org: Any,
                                                                            name: str) -> None:
     schema = SCHEMAS[name]
-    assert [f.name for f in schema.fields] == SPEC_FIELDS[name].split()
-    assert {f.name for f in schema.fields if f.is_computed} == SPEC_COMPUTED.get(name, set())
+    names = [f.name for f in schema.fields]
+    spec = SPEC_FIELDS[name].split()
+    if is_standard(schema):      # Product2 and Location: flowengine's standard objects
+        assert set(spec) <= set(names)
+    else:                        # the spec's fields first, in its order; real flows' fields after
+        assert names[:len(spec)] == spec
+        assert {f.name for f in schema.fields if f.is_computed} == SPEC_COMPUTED.get(name, set())
+
+
+def test_plug_in_objects_leave_products_and_locations_to_the_standard_ones() -> None:
+    assert {s.name for s in OBJECTS} == {"OrderSummary", "OrderDeliveryGroupSummary",
+                                         "OrderItemSummary", "FulfillmentOrder",
+                                         "FulfillmentOrderLineItem"}
+    assert all(is_standard(SCHEMAS[name]) for name in ("Product2", "Location"))
 
 
 def test_records_read_back_with_every_field(org: Any, sample: SampleOrder) -> None:
     order = org.get("FulfillmentOrder", sample.fulfillment_order_id)
-    assert set(order) == {"Id", *SPEC_FIELDS["FulfillmentOrder"].split()}
+    assert set(order) == {"Id", *(f.name for f in SCHEMAS["FulfillmentOrder"].fields),
+                          *SYSTEM_FIELD_NAMES}
+    assert set(SPEC_FIELDS["FulfillmentOrder"].split()) <= set(order)
     assert isinstance(order["ItemCount"], Decimal)
 
 

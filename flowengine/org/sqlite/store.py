@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 from urllib.parse import quote, unquote, urlsplit
 
 from flowengine.errors import OrgError
@@ -25,28 +26,38 @@ from flowengine.org.rollups import RollupIndex
 from flowengine.org.schema import ObjectSchema
 from flowengine.org.sqlite.codecs import codecs_for
 from flowengine.org.sqlite.migrate import META, apply_schema, migrate
+from flowengine.org.sqlite.select import fold
 from flowengine.org.sqlite.transaction import SqliteTransaction
+from flowengine.org.system import DEFAULT_USER_ID, Clock, system_clock
 
 __all__ = ["SqliteOrgStore", "open_url", "path_of_url"]
+
+CACHE_KIB: Final = 64 * 1024
 
 
 class SqliteOrgStore:
     """An org in one SQLite file (implements `OrgStore`; see the module docstring).
 
-    `schemas` are the objects the store holds; `invariants` are kept for fixture loading
-    (`flowengine.org.fixtures`). With `create=False` a missing file is an error instead of a new
-    store. `timeout` is how long `begin()` waits for another writer before UNABLE_TO_LOCK_ROW.
+    `schemas` are the objects the store holds (with the standard objects they refer to, and
+    User); `invariants` are kept for fixture loading (`flowengine.org.fixtures`). With
+    `create=False` a missing file is an error instead of a new store. `timeout` is how long
+    `begin()` waits for another writer before UNABLE_TO_LOCK_ROW. `clock` gives the time the
+    system fields record (tests set a `flowengine.org.system.FixedClock`); `running_user_id` is
+    the user that writes (CreatedById, LastModifiedById, a new record's OwnerId): the store's
+    default user unless set.
     """
 
     def __init__(self, path: str | os.PathLike[str], schemas: Iterable[ObjectSchema],
                  invariants: Iterable[Invariant] = (), *, create: bool = True,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self.catalog = Catalog(schemas)
         self.rollups = RollupIndex(self.catalog)
         self.codecs = codecs_for(self.catalog)
         self.invariants: tuple[Invariant, ...] = tuple(invariants)
         self.timeout = timeout
+        self.clock: Clock = clock or system_clock
+        self.running_user_id: str = DEFAULT_USER_ID
         self._lock = threading.Lock()
         self._idle: sqlite3.Connection | None = None
         self._closed = False
@@ -102,7 +113,7 @@ class SqliteOrgStore:
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")]
                 for name in names:
                     conn.execute(f'DROP TABLE "{name}"')
-                apply_schema(conn, self.catalog, self.location, self._recompute)
+                apply_schema(conn, self.catalog, self.location, self._recompute, self._bootstrap)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
@@ -165,8 +176,13 @@ class SqliteOrgStore:
         if conn is not None:
             return conn
         try:
-            return sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
+            conn.create_function("fe_fold", 1, fold, deterministic=True)
+            # a page cache of up to 64 MiB (SQLite's default is 2 MiB): the indexes of a table of
+            # a million records stay in memory, so writes to random records stay cheap
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            return conn
         except sqlite3.Error as exc:
             raise self.error(exc) from None
 
@@ -194,11 +210,14 @@ class SqliteOrgStore:
     def _recompute(self, conn: sqlite3.Connection) -> None:
         SqliteTransaction(self, conn, True).recompute_all()
 
+    def _bootstrap(self, conn: sqlite3.Connection) -> None:
+        SqliteTransaction(self, conn, True).create_default_records()
+
     def _migrate(self) -> None:
         """Bring the file up to the schemas (see `flowengine.org.sqlite.migrate`)."""
         with self._connection() as conn:
             try:
-                migrate(conn, self.catalog, self.location, self._recompute)
+                migrate(conn, self.catalog, self.location, self._recompute, self._bootstrap)
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -272,6 +291,6 @@ def path_of_url(url: str) -> str:
 
 
 def open_url(url: str, schemas: Iterable[ObjectSchema], invariants: Iterable[Invariant] = (),
-             *, create: bool = True) -> SqliteOrgStore:
+             *, create: bool = True, clock: Clock | None = None) -> SqliteOrgStore:
     """The backend's entry in `flowengine.org.open_org`'s table: the store a `sqlite:` URL names."""
-    return SqliteOrgStore(path_of_url(url), schemas, invariants, create=create)
+    return SqliteOrgStore(path_of_url(url), schemas, invariants, create=create, clock=clock)

@@ -1,28 +1,34 @@
 """A transaction on the SQLite org store: the storage primitives of `BatchTransaction` in SQL.
 
-Reads are `SELECT ... WHERE "F" IN (...)`, asked in chunks because SQLite limits the variables of
-one statement; writes are `executemany` of one INSERT, or of one UPDATE per set of changed
-columns; savepoints are SQL savepoints. Everything else — checks, calculated fields, roll-ups,
-Ids — is the backend-neutral `flowengine.org.batch`.
+Reads are one SELECT each, built by `flowengine.org.sqlite.select` (long IN lists travel as one
+JSON parameter, so no list is too long for one statement); writes are `executemany` of one
+INSERT, of one UPDATE per set of changed columns, or of one DELETE; savepoints are SQL
+savepoints. Everything else — checks, calculated fields, roll-ups, Ids, cascades — is the
+backend-neutral `flowengine.org.batch`.
 """
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.org.batch import BatchTransaction, Row
 from flowengine.org.catalog import ObjectInfo
-from flowengine.org.sqlite.migrate import ID_COUNTERS
+from flowengine.org.query import Condition, QueryPlan, compare_of
+from flowengine.org.sqlite.migrate import DELETED, ID_COUNTERS
+from flowengine.org.sqlite.select import build_select, quoted
 
 if TYPE_CHECKING:
     from flowengine.org.sqlite.store import SqliteOrgStore
 
 __all__ = ["SqliteTransaction"]
 
-IN_CHUNK: Final = 500        # values per IN (...): well under SQLite's variable limit
-_NUMERIC: Final = frozenset({"Number", "Currency"})
+_IN_CHUNK: Final = 500        # Ids per statement when looking up deleted Ids
+
+
+def _by_id(row: Row) -> str:
+    return str(row["Id"])
 
 
 class SqliteTransaction(BatchTransaction):
@@ -30,7 +36,8 @@ class SqliteTransaction(BatchTransaction):
     connection until `commit()` or `rollback()`, after which it cannot be used again."""
 
     def __init__(self, store: SqliteOrgStore, conn: sqlite3.Connection, write: bool) -> None:
-        super().__init__(store.catalog, store.rollups, write=write)
+        super().__init__(store.catalog, store.rollups, write=write, clock=store.clock,
+                         user_id=store.running_user_id)
         self.store = store
         self._codecs = store.codecs
         self._conn: sqlite3.Connection | None = conn
@@ -79,64 +86,62 @@ class SqliteTransaction(BatchTransaction):
 
     # -- storage primitives ---------------------------------------------------------------------
 
+    def _run_plan(self, plan: QueryPlan) -> list[Row]:
+        codec = self._codecs[plan.info.name]
+        sql, params = build_select(plan, codec)
+        cursor = self._sql(sql, params)
+        decode = codec.row_decoder(plan.columns)
+        return [decode(row) for row in cursor.fetchall()]
+
     def _select(self, info: ObjectInfo, where: Mapping[str, Sequence[Any]],
                 columns: Sequence[str] | None = None) -> list[Row]:
-        in_python = {n: values for n, values in where.items()
-                     if n != "Id" and info.by_name[n].type.kind in _NUMERIC}
-        long_list = next((n for n, values in where.items()
-                          if len(values) > IN_CHUNK and n not in in_python), None)
-        if long_list is not None:
-            # distinct values split into chunks match disjoint rows: the answers just add up
-            ids = list(dict.fromkeys(where[long_list]))
-            chunks = (ids[start:start + IN_CHUNK] for start in range(0, len(ids), IN_CHUNK))
-            return [row for chunk in chunks
-                    for row in self._select(info, {**where, long_list: chunk}, columns)]
-        codec = self._codecs[info.name]
-        clauses, params = [], []
-        for name, values in where.items():
-            if name in in_python:  # stored as exact text: compared as numbers, below
-                continue
-            present = [codec.encode_value(name, v) for v in values if v is not None]
-            parts = [f'"{name}" IN ({", ".join("?" * len(present))})'] if present else []
-            if len(present) < len(values):
-                parts.append(f'"{name}" IS NULL')
-            clauses.append("(" + " OR ".join(parts) + ")")
-            params += present
-        wanted = list(columns) if columns is not None else None
-        if wanted is not None:
-            wanted += [n for n in in_python if n not in wanted]
-        sql = (f'SELECT {_quoted(wanted) if wanted is not None else "*"} FROM "{info.name}"'
-               + (" WHERE " + " AND ".join(clauses) if clauses else ""))
-        cursor = self._sql(sql, params)
-        decode = codec.row_decoder([d[0] for d in cursor.description])
-        rows = [decode(row) for row in cursor.fetchall()]
-        if in_python:
-            rows = [r for r in rows if all(r[n] in vs for n, vs in in_python.items())]
-            if columns is not None:
-                rows = [{n: r[n] for n in columns} for r in rows]
-        return rows
+        conditions = tuple(
+            Condition(name, info.by_name.get(name), "In", tuple(values),
+                      "number" if compare_of(info.by_name.get(name)) == "number" else "exact")
+            for name, values in where.items())
+        logic = ("and", [("cond", i) for i in range(len(conditions))]) if conditions else None
+        plan = QueryPlan(info, conditions, logic, (), None,
+                         tuple(columns) if columns is not None else info.columns)
+        return self._run_plan(plan)
 
     def _insert_rows(self, info: ObjectInfo, rows: Sequence[Row]) -> None:
         codec = self._codecs[info.name]
-        self._sql_many(f'INSERT INTO "{info.name}" ({_quoted(info.columns)}) '
-                       f'VALUES ({", ".join("?" * len(info.columns))})',
-                       (codec.encode(r, info.columns) for r in rows))
+        stored = codec.stored_columns(info.columns)
+        self._sql_many(f'INSERT INTO "{info.name}" ({", ".join(map(quoted, stored))}) '
+                       f'VALUES ({", ".join("?" * len(stored))})',
+                       (codec.encode_stored(r, info.columns) for r in rows))
 
     def _update_rows(self, info: ObjectInfo, columns: tuple[str, ...],
                      rows: Sequence[Row]) -> None:
         codec = self._codecs[info.name]
-        assignments = ", ".join(f'"{n}" = ?' for n in columns)
+        assignments = ", ".join(f"{quoted(n)} = ?" for n in codec.stored_columns(columns))
+        # in Id order: records created together sit together, so the pages are visited in turn
         self._sql_many(f'UPDATE "{info.name}" SET {assignments} WHERE "Id" = ?',
-                       ([*codec.encode(r, columns), r["Id"]] for r in rows))
+                       ([*codec.encode_stored(r, columns), r["Id"]]
+                        for r in sorted(rows, key=_by_id)))
 
-    def _read_id_counter(self, info: ObjectInfo) -> int:
-        row = self._sql(f"SELECT next FROM {ID_COUNTERS} WHERE key_prefix = ?",
-                        (info.schema.key_prefix,)).fetchone()
+    def _delete_rows(self, info: ObjectInfo, record_ids: Collection[str]) -> None:
+        self._sql_many(f'DELETE FROM "{info.name}" WHERE "Id" = ?',
+                       ((record_id,) for record_id in sorted(record_ids)))
+        self._sql_many(f"INSERT OR IGNORE INTO {DELETED} (Id, object) VALUES (?, ?)",
+                       ((record_id, info.name) for record_id in record_ids))
+
+    def _deleted_ids(self, record_ids: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = list(record_ids)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            found.update(self._sql(f"SELECT Id, object FROM {DELETED} WHERE Id IN "
+                                   f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def _read_counter(self, key: str) -> int:
+        row = self._sql(f"SELECT next FROM {ID_COUNTERS} WHERE key_prefix = ?", (key,)).fetchone()
         return row[0] if row else 1
 
-    def _write_id_counter(self, info: ObjectInfo, next_number: int) -> None:
+    def _write_counter(self, key: str, next_number: int) -> None:
         self._sql(f"INSERT OR REPLACE INTO {ID_COUNTERS} (key_prefix, next) VALUES (?, ?)",
-                  (info.schema.key_prefix, next_number))
+                  (key, next_number))
 
     # -- SQL -----------------------------------------------------------------------------------
 
@@ -158,7 +163,3 @@ class SqliteTransaction(BatchTransaction):
         self._check_open()
         assert self._conn is not None
         return self._conn
-
-
-def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
