@@ -9,7 +9,14 @@ import argparse
 import sys
 from typing import Any
 
-from flowengine.cli.util import ProgressBar, add_format_option, add_org_option, fail, print_json
+from flowengine.cli.util import (
+    ProgressBar,
+    add_format_option,
+    add_org_option,
+    fail,
+    print_json,
+    terminal_safe,
+)
 
 ORG_HELP = "manage the local org store (records that flows read and write)"
 MAX_CELL = 30
@@ -101,7 +108,12 @@ def run_load(args: argparse.Namespace) -> int:
     progress = ProgressBar("loading records")
     try:
         with _open(args, create=True) as store:
-            loaded = load_records(store, data, source=args.fixture, progress=progress)
+            try:
+                loaded = load_records(store, data, source=args.fixture, progress=progress)
+            except BaseException:
+                # a store this load created is removed again: a failed load creates nothing
+                getattr(store, "discard", store.close)()
+                raise
     finally:
         progress.close()
     total = sum(len(v) for v in loaded.values())
@@ -166,14 +178,11 @@ def run_export(args: argparse.Namespace) -> int:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if args.output is None:
-        sys.stdout.write(text)
+    from flowengine.output import STDOUT, write_output
+
+    write_output(args.output or STDOUT, text)
+    if args.output is None or args.output == STDOUT:
         return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        fail(f"cannot write {args.output}: {exc.strerror}")
     total = sum(len(v) for v in data.values())
     print(f"exported {total} record{'s' * (total != 1)} to {args.output}")
     return 0
@@ -182,7 +191,7 @@ def run_export(args: argparse.Namespace) -> int:
 def _cell(value: Any) -> str:
     from flowengine.types import text_of
 
-    text = text_of(value)
+    text = terminal_safe(text_of(value), lines=False)
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 

@@ -20,6 +20,7 @@ from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.access import relationship_steps
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
+from flowengine.runtime.trace import TraceBuffer
 from flowengine.runtime.values import ValueCompiler
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
@@ -222,7 +223,7 @@ class CompiledFlow:
             except FlowRuntimeError as exc:
                 return self._failed(st, Fault(f"default value of variable {name}: {exc.message}",
                                               None, "RuntimeError"), 0)
-        trace_entries: list[dict[str, Any]] = []
+        trace_entries = TraceBuffer()
         if trace:
             st.trace = trace_entries
         limit = self.default_limit if max_elements is None else max_elements
@@ -233,7 +234,7 @@ class CompiledFlow:
         count = 0
         if node is None:             # a flow without elements finishes at once
             return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                                   None, st.trace, 0, dict(values), st.limits)
+                                   None, _entries(st), 0, dict(values), st.limits)
         current: Node = node
         try:
             if trace:
@@ -283,13 +284,14 @@ class CompiledFlow:
             return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
                                           current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                               None, st.trace, count, dict(values), st.limits)
+                               None, _entries(st), count, dict(values), st.limits)
 
     def _failed(self, st: Interview, fault: Fault, count: int) -> InterviewResult:
-        if st.trace is not None and st.trace and fault.element == st.trace[-1]["element"]:
-            st.trace[-1].setdefault("fault", fault.message)
+        last = st.trace.last() if st.trace is not None else None
+        if last is not None and fault.element == last["element"]:
+            last.setdefault("fault", fault.message)
         return InterviewResult(self.name, "Failed", {n: st.values.get(n) for n in self.outputs},
-                               fault, st.trace, count, dict(st.values), st.limits)
+                               fault, _entries(st), count, dict(st.values), st.limits)
 
 
 class _RolledBack(Exception):
@@ -356,6 +358,11 @@ def _is_changed(field: str, wanted: bool) -> Callable[[Interview], bool]:
             prior.fields.get(field) != record.fields.get(field)
         return changed is wanted
     return test
+
+
+def _entries(st: Interview) -> list[dict[str, Any]] | None:
+    """The interview's trace as the result keeps it (None when it was not traced)."""
+    return st.trace.entries() if st.trace is not None else None
 
 
 def _limit_message(recent: list[str], next_name: str, limit: int) -> str:

@@ -34,7 +34,7 @@ from flowengine.org.system import (
 from flowengine.types import NUMERIC, TEXT_LIKE, text_of
 
 __all__ = ["CURSORS", "DELETED", "EVENTS", "FORMAT_VERSION", "ID_COUNTERS", "INTERVIEWS", "META",
-           "indexed_fields", "migrate"]
+           "apply_schema", "indexed_fields", "migrate"]
 
 FORMAT_VERSION: Final = 3          # layout of the file itself (meta tables, encodings)
 META: Final = "_flowengine_meta"
@@ -94,6 +94,15 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute
         return
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
+    apply_schema(conn, catalog, location, recompute, bootstrap)
+    conn.execute("COMMIT")
+
+
+def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute: Hook,
+                 bootstrap: Hook) -> None:
+    """The work of `migrate` inside the caller's write transaction (`wipe` drops the tables and
+    creates them again in one)."""
+    fingerprint = schema_fingerprint(catalog)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {ID_COUNTERS} "
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
@@ -120,13 +129,12 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute
             conn.execute(_index_sql(info, fdef)[1])
     if meta.get("schema_fingerprint") != fingerprint:
         recompute(conn)
-        _set_meta(conn, "schema_version", str(int(meta.get("schema_version", 0)) + 1))
+        _set_meta(conn, "schema_version", str(_number(meta, "schema_version", 0, location) + 1))
         _set_meta(conn, "schema_fingerprint", fingerprint)
     if "bootstrapped" not in meta:
         bootstrap(conn)
         _set_meta(conn, "bootstrapped", "1")
     _set_meta(conn, "format_version", str(FORMAT_VERSION))
-    conn.execute("COMMIT")
 
 
 def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
@@ -137,7 +145,7 @@ def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
     _check_format(meta, location)
     if meta.get("schema_fingerprint") != fingerprint or "bootstrapped" not in meta or \
-            int(meta.get("format_version", 0)) < FORMAT_VERSION:
+            _number(meta, "format_version", 0, location) < FORMAT_VERSION:
         return False
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     for name, info in catalog.objects.items():
@@ -150,8 +158,20 @@ def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
     return True
 
 
+def _number(meta: Mapping[str, str], key: str, default: int, location: str) -> int:
+    text = meta.get(key)
+    if text is None:
+        return default
+    try:
+        return int(str(text)[:20])
+    except ValueError:
+        raise OrgError(f"the org store {location} is damaged: its {key} is {str(text)[:40]!r}, "
+                       "expected a whole number (delete the file and run 'flowengine org init')",
+                       "ORG_STORE") from None
+
+
 def _check_format(meta: Mapping[str, str], location: str) -> None:
-    version = int(meta.get("format_version", FORMAT_VERSION))
+    version = _number(meta, "format_version", FORMAT_VERSION, location)
     if version > FORMAT_VERSION:
         raise OrgError(f"the org store {location} has format version {version}; this flowengine "
                        f"reads version {FORMAT_VERSION} (upgrade flowengine)", "ORG_STORE")
