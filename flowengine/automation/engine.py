@@ -58,6 +58,7 @@ class Automation:
         self.trace = trace
         self.warnings: list[str] = list(project.problems)
         self._warned: set[str] = set()
+        self._delivering = False
 
     def begin(self, *, write: bool = True) -> Any:
         """A transaction whose writes run the record-triggered flows; after it commits, the
@@ -94,7 +95,17 @@ class Automation:
     # -- platform events ----------------------------------------------------------------------
     def deliver(self) -> int:
         """Deliver every pending event to its subscribers, until none is left; returns how
-        many interviews ran."""
+        many events were processed (a commit during delivery leaves the rest to the loop under
+        way)."""
+        if self._delivering:
+            return 0
+        self._delivering = True
+        try:
+            return self._deliver_all()
+        finally:
+            self._delivering = False
+
+    def _deliver_all(self) -> int:
         ran = 0
         for _round in range(MAX_DELIVERY_ROUNDS):
             progressed = False
