@@ -142,7 +142,8 @@ def ensure_funds(tx: OrgTransaction, invoice_id: str) -> None:
         p["Id"]: {"BalanceAmount": balances[p["Id"]],
                   "CapturedAmount": dec(p.get("CapturedAmount")) + capturable[p["Id"]]
                   - uncaptured[p["Id"]]}
-        for p in payments})
+        for p in payments if (balances[p["Id"]], uncaptured[p["Id"]])
+        != (dec(p.get("BalanceAmount")), capturable[p["Id"]])})
     tx.update(INVOICE.name, invoice_id, {"Balance": ZERO})
 
 
