@@ -37,4 +37,5 @@ plugin = Plugin(
     objects=OBJECTS,
     invariants=(check_invariants,),
     save_hooks=(OrderManagementHook(),),
+    after_commit=(run_background_operations,),
 )
