@@ -47,30 +47,22 @@ def new_guid() -> str:
     return uuid.uuid4().hex
 
 
-def field_getter(base: Getter, fields: tuple[str, ...], text: str,
-                 apex: tuple[bool, ...] = ()) -> Getter:
-    """Read `base.f1.f2…`; reading through a null record is a run-time fault, as in
-    Salesforce. An Apex-defined object that is null (`apex[i]`: the object holding `fields[i]`
-    is of an Apex-defined class) reads as an empty one: Salesforce instantiates Apex-defined
-    variables on first use, so its fields read null."""
+def field_getter(base: Getter, fields: tuple[str, ...], text: str) -> Getter:
+    """Read `base.f1.f2…`; reading through null is a run-time fault, as in Salesforce."""
     if not fields:
         return base
 
     def get(st: Any) -> Any:
         value = base(st)
         walked = text.split(".")[0]
-        for i, name in enumerate(fields):
+        for name in fields:
             if value is None:
-                if i < len(apex) and apex[i]:
-                    return None
                 raise FlowRuntimeError(f"The flow tried to read {{!{text}}}, but {walked} is null "
                                        "because it hasn't been set or assigned.")
             value = value.fields.get(name) if isinstance(value, ObjectValue) else value.get(name)
             walked += "." + name
         return value
 
-    if any(apex):
-        return get
     if len(fields) == 1:
         only = fields[0]
         root = text.split(".")[0]
@@ -180,8 +172,7 @@ def path_getter(resources: Any, resolved: Any, types: TypeRegistry | None = None
     links = relationship_steps(resolved, types) if types is not None else {}
     if links:
         return related_getter(base, resolved.fields, resolved.text, links)
-    apex = tuple(t.kind == "Apex" and not t.collection for t in resolved.owner_types)
-    return field_getter(base, resolved.fields, resolved.text, apex)
+    return field_getter(base, resolved.fields, resolved.text)
 
 
 def relationship_steps(resolved: Any, types: TypeRegistry) -> dict[int, tuple[str, str]]:
