@@ -18,7 +18,7 @@ MODULE_OF_COMMAND = {
     "validate": "flowengine.cli.flows", "run": "flowengine.cli.flows",
     "schema": "flowengine.cli.flows", "actions": "flowengine.cli.actions",
     "org": "flowengine.cli.org", "render": "flowengine.cli.render", "lint": "flowengine.cli.lint",
-    "convert": "flowengine.cli.convert",
+    "convert": "flowengine.cli.convert", "events": "flowengine.cli.automation",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 

@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+from flowengine.cli.automation import add_project_options
 from flowengine.cli.util import (
     add_format_option,
     add_org_option,
@@ -55,6 +56,12 @@ def register(sub: Any) -> None:
                    help="limit on executed elements (default 1,000,000; 2,000 below apiVersion 57)")
     p.add_argument("--rollback", action="store_true",
                    help="roll the org back after the run (debug in rollback mode)")
+    p.add_argument("--record", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a field of $Record, for a flow a record change or an event starts "
+                        "(repeatable)")
+    p.add_argument("--prior", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a field of $Record__Prior, the record before an update (repeatable)")
+    add_project_options(p)
     add_format_option(p)
     p.set_defaults(handler=run_command)
 
@@ -158,14 +165,24 @@ def run_command(args: argparse.Namespace) -> int:
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
     raw = parse_cli_inputs(args.input, args.inputs, flow.input_types)
+    record = _record_fields(flow, args.record, "--record")
+    prior = _record_fields(flow, args.prior, "--prior")
     org = None
+    before = 0
     if flow.compiled.has_actions:
+        from flowengine.cli.automation import automated, last_log_entry
         from flowengine.org import open_org
         # a missing store is a mistake, not a blank org; its objects are the flow's project's
-        org = open_org(args.org, create=False, project=flow.project_dir)
+        org = automated(args, open_org(args.org, create=False,
+                                       project=args.project or flow.project_dir))
+        before = last_log_entry(org) if hasattr(org, "automation") else 0
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
-                          max_elements=args.max_elements, rollback=args.rollback)
+                          max_elements=args.max_elements, rollback=args.rollback,
+                          record=record, prior=prior)
+        if org is not None and args.format != "json":
+            from flowengine.cli.automation import report_automation
+            report_automation(org, before)
     except InputError as exc:
         fail(str(exc))
     finally:
@@ -185,6 +202,19 @@ def run_command(args: argparse.Namespace) -> int:
         if result.ok:
             return REPORT_NOT_WRITTEN
     return 0 if result.ok else 1
+
+
+def _record_fields(flow: Any, pairs: list[str], option: str) -> dict[str, Any] | None:
+    """`FIELD=VALUE` pairs of $Record or $Record__Prior (None when there are none)."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            fail(f"{option}: expected FIELD=VALUE, found {pair!r}")
+        out[name] = text
+    return out
 
 
 # the run finished (its org changes are committed) but the report could not be written: not 2,

@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from flowengine.cli.automation import add_project_options, register_org
 from flowengine.cli.util import (
     ProgressBar,
     add_format_option,
@@ -43,6 +44,7 @@ def register(subparsers: Any) -> None:
                                    "transaction: all of it, or nothing when anything is wrong.")
     p.add_argument("fixture", metavar="FIXTURE", help="YAML or JSON file")
     add_org_option(p)
+    add_project_options(p)
     p.set_defaults(handler=run_load)
 
     p = sub.add_parser("show", help="show one record, or every record of an object",
@@ -67,6 +69,8 @@ def register(subparsers: Any) -> None:
     add_org_option(p)
     p.set_defaults(handler=run_export)
 
+    register_org(sub)
+
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -76,7 +80,8 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 def _open(args: argparse.Namespace, create: bool) -> Any:
     from flowengine.org import default_org_path, open_org
 
-    return open_org(args.org or default_org_path(), create=create)
+    project = getattr(args, "project", None)
+    return open_org(args.org or default_org_path(), create=create, project=project)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -102,23 +107,28 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_load(args: argparse.Namespace) -> int:
+    from flowengine.cli.automation import automated, last_log_entry, report_automation
     from flowengine.org.fixtures import load_records, read_fixture
 
     data = read_fixture(args.fixture)  # before opening: a bad file creates no store
     progress = ProgressBar("loading records")
     try:
-        with _open(args, create=True) as store:
+        with _open(args, create=True) as raw:
+            store = automated(args, raw)     # the project's triggered flows, then its events
+            before = last_log_entry(store) if store is not raw else 0
             try:
                 loaded = load_records(store, data, source=args.fixture, progress=progress)
             except BaseException:
                 # a store this load created is removed again: a failed load creates nothing
-                getattr(store, "discard", store.close)()
+                getattr(raw, "discard", raw.close)()
                 raise
+            progress.close()
+            total = sum(len(v) for v in loaded.values())
+            summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
+            print(f"loaded {total} record{'s' * (total != 1)} into {raw.location}: {summary}")
+            report_automation(store, before)
     finally:
         progress.close()
-    total = sum(len(v) for v in loaded.values())
-    summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
-    print(f"loaded {total} record{'s' * (total != 1)} into {store.location}: {summary}")
     return 0
 
 

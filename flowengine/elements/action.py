@@ -134,7 +134,17 @@ class ActionKind(ElementKind):
     def needs_plugins(self, element: ActionElement) -> bool:
         return True
 
+    @staticmethod
+    def calls_flow(element: ActionElement) -> bool:
+        """An autolaunched flow called as an action (`actionType: flow`): a subflow."""
+        return element.actionType == "flow"
+
     def bind(self, ctx: CheckContext, name: str, element: ActionElement, symbol: Symbol) -> None:
+        if self.calls_flow(element):
+            flow, _why = ctx.project_flow(element.action)
+            symbol.binding = flow
+            symbol.broken = flow is None            # check() reports why
+            return
         try:
             registry = ctx.registry
         except Exception:
@@ -155,6 +165,9 @@ class ActionKind(ElementKind):
                 fields: tuple[str, ...]) -> ResolvedPath:
         from flowengine.check.symbols import BrokenReference, ResolvedPath, ResolveError
 
+        if self.calls_flow(symbol.decl):
+            from flowengine.elements.subflow import resolve_outputs
+            return resolve_outputs(table, symbol, text, fields)
         action = symbol.binding
         if not fields:
             raise ResolveError(f"{symbol.name!r} is an Action element; name one of its outputs, "
@@ -177,6 +190,11 @@ class ActionKind(ElementKind):
 
     # -- checks and compiling --------------------------------------------------------------------
     def check(self, ctx: CheckContext, name: str, element: ActionElement) -> None:
+        if self.calls_flow(element):
+            from flowengine.elements.subflow import check_call
+            check_call(ctx, name, element.action, ("elements", name, "action"), element.inputs,
+                       element.outputs)
+            return
         action = ctx.actions.get(name)
         if action is None:
             return
@@ -212,6 +230,9 @@ class ActionKind(ElementKind):
                           f"({target.type})", "action.output-type")
 
     def compile(self, ctx: CompileContext, name: str, element: ActionElement) -> Node:
+        if self.calls_flow(element):
+            from flowengine.elements.subflow import compile_call
+            return compile_call(ctx, name, element.inputs, element.outputs, True, "Action")
         action = ctx.checked.actions[name]
         values = ctx.values
         inputs = [(p, values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
@@ -221,7 +242,7 @@ class ActionKind(ElementKind):
         return ActionNode(name, action, inputs, outputs, ctx.checked.types)
 
     def needs_org(self, element: ActionElement) -> bool:
-        return True
+        return not self.calls_flow(element)      # a flow needs it when its elements do
 
     # -- canvas and runs -------------------------------------------------------------------------
     def caption(self, element: ActionElement, action: Any = None) -> str:

@@ -114,6 +114,46 @@ class TemplateDecl(StrictModel):
         return {"anyOf": [handler(core_schema), {"type": "string"}]}
 
 
+TRIGGER_TYPES = ("RecordBeforeSave", "RecordAfterSave", "RecordBeforeDelete", "PlatformEvent")
+RECORD_TRIGGERS = ("Create", "Update", "CreateAndUpdate", "Delete")
+TRIGGER_FILTER_OPERATORS = ("EqualTo", "NotEqualTo", "GreaterThan", "LessThan",
+                            "GreaterThanOrEqualTo", "LessThanOrEqualTo", "StartsWith", "EndsWith",
+                            "Contains", "IsNull", "IsChanged", "In", "NotIn")
+
+
+class TriggerFilter(StrictModel):
+    """A condition on the triggering record's field (`IsChanged` compares it with its prior
+    value; it takes true or false)."""
+
+    field: str
+    op: Literal[TRIGGER_FILTER_OPERATORS]  # type: ignore[valid-type]
+    value: Any = None
+
+
+class Trigger(StrictModel):
+    """What starts the flow (Salesforce's Start element): a record of `object` being created,
+    updated or deleted, or a platform event `object` being published. Entry conditions are
+    `filters` joined by `logic`, or a Boolean `formula`."""
+
+    type: Literal[TRIGGER_TYPES] = Field(  # type: ignore[valid-type]
+        description="RecordBeforeSave (fast field updates), RecordAfterSave, RecordBeforeDelete, "
+                    "PlatformEvent")
+    object: str = Field(description="the record's object, or the platform event")
+    on: Literal[RECORD_TRIGGERS] | None = Field(  # type: ignore[valid-type]
+        None, description="record triggers: Create, Update, CreateAndUpdate or Delete")
+    filters: list[TriggerFilter] = Field(default_factory=list)
+    logic: str | None = Field(None, description="and | or | custom over filter numbers")
+    formula: str | None = Field(None, description="entry condition as a Boolean formula")
+    onlyWhenChanged: bool | None = Field(
+        None, description="run only when an update makes the record meet the conditions "
+                          "(it did not before): doesRequireRecordChangedToMeetCriteria")
+    order: int | None = Field(None, description="trigger order among the object's flows (1-2000)")
+
+    @property
+    def is_record(self) -> bool:
+        return self.type != "PlatformEvent"
+
+
 class FlowModel(StrictModel):
     """A whole flow file."""
 
@@ -146,8 +186,9 @@ class FlowModel(StrictModel):
         None, description="Salesforce's tool metadata (BuilderType, CanvasMode...): name → value")
     startLocation: tuple[int, int] | None = Field(None, description="[x, y] of the Start element "
                                                   "on a free-form canvas")
-    trigger: dict[str, Any] | None = Field(None, description="what starts the flow: Salesforce's "
-                                           "Start settings (object, triggerType...)")
+    trigger: Trigger | None = Field(None, description="what starts the flow: a record change "
+                                    "(RecordBeforeSave, RecordAfterSave, RecordBeforeDelete) or a "
+                                    "platform event (PlatformEvent); none: run by hand or called")
 
     @field_validator("apiVersion", mode="before")
     @classmethod

@@ -89,6 +89,8 @@ class CompiledFlow:
                 self.collections.append(name)
         self.constants = {name: convert_literal(c.value, checked.symbols.get(name).type,  # type: ignore
                                                 checked.types) for name, c in model.constants.items()}
+        self.trigger = model.trigger
+        self.entry = compile_entry(checked, self.values) if model.trigger is not None else None
 
     # -- running ----------------------------------------------------------------------------
     def prepare_inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -124,15 +126,58 @@ class CompiledFlow:
                     continue
         return False
 
+    def entry_matches(self, record: Any, prior: Any = None) -> bool:
+        """Whether a record (and its prior values) meets the flow's entry conditions — and,
+        with `onlyWhenChanged`, did not meet them before the update."""
+        if self.entry is None:
+            return True
+        if not self.entry(self._state(record, prior)):
+            return False
+        trigger = self.trigger
+        if trigger is not None and trigger.onlyWhenChanged and prior is not None:
+            return not self.entry(self._state(prior, prior))
+        return True
+
+    def _state(self, record: Any, prior: Any) -> Interview:
+        st = Interview(self.name, None)
+        st.values.update(self.constants)
+        st.values["$Record"] = record
+        st.values["$Record__Prior"] = prior
+        return st
+
+    def run_in(self, transaction: Any, inputs: Mapping[str, Any] | None = None, *,
+               record: Any = None, prior: Any = None, limits: Any = None, trace: bool = False,
+               max_elements: int | None = None) -> InterviewResult:
+        """Run one interview inside a transaction the caller owns (a triggered flow, a
+        subflow, an event subscriber): no commit or rollback here — a failed interview's
+        result says so and the caller decides. `limits` are the transaction's governor counts
+        (shared by every interview in it); `record` and `prior` are `$Record` and
+        `$Record__Prior`."""
+        prepared = self.prepare_inputs(inputs)
+        if record is not None:
+            prepared["$Record"] = record
+            prepared["$Record__Prior"] = prior
+        st = Interview(self.name, transaction)
+        if limits is not None:
+            st.limits = limits
+        return self._interview(st, prepared, trace, max_elements)
+
     def run(self, inputs: Mapping[str, Any] | None = None, org: OrgStore | None = None,
             trace: bool = False, max_elements: int | None = None,
-            rollback: bool = False) -> InterviewResult:
+            rollback: bool = False, *, record: Any = None, prior: Any = None) -> InterviewResult:
         """Run one interview. Inputs are checked first (InputError). With `org`, the interview
         runs in one transaction: committed when it finishes, rolled back when it fails or when
-        `rollback` is set."""
+        `rollback` is set. `record` and `prior` give `$Record` and `$Record__Prior` (a
+        triggered flow run by hand)."""
         prepared = self.prepare_inputs(inputs)
+        if record is not None:
+            prepared["$Record"] = record
+            prepared["$Record__Prior"] = prior
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
+        shared = getattr(tx, "limits", None)     # automation: the transaction's own counts
+        if shared is not None:
+            st.limits = shared
         committed = False
         result: InterviewResult | None = None
         # a trace is a long list of small acyclic dicts: the cyclic garbage collector would
@@ -274,6 +319,45 @@ def roll_back_records(st: Interview) -> None:
     new savepoint."""
     end_savepoint(st, undo=True)
     start_savepoint(st)
+
+
+def compile_entry(checked: CheckedFlow, values: ValueCompiler) -> Callable[[Interview], bool] | None:
+    """The entry conditions of a triggered flow as one test (None: every record enters)."""
+    from flowengine.check.trigger import ENTRY
+    from flowengine.conditions import Condition, compile_condition, compile_logic, logic_tree
+
+    trigger = checked.model.trigger
+    assert trigger is not None
+    if trigger.formula is not None:
+        formula = checked.formulas.get(f"{ENTRY}.formula")
+        if formula is None:
+            return None
+
+        def by_formula(st: Interview) -> bool:
+            return formula.evaluate(st) is True
+        return by_formula
+    if not trigger.filters:
+        return None
+    tests: list[Callable[[Interview], bool]] = []
+    for flt in trigger.filters:
+        if flt.op == "IsChanged":
+            tests.append(_is_changed(flt.field, flt.value is not False))
+        else:
+            cond = Condition(left=f"$Record.{flt.field}", op=flt.op, right=flt.value)
+            tests.append(compile_condition(values, cond).test)
+    tree = checked.logic.get((ENTRY, "filters"))
+    if tree is None:
+        tree = logic_tree("and", len(tests))
+    return compile_logic(tree, tests)
+
+
+def _is_changed(field: str, wanted: bool) -> Callable[[Interview], bool]:
+    def test(st: Interview) -> bool:
+        record, prior = st.values.get("$Record"), st.values.get("$Record__Prior")
+        changed = prior is not None and record is not None and \
+            prior.fields.get(field) != record.fields.get(field)
+        return changed is wanted
+    return test
 
 
 def _entries(st: Interview) -> list[dict[str, Any]] | None:

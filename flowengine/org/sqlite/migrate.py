@@ -10,7 +10,8 @@ calculated and rolled-up value is recomputed. A new store (or a wiped one) gets 
 records: the running user and its profile (`flowengine.org.system.BOOTSTRAP`).
 
 Format versions: 1 kept numbers as text only; 2 adds the sort-key columns (filled from the
-text when a version-1 file is opened), the table of deleted Ids and more indexes.
+text when a version-1 file is opened), the table of deleted Ids and more indexes; 3 adds the
+tables of platform events, subscribers' cursors and the automation log.
 """
 from __future__ import annotations
 
@@ -32,13 +33,23 @@ from flowengine.org.system import (
 )
 from flowengine.types import NUMERIC, TEXT_LIKE, text_of
 
-__all__ = ["DELETED", "FORMAT_VERSION", "ID_COUNTERS", "META", "apply_schema", "indexed_fields",
-           "migrate"]
+__all__ = ["CURSORS", "DELETED", "EVENTS", "FORMAT_VERSION", "ID_COUNTERS", "INTERVIEWS", "META",
+           "apply_schema", "indexed_fields", "migrate"]
 
-FORMAT_VERSION: Final = 2          # layout of the file itself (meta tables, encodings)
+FORMAT_VERSION: Final = 3          # layout of the file itself (meta tables, encodings)
 META: Final = "_flowengine_meta"
 ID_COUNTERS: Final = "_flowengine_ids"
 DELETED: Final = "_flowengine_deleted"
+# platform events, subscribers' cursors and the automation log (`flowengine.org.eventbus`)
+EVENTS: Final = "_flowengine_events"
+CURSORS: Final = "_flowengine_cursors"
+INTERVIEWS: Final = "_flowengine_interviews"
+_INTERNAL_TABLES: Final = {
+    EVENTS: "(replay_id INTEGER PRIMARY KEY, event TEXT NOT NULL, published TEXT NOT NULL, "
+            "payload TEXT NOT NULL)",
+    CURSORS: "(subscriber TEXT PRIMARY KEY, replay_id INTEGER NOT NULL)",
+    INTERVIEWS: "(number INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)",
+}
 # fields Salesforce indexes on every object ("Indexes" in the Query & Search Optimization
 # Cheat Sheet): Id (the primary key), Name, CreatedDate, SystemModstamp, lookups and
 # master-detail fields, unique fields
@@ -97,6 +108,8 @@ def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str, reco
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {DELETED} "
                  "(Id TEXT PRIMARY KEY NOT NULL, object TEXT NOT NULL)")
+    for table, definition in _INTERNAL_TABLES.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} {definition}")
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
     _check_format(meta, location)
     for name, info in catalog.objects.items():
@@ -127,7 +140,7 @@ def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str, reco
 def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
                 fingerprint: str) -> bool:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if META not in tables or DELETED not in tables:
+    if META not in tables or DELETED not in tables or not set(_INTERNAL_TABLES) <= tables:
         return False
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
     _check_format(meta, location)

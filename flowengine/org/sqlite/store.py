@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
 from flowengine.errors import OrgError
@@ -55,6 +55,7 @@ class SqliteOrgStore:
         self.rollups = RollupIndex(self.catalog)
         self.codecs = codecs_for(self.catalog)
         self.invariants: tuple[Invariant, ...] = tuple(invariants)
+        self.save_hooks: tuple[Any, ...] = ()        # set by open_org: SaveHooks of each transaction
         self.timeout = timeout
         self.clock: Clock = clock or system_clock
         self.running_user_id: str = DEFAULT_USER_ID
@@ -99,7 +100,9 @@ class SqliteOrgStore:
         except sqlite3.Error as exc:
             self._release(conn, broken=True)
             raise self.error(exc) from None
-        return SqliteTransaction(self, conn, write)
+        tx = SqliteTransaction(self, conn, write)
+        tx.hooks = list(self.save_hooks)
+        return tx
 
     def wipe(self) -> None:
         """Delete every record (and every table of objects no schema describes any more), and
