@@ -3,6 +3,8 @@ tests' own (a parent with roll-ups and a calculated field, its child lines, a co
 independent of any plug-in; a fake plug-in registry; builders for flows given as Python data."""
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -44,6 +46,14 @@ def invoice_with_lines(tx: Any, *lines: tuple[Any, Any]) -> tuple[str, list[str]
     invoice = tx.insert("Invoice", {"Name": "INV-1"})
     return invoice, [tx.insert("InvoiceLine", {"InvoiceId": invoice, "Quantity": q,
                                                "UnitPrice": p}) for q, p in lines]
+
+
+def cpu_seconds() -> float:
+    """CPU time used so far by this process and the child processes it has waited for: what a
+    time bound of a test measures, so that other work on a busy machine cannot make it fail
+    (a hang is caught by the tests' own timeouts; a slow algorithm still uses the CPU)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def loaded_by_import(module: str, watched: tuple[str, ...]) -> list[str]:

@@ -280,6 +280,64 @@ def test_writes_of_many_records_run_in_batches_of_200_with_bulkified_limits(
         assert len(tx.query("Task")) == 450
 
 
+def test_flows_run_in_trigger_order_then_by_api_name(project: Path, org: Any) -> None:
+    stamp = """
+        flow: NAME
+        trigger: {type: RecordBeforeSave, object: Ticket__c, on: Create ORDER}
+        formulas:
+          stamped: {type: Text, expression: "BLANKVALUE({!$Record.Note__c}, '') & 'NAME '"}
+        elements:
+          Stamp: {type: Assignment, assignments: [{ref: $Record.Note__c, op: Assign, value: "{!stamped}"}]}
+        start: Stamp
+    """
+    for name, order in [("Zulu", ", order: 10"), ("Alpha", ""), ("Bravo", ", order: 20"),
+                        ("Mike", ", order: 10"), ("Charlie", "")]:
+        flows(project, **{name.lower(): stamp.replace("NAME", name).replace(" ORDER", order)})
+    auto = automation(project, org)
+    with auto.begin() as tx:
+        tx.insert("Ticket__c", {"Name": "T1"})
+    # order 10 (Mike before Zulu by name), then 20, then the flows without an order by name
+    assert tickets(org)["T1"]["Note__c"] == "Mike Zulu Bravo Alpha Charlie "
+
+
+def test_events_are_delivered_in_batches_of_2000_each_its_own_transaction(
+        project: Path, org: Any) -> None:
+    # each interview creates 6 tickets: a transaction may write 10,000 rows, so in a batch of
+    # 2,000 events the interviews after the 1,666th fail; the next batch (500) starts afresh
+    flows(project, fan_out="""
+        flow: Fan_Out
+        trigger: {type: PlatformEvent, object: Alert__e}
+        variables:
+          one: {type: Record, object: Ticket__c}
+          many: {type: Record, object: Ticket__c, collection: true}
+          n: {type: Number, default: 0}
+        elements:
+          More:
+            type: Decision
+            rules: [{name: Again, conditions: [{left: n, op: LessThan, right: 6}], next: Add}]
+            default: Save
+          Add:
+            type: Assignment
+            assignments: [{ref: one.Name, op: Assign, value: "{!$Record.Message__c}"}, {ref: many, op: Add, value: "{!one}"}, {ref: n, op: Add, value: 1}]
+            next: More
+          Save: {type: CreateRecords, records: many}
+        start: More
+    """)
+    auto = automation(project, org)
+    with auto.begin() as tx:
+        tx.publish("Alert__e", [{"Message__c": f"e{i}"} for i in range(2_500)])
+    entries = log(org)
+    failed = [int(e["subject"].removeprefix("ReplayId ")) for e in entries
+              if e["status"] != "Finished"]
+    assert len(entries) == 2_500
+    assert failed == list(range(1_667, 2_001))
+    assert "Too many DML rows: 10001" in next(e["fault"] for e in entries
+                                              if e["status"] != "Finished")
+    with org.begin(write=False) as tx:
+        assert len(tx.query("Ticket__c")) == (2_500 - len(failed)) * 6
+        assert tx.cursor("Fan_Out") == 2_500
+
+
 def test_inactive_flows_are_not_started(project: Path, org: Any) -> None:
     flows(project, open_child=AFTER.replace("flow: Open_Child", "flow: Open_Child\nstatus: Draft"),
           prioritise=BEFORE)
@@ -449,6 +507,15 @@ def test_org_commands_run_automation_and_show_it(project: Path, org: Any,
     code, out, _ = cli(capsys, "org", "insert", "Ticket__c", "Name=T2", "--org", db,
                        "--no-automation")
     assert code == 0 and "automation" not in out
+    (project / "more.yaml").write_text("Ticket__c:\n  - {Name: T3, Note__c: urgent}\n",
+                                       encoding="utf-8")
+    code, out, _ = cli(capsys, "org", "load", "more.yaml", "--org", db, "--no-automation")
+    assert code == 0 and "automation" not in out
+    assert tickets(org)["T3"]["Priority__c"] is None       # Prioritise did not run
+    (project / "more.yaml").write_text("Ticket__c:\n  - {Name: T4, Note__c: urgent}\n",
+                                       encoding="utf-8")
+    code, out, _ = cli(capsys, "org", "load", "more.yaml", "--org", db)
+    assert code == 0 and tickets(org)["T4"]["Priority__c"] == 1
     code, out, _ = cli(capsys, "events", "publish", "Alert__e", "Message__c=hello", "Level__c=1",
                        "--org", db)
     assert code == 0 and "published Alert__e (ReplayId 1)" in out
@@ -461,8 +528,9 @@ def test_org_commands_run_automation_and_show_it(project: Path, org: Any,
     flows_run = [e["flow"] for e in json.loads(out)]
     # an interview is logged when it ends: the child ticket's Prioritise before Open_Child; the
     # update runs Prioritise; the event's subscriber creates a ticket, which Prioritise sees first
+    # the load of T4: Prioritise, then Open_Child, whose child ticket Prioritise sees first
     assert flows_run == ["Prioritise", "Prioritise", "Open_Child", "Prioritise", "Prioritise",
-                         "On_Alert"]
+                         "Prioritise", "Open_Child", "Prioritise", "On_Alert"]
     code, _, err = cli(capsys, "org", "insert", "Ticket__c", "Nmae=x", "--org", db)
     assert code == 2 and "Ticket__c has no field 'Nmae'; did you mean 'Name'?" in err
     code, _, err = cli(capsys, "events", "publish", "Ticket__c", "--org", db)

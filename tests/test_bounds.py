@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import xml.dom.minidom
 from pathlib import Path
 
 import pytest
+from helpers import cpu_seconds
 
 from flowengine.cli import main
 
@@ -30,6 +30,25 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+# -- item 4: numbers in fixtures ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, text", [
+    ("big.yaml", "Account:\n  - {Name: A, NumberOfEmployees: " + "9" * 5000 + "}\n"),
+    ("big.json", '{"Account": [{"Name": "A", "NumberOfEmployees": ' + "9" * 5000 + "}]}"),
+])
+def test_a_5000_digit_number_in_a_fixture_is_refused_by_its_digits(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str) -> None:
+    fixture = write(tmp_path, name, text)
+    started = cpu_seconds()
+    code, _, err = cli(capsys, "org", "load", fixture, "--org", tmp_path / "org.sqlite")
+    assert code == 2 and "internal error" not in err
+    assert (f"error: {fixture}: fixture not loaded (1 problem):\n  Account[0]: field "
+            "NumberOfEmployees: a number of 5,000 digits has more than 18 digits before the "
+            "decimal point") in err
+    assert not (tmp_path / "org.sqlite").exists()
+    assert cpu_seconds() - started < 5
 
 
 # -- item 6: collection operators are linear ----------------------------------------------------
@@ -100,27 +119,27 @@ def test_remove_all_and_remove_uncommon_are_linear(capsys: pytest.CaptureFixture
                                                    tmp_path: Path, op: str, left: int) -> None:
     flow = write(tmp_path, "remove.yaml", REMOVE.replace("OP", op))
     inputs = big_inputs(tmp_path, "drop")
-    started = time.perf_counter()
+    started = cpu_seconds()
     code, out, err = cli(capsys, "run", flow, "--inputs", inputs, "--format", "json")
     assert code == 0, err
     assert json.loads(out)["outputs"]["left"] == left
-    assert time.perf_counter() - started < 10
+    assert cpu_seconds() - started < 10
 
 
 def test_in_inside_a_loop_is_linear(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     flow = write(tmp_path, "membership.yaml", IN_A_LOOP)
     inputs = big_inputs(tmp_path, "wanted")
-    started = time.perf_counter()
+    started = cpu_seconds()
     code, out, err = cli(capsys, "run", flow, "--inputs", inputs, "--format", "json")
     assert code == 0, err
     assert json.loads(out)["outputs"]["total"] == N // 2
-    assert time.perf_counter() - started < 10
+    assert cpu_seconds() - started < 10
 
 
 # -- item 7: search ---------------------------------------------------------------------------------
 
 def test_a_long_search_query_is_refused_quickly(capsys: pytest.CaptureFixture[str]) -> None:
-    started = time.perf_counter()
+    started = cpu_seconds()
     code, _, err = cli(capsys, "actions", "search", "a" * 30_000)
     assert code == 2
     assert err == ("error: the search query is 30,000 characters long; at most 1,000 are "
@@ -129,7 +148,7 @@ def test_a_long_search_query_is_refused_quickly(capsys: pytest.CaptureFixture[st
     assert code == 0 and "no actions match" in out
     code, _, err = cli(capsys, "actions", "show", "a" * 30_000)
     assert code == 2 and "unknown action" in err
-    assert time.perf_counter() - started < 10
+    assert cpu_seconds() - started < 10
 
 
 # -- item 8: traces, reports and flow-test failures are bounded -------------------------------------
@@ -333,8 +352,8 @@ def test_a_traced_loop_that_grows_a_list_keeps_small_entries(capsys: pytest.Capt
                                                              tmp_path: Path) -> None:
     flow = write(tmp_path, "growing.yaml", GROWING.replace("TARGET", "items")
                  .replace("OP", "Add").replace("VALUE", "x"))
-    started = time.perf_counter()
+    started = cpu_seconds()
     code, out, _ = cli(capsys, "run", flow, "--trace", "--format", "json", "--max-elements", "5000")
-    assert code == 1 and time.perf_counter() - started < 10
+    assert code == 1 and cpu_seconds() - started < 10
     last = json.loads(out)["trace"][-2]["assignments"][0]["after"]
     assert len(last) == 101 and last[-1] == "… 4,900 more items"     # step 4,999: 5,000 items

@@ -3,12 +3,12 @@ which elements HasError names, IsBlank on whitespace, operators of later API ver
 limits that keep hostile flows and inputs fast (also through the CLI)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import cpu_seconds
 
 from flowengine.api import load_flow_text
 from flowengine.cli import main
@@ -94,18 +94,18 @@ def chain_flow(count: int, expression: str, last: str, kind: str = "formulas") -
 def test_a_chain_of_formulas_each_read_twice_takes_linear_time() -> None:
     text = chain_flow(30, "IF(LEN({{!{next}}}) > 0, {{!{next}}}, {{!{next}}})",
                       "{type: Text, expression: '\"x\"'}")
-    start = time.perf_counter()
+    start = cpu_seconds()
     assert load_flow_text(text).run().outputs["out"] == "x"
-    assert time.perf_counter() - start < 2
+    assert cpu_seconds() - start < 2
 
 
 def test_templates_that_double_stop_at_the_text_limit() -> None:
     text = chain_flow(40, "{{!{next}}}{{!{next}}}", "ab", kind="templates")
-    start = time.perf_counter()
+    start = cpu_seconds()
     result = load_flow_text(text).run()
     assert result.status == "Failed"
     assert "the limit is 1,000,000" in result.error.message  # type: ignore[union-attr]
-    assert time.perf_counter() - start < 2
+    assert cpu_seconds() - start < 2
 
 
 def test_a_chain_too_deep_to_evaluate_is_refused_at_load() -> None:
@@ -149,12 +149,12 @@ def numbers(tmp_path: Path) -> Path:
 ])
 def test_hostile_numbers_through_the_cli(capsys: pytest.CaptureFixture[str], numbers: Path,
                                          arg: str, code: int, message: str) -> None:
-    start = time.perf_counter()
+    start = cpu_seconds()
     assert main(["run", str(numbers), "-i", arg]) == code
     out, err = capsys.readouterr()
     assert message in out + err
     assert "internal error" not in out + err
-    assert time.perf_counter() - start < 3
+    assert cpu_seconds() - start < 3
 
 
 def test_deep_and_exponential_resources_through_the_cli(capsys: pytest.CaptureFixture[str],
@@ -163,9 +163,14 @@ def test_deep_and_exponential_resources_through_the_cli(capsys: pytest.CaptureFi
     deep.write_text(chain_flow(3000, "{{!{next}}} & \"\"", "{type: Text, expression: '\"x\"'}"))
     doubling = tmp_path / "doubling.yaml"
     doubling.write_text(chain_flow(40, "{{!{next}}}{{!{next}}}", "ab", kind="templates"))
-    start = time.perf_counter()
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(chain_flow(30, "IF(LEN({{!{next}}}) > 0, {{!{next}}}, {{!{next}}})",
+                                "{type: Text, expression: '\"x\"'}"))
+    start = cpu_seconds()
     assert main(["validate", str(deep)]) == 1
     assert "the limit is 400" in capsys.readouterr().out
     assert main(["run", str(doubling)]) == 1
     assert "the limit is 1,000,000" in "".join(capsys.readouterr())
-    assert time.perf_counter() - start < 10
+    assert main(["run", str(twice)]) == 0
+    assert 'out = "x"' in capsys.readouterr().out
+    assert cpu_seconds() - start < 10

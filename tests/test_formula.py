@@ -5,12 +5,12 @@ import ast
 import datetime as dt
 import importlib
 import inspect
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from helpers import cpu_seconds
 
 from flowengine import formula
 from flowengine.errors import FlowRuntimeError
@@ -528,7 +528,7 @@ def test_text_bombs_are_stopped() -> None:
 
 
 def test_huge_numbers_do_not_hang() -> None:
-    start = time.perf_counter()
+    start = cpu_seconds()
     assert "too large" in fault("{!a} ^ 99999999999", a=D(2))
     assert "outside years" in fault("DATE(1, 1, 1) + 999999999999999999")
     assert "outside years" in fault("{!day} + {!a}", day=dt.date(2024, 1, 1), a=D("9" * 17))
@@ -539,7 +539,7 @@ def test_huge_numbers_do_not_hang() -> None:
     assert "more than 18 digits" in fault('VALUE("' + "9" * 5000 + '")')
     assert "more than 18 digits" in fault("{!a} * {!a}", a=D("1e10"))
     assert run('TEXT(VALUE("1e-999999999"))') == "0"
-    assert time.perf_counter() - start < 2
+    assert cpu_seconds() - start < 2
 
 
 def test_the_formula_package_never_calls_eval_or_exec() -> None:
@@ -562,8 +562,8 @@ def test_evaluate_is_cheap() -> None:
     state = {"a": D(1), "b": D("2.5")}
     assert compiled.evaluate(state) == D(6)
     rounds = 20_000
-    start = time.perf_counter()
+    start = cpu_seconds()
     for _ in range(rounds):
         compiled.evaluate(state)
-    per_call = (time.perf_counter() - start) / rounds
+    per_call = (cpu_seconds() - start) / rounds
     assert per_call < 20e-6, f"{per_call * 1e6:.2f} µs per evaluation"

@@ -5,12 +5,12 @@ silent"; docs/conformance.md lists each function with its test here)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from helpers import cpu_seconds
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.formula import FormulaError, compile_formula
@@ -145,14 +145,14 @@ def test_regex_matches_the_whole_text() -> None:
 
 
 def test_regex_that_backtracks_badly_ends_quickly() -> None:
-    start = time.perf_counter()
+    start = cpu_seconds()
     try:
         result = run("REGEX({!name}, '(a+)+b')", name="a" * 50_000 + "c")
     except FlowRuntimeError as exc:
         assert "gave up matching" in str(exc)
     else:
         assert result is False
-    assert time.perf_counter() - start < 3
+    assert cpu_seconds() - start < 3
 
 
 def test_text_building_functions_stop_at_the_text_limit() -> None:

@@ -157,7 +157,7 @@ def test_quoted_merge_fields_and_text_with_merge_fields_load_as_text() -> None:
 def test_tags_other_than_plain_data_are_refused(text: str, shown: str) -> None:
     error = load_error("flow: Demo\n" + text + "\n")
     assert (error.problem.code, error.problem.line, error.problem.column) == ("yaml", 2, 4)
-    assert error.problem.message.startswith(f"YAML tag {shown} is not allowed in flow files")
+    assert error.problem.message.startswith(f"YAML tag {shown} is not allowed in flows and fixtures")
 
 
 def test_standard_tags_for_plain_data_are_allowed() -> None:
@@ -289,10 +289,16 @@ def test_an_offset_inside_a_scalar_maps_to_its_line_and_column(yaml_text: str,
 @pytest.mark.parametrize(("value", "message"), [
     ("2026-02-30", "cannot read '2026-02-30' as a date: day is out of range for month (quote it "
                    "to mean text)"),
-    ("9" * 5000, "cannot read '9999999999999999999999999999999999999...' as a whole number: Exceeds "
-                 "the limit (4300 digits) for integer string conversion: value has 5000... (quote "
-                 "it to mean text)"),
 ])
 def test_plain_scalars_that_yaml_cannot_read(value: str, message: str) -> None:
     error = load_error(f"flow: Demo\nlabel: {value}\n")
     assert (error.problem.line, error.problem.column, error.problem.message) == (2, 8, message)
+
+
+def test_a_whole_number_longer_than_python_converts_is_still_a_number() -> None:
+    from flowengine.api import load_flow_text
+    from flowengine.errors import FlowError
+
+    with pytest.raises(FlowError) as info:
+        load_flow_text("flow: Demo\nlabel: " + "9" * 5000 + "\n")
+    assert "2:8: error: expected text for 'label', found the number 99999" in str(info.value)

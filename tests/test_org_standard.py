@@ -30,7 +30,7 @@ SALESFORCE_PREFIXES = {
     "Product2": "01t", "Pricebook2": "01s", "PricebookEntry": "01u", "Location": "131",
     "ProcessException": "2Pe", "WebCart": "0a6", "CartDeliveryGroup": "0a7",
     "CartValidationOutput": "0dP", "ContactPointAddress": "8lW", "ContentDocument": "069",
-    "ContentVersion": "068",
+    "ContentVersion": "068", "Organization": "00D",
 }
 
 

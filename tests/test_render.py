@@ -370,3 +370,22 @@ def test_run_report_option_writes_the_report(tmp_path: Path, capsys: Any) -> Non
     assert main(["run", str(ROOT / "flows" / "parcel_weights.yaml"), "--report", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
     assert 'class="status Finished"' in html and "totalKg" in html
+
+
+INVOICING_FLOWS = Path(__file__).resolve().parent.parent / "flows" / "invoicing" / "force-app" / \
+    "main" / "default" / "flows"
+
+
+@pytest.mark.parametrize("name, caption", [
+    ("Announce_Payment", ["Invoice__c updated, after", "save"]),
+    ("Thank_Customer", ["Platform event:", "Payment_Received__e"]),
+])
+def test_the_start_of_a_triggered_flow_says_what_starts_it(name: str, caption: list[str]) -> None:
+    flow = load_flow(INVOICING_FLOWS / f"{name}.flow-meta.xml")
+    texts = [t.text for t in ET.fromstring(render_svg(flow)).iter("{http://www.w3.org/2000/svg}text")
+             if t.text]
+    start = texts.index("Start")
+    assert texts[start + 1:start + 1 + len(caption)] == caption
+    details = render_html(flow)
+    assert "Trigger" in details and ("Platform event" in details) == (name == "Thank_Customer")
+

@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from helpers import cpu_seconds
 
 from flowengine.api import load_flow
 from flowengine.cli import main
@@ -242,11 +242,11 @@ LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
 def test_hostile_xml_is_refused_at_once(tmp_path: Path, name: str, text: str, message: str) -> None:
     path = tmp_path / f"{name}.flow-meta.xml"
     path.write_text(text)
-    started = time.monotonic()
+    started = cpu_seconds()
     done = subprocess.run([sys.executable, "-m", "flowengine", "validate", str(path)],
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "NO_COLOR": "1"})
-    assert time.monotonic() - started < 5
+    assert cpu_seconds() - started < 5
     assert done.returncode in (1, 2)
     assert message in done.stdout, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "root:" not in done.stdout

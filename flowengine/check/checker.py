@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.check.context import SymbolContext
 from flowengine.check.declarations import declare_names, declare_types
-from flowengine.check.symbols import BrokenReference, ResolveError, SymbolTable, did_you_mean
+from flowengine.check.symbols import ORGANIZATION, BrokenReference, ResolveError, SymbolTable, did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import Problem, ValidationError
 from flowengine.model import FlowModel, TypedDecl, check_api_name
@@ -147,7 +147,8 @@ class Checker(SymbolContext):
         decls: list[TypedDecl] = [*m.variables.values()]
         decls += [f for t in m.types.values() for f in t.fields.values()]
         return any((d.type == "Apex" and (d.apexClass or "").replace("__", ".").lower() not in own)
-                   or d.type == "Record" for d in decls)
+                   or d.type == "Record" for d in decls) \
+            or ORGANIZATION.lower() in str(m.model_dump()).lower()   # its fields are an object's
 
     def project_flow(self, name: str) -> tuple[Any, str | None]:
         """The flow of this flow's project called `name`, checked — or None and why not (no

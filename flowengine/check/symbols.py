@@ -12,7 +12,7 @@ __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mea
 
 
 SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome", "kept",
-                     "trigger"]
+                     "trigger", "global"]
 
 
 @dataclass
@@ -139,7 +139,9 @@ class SymbolTable:
         for name, gtype in GLOBAL_TYPES.items():
             if name.lower() == text.lower():
                 return ResolvedPath(name, None, (), gtype)
-        root = text.split(".")[0]
+        root, *fields = text.split(".")
+        if root.lower() == ORGANIZATION.lower():
+            return self.resolve_fields(text, ORGANIZATION_SYMBOL, ORGANIZATION_TYPE, tuple(fields))
         if root.lower() in ("$record", "$record__prior"):
             raise UnknownName(f"{root} is the record that started the flow (its values before the "
                               "change, for $Record__Prior): only a flow a record change or a "
@@ -147,7 +149,8 @@ class SymbolTable:
                               "$record" else f"{root} holds the record's values before an update: "
                               "only a flow that a record update starts has it (trigger: with on: "
                               "Update or CreateAndUpdate)")
-        raise UnknownName(f"unknown global {text!r}{did_you_mean(text, GLOBAL_TYPES)}")
+        known = [*GLOBAL_TYPES, f"{ORGANIZATION}.Name"]
+        raise UnknownName(f"unknown global {text!r}{did_you_mean(text, known)}")
 
     def resolve_fields(self, text: str, symbol: Symbol, current: FlowType,
                        fields: tuple[str, ...]) -> ResolvedPath:
@@ -167,3 +170,9 @@ class SymbolTable:
             current = ftype
             walked += "." + name
         return ResolvedPath(text, symbol, fields, current, tuple(owners))
+
+
+ORGANIZATION = "$Organization"
+# {!$Organization.Field}: the fields of the org's Organization record (the org store's)
+ORGANIZATION_TYPE = FlowType("Record", object="Organization")
+ORGANIZATION_SYMBOL = Symbol(ORGANIZATION, "global", ORGANIZATION_TYPE)

@@ -34,11 +34,17 @@ def parse_json(text: str, file: str | None = None, *, max_depth: int = MAX_JSON_
             depth -= 1
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_float=Decimal if exact else float)
+                          parse_float=Decimal if exact else float, parse_int=_whole_number)
     except json.JSONDecodeError as exc:
         raise LoadError(f"invalid JSON: {exc.msg}", file, exc.lineno, exc.colno, code="json") from None
     except (ValueError, RecursionError) as exc:
         raise LoadError(f"invalid JSON: {exc}", file, code="json") from None
+
+
+def _whole_number(text: str) -> int | Decimal:
+    """A JSON whole number; one longer than Python turns into an int (4,300 digits) is read as
+    Decimal, for the types' own check to refuse by its digits."""
+    return int(text) if len(text) <= 4000 else Decimal(text)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ bounds; fixtures, which may be large, read with their own.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -239,6 +240,10 @@ def _unquoted_merge_field(text: str, line: int | None) -> tuple[str, int, int] |
 
 _SKIP: Final = object()        # the key of a duplicate entry, whose value is dropped
 _STANDARD_TAG = "tag:yaml.org,2002:"
+# whole numbers longer than this are read as Decimal (Python refuses to turn text of more than
+# 4,300 digits into an int); the Number type then refuses them by their digits
+_INT_DIGITS = 4000
+_DECIMAL_INT = re.compile(r"[-+]?[0-9][0-9_]*")
 _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
 
@@ -363,7 +368,7 @@ class _Builder:
         if tag.startswith("!") and not tag.startswith("!!") and before.endswith("{"):
             raise self.fail(unquoted_merge_message(f"{{{tag}}}"), mark, code="unquoted-merge-field")
         shown = "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
-        raise self.fail(f"YAML tag {shown} is not allowed in flow files (only plain data: text, "
+        raise self.fail(f"YAML tag {shown} is not allowed in flows and fixtures (only plain data: text, "
                         "numbers, booleans, dates, lists and mappings; a text starting with ! "
                         "must be quoted)", mark)
 
@@ -437,6 +442,11 @@ class _Builder:
                 return Decimal(event.value.replace("_", ""))
             except InvalidOperation:                # .inf, .nan: kept as float, refused by types
                 pass
+        if tag == _STANDARD_TAG + "int" and len(event.value) > _INT_DIGITS and \
+                _DECIMAL_INT.fullmatch(event.value):
+            # past Python's limit on converting text to int: as exact a number, for the types'
+            # own check to refuse by its digits
+            return Decimal(event.value.replace("_", ""))
         try:
             return self.constructor.construct_object(yaml.ScalarNode(tag, event.value,
                                                                      event.start_mark, event.end_mark))

@@ -8,6 +8,7 @@ calculated and rolled-up values must be recomputed.
 """
 from __future__ import annotations
 
+import contextlib
 import graphlib
 import hashlib
 import json
@@ -15,7 +16,7 @@ import re
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from flowengine.errors import OrgError, did_you_mean
@@ -38,6 +39,7 @@ __all__ = ["Catalog", "FieldError", "NewRecord", "ObjectInfo", "schema_fingerpri
 NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
 _NO_TYPES: Final = TypeRegistry()
+_UNCONVERTED: Final = object()
 
 
 class FieldError(OrgError):
@@ -193,10 +195,12 @@ class Catalog:
             return None
         if fdef.reference_to is not None or fdef.sf_type in ID_TYPES:
             return self._convert_reference(info, fdef, value)
+        converted: Any = _UNCONVERTED
         if value.__class__ is Decimal and fdef.type.kind in NUMERIC and value.is_finite() \
                 and not fdef.picklist:  # the common case, as convert_literal would do it
-            converted: Any = round_to_scale(value, fdef.type.effective_scale)
-        else:
+            with contextlib.suppress(InvalidOperation):   # too many digits: convert_literal says so
+                converted = round_to_scale(value, fdef.type.effective_scale)
+        if converted is _UNCONVERTED:
             try:
                 converted = convert_literal(value, fdef.type, _NO_TYPES)
             except ValueTypeError as exc:

@@ -150,6 +150,8 @@ def resource_getter(resources: Any, symbol: Any) -> Getter:
     the compiled ones (`formulas`, `templates`: name → evaluator), looked up when read, so a
     resource may use one compiled after it."""
     name = symbol.name
+    if symbol.kind == "global":
+        return organization
     if symbol.kind == "formula":
         formulas = resources.formulas
         return memoized(name, lambda st: formulas[name].evaluate(st))
@@ -173,6 +175,14 @@ def path_getter(resources: Any, resolved: Any, types: TypeRegistry | None = None
     if links:
         return related_getter(base, resolved.fields, resolved.text, links)
     return field_getter(base, resolved.fields, resolved.text)
+
+
+def reads_store(resolved: Any, types: TypeRegistry) -> bool:
+    """Whether reading a resolved path reads the org store: a step through a lookup, or the
+    Organization record of {!$Organization.…}."""
+    symbol = resolved.symbol
+    return (symbol is not None and symbol.kind == "global") or \
+        bool(relationship_steps(resolved, types))
 
 
 def relationship_steps(resolved: Any, types: TypeRegistry) -> dict[int, tuple[str, str]]:
@@ -211,6 +221,13 @@ def related_getter(base: Getter, fields: tuple[str, ...], text: str,
             walked += "." + name
         return value
     return get
+
+
+def organization(st: Any) -> RecordValue:
+    """The org's Organization record, as {!$Organization.…} reads it: the org store's (the one
+    with the lowest Id); with no store, or none in it, a record whose every field is null."""
+    rows = st.org.query("Organization", order_by=("Id",)) if st.org is not None else []
+    return RecordValue("Organization", rows[0] if rows else {})
 
 
 def _parent(st: Any, object_name: str, record_id: str, text: str) -> Any:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flowengine.check.symbols import did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
-from flowengine.runtime.access import relationship_steps
+from flowengine.runtime.access import reads_store
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
 from flowengine.runtime.trace import TraceBuffer
@@ -113,14 +113,15 @@ class CompiledFlow:
         return result
 
     def _formulas_read_org(self) -> bool:
-        """Whether a formula reads a related record through a lookup (from the org store)."""
+        """Whether a formula reads the org store: a related record through a lookup, or the
+        Organization record."""
         from flowengine.check.symbols import ResolveError
         from flowengine.references import PathSyntaxError
 
         for formula in self.checked.formulas.values():
             for ref in formula.references:
                 try:
-                    if relationship_steps(self.values.resolve(ref), self.checked.types):
+                    if reads_store(self.values.resolve(ref), self.checked.types):
                         return True
                 except (ResolveError, PathSyntaxError):
                     continue

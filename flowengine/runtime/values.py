@@ -22,7 +22,7 @@ from flowengine.runtime.access import (
     Setter,
     path_getter,
     path_setter,
-    relationship_steps,
+    reads_store,
     template_renderer,
 )
 from flowengine.types import (
@@ -53,7 +53,7 @@ class ValueCompiler:
         return self.table.resolve(check_path(text))
 
     def ref_getter(self, rp: ResolvedPath) -> Getter:
-        if relationship_steps(rp, self.types):
+        if reads_store(rp, self.types):
             self.reads_org = True       # a path through a lookup reads the parent from the store
         return path_getter(self.flow, rp, self.types)
 

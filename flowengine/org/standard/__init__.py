@@ -27,7 +27,8 @@ _OM_SPEC: Final = "Order Management spec (shared/spec/order-management.md), [doc
 _DESCRIBE: Final = ("a Salesforce org's describe (keyPrefix), as published in "
                     "github.com/sf-explorer/sf-doc-to-json doc/objects/")
 _DOCUMENTED: Final[Mapping[str, str]] = {
-    "User": _SALESFORCE_BEN, "Profile": _SALESFORCE_BEN, "Account": _SALESFORCE_BEN,
+    "User": _SALESFORCE_BEN, "Profile": _SALESFORCE_BEN, "Organization": _SALESFORCE_BEN,
+    "Account": _SALESFORCE_BEN,
     "Contact": _SALESFORCE_BEN, "Lead": _SALESFORCE_BEN, "Opportunity": _SALESFORCE_BEN,
     "Case": _SALESFORCE_BEN, "Task": _SALESFORCE_BEN, "Order": _SALESFORCE_BEN,
     "OrderItem": _SALESFORCE_BEN, "Product2": _SALESFORCE_BEN + "; " + _OM_SPEC,

@@ -66,6 +66,22 @@ USER = obj(
              read_only=True),
     description="A user of the org; flows run as one (the running user).")
 
+ORGANIZATION = obj(
+    "Organization", "00D", "Organization",
+    text("Name", 80, required=True),
+    text("Division", 80),
+    *address(""),
+    phone(), phone("Fax"),
+    text("PrimaryContact", 80),
+    picklist("OrganizationType", "Team Edition", "Professional Edition", "Enterprise Edition",
+             "Developer Edition", "Personal Edition", "Unlimited Edition", "Contact Manager Edition",
+             "Base Edition"),
+    text("InstanceName", 5),
+    check("IsSandbox"),
+    text("NamespacePrefix", 15),
+    picklist("DefaultLocaleSidKey"), picklist("LanguageLocaleKey"), picklist("TimeZoneSidKey"),
+    description="The org itself (one record): what a flow reads as {!$Organization.Name}.")
+
 ACCOUNT = obj(
     "Account", "001", "Account",
     text("Name", required=True),
@@ -269,6 +285,6 @@ MESSAGING_SESSION = obj(
     owner("User", "Group"),
     description="A conversation on a messaging channel.")
 
-OBJECTS = (PROFILE, USER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, CASE, TASK, CONTENT_DOCUMENT,
-           CONTENT_VERSION, CONTENT_DOCUMENT_LINK, FEED_ITEM, CUSTOM_NOTIFICATION_TYPE,
+OBJECTS = (PROFILE, USER, ORGANIZATION, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, CASE, TASK,
+           CONTENT_DOCUMENT, CONTENT_VERSION, CONTENT_DOCUMENT_LINK, FEED_ITEM, CUSTOM_NOTIFICATION_TYPE,
            MESSAGING_SESSION)
