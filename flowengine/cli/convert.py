@@ -53,7 +53,7 @@ def convert_command(args: argparse.Namespace) -> int:
     if not to_dir and len(files) + len(tests) > 1:
         fail(f"{args.source} holds {len(files) + len(tests)} flows and flow tests: -o must name "
              "a directory")
-    written, failed = 0, 0
+    written, failed, tests_written = 0, 0, 0
     for file in files + tests:
         is_xml = file.name.lower().endswith(XML_SUFFIXES) or is_flowtest_xml(file)
         target_format = args.to or ("yaml" if is_xml else "xml")
@@ -80,11 +80,15 @@ def convert_command(args: argparse.Namespace) -> int:
             if target.resolve() == file.resolve():
                 fail(f"{target} is the input file: write the conversion elsewhere")
             _write(target, text)
-            written += 1
+            if file in tests:
+                tests_written += 1
+            else:
+                written += 1
             print(f"{file} → {target}", file=sys.stderr)
-    noun = "file" if written == 1 else "files"
-    print(f"converted {written} {noun}" + (f"; {failed} could not be converted" if failed else ""),
-          file=sys.stderr)
+    done = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in
+            ((written, "flow"), (tests_written, "flow test")) if n or noun == "flow" and not tests]
+    print(f"converted {' and '.join(done) or 'nothing'}"
+          + (f"; {failed} could not be converted" if failed else ""), file=sys.stderr)
     return 2 if failed else 0
 
 
@@ -95,10 +99,26 @@ def is_flowtest_file(path: Path) -> bool:
 
 
 def flowtest_files(source: Path) -> list[Path]:
-    """The flow tests `source` is or holds (YAML and Salesforce's XML), sorted."""
+    """The flow tests `source` is or holds, sorted. In a directory: Salesforce's Flow Tests, and
+    the `*.flowtest.yaml` files that name their flow by its API name as a Flow Test does;
+    flowengine's own tests of a flow file (with mocks, expected outputs...) stay as they are."""
     if source.is_file():
         return [source] if is_flowtest_file(source) else []
-    return sorted(p for p in source.rglob("*") if p.is_file() and is_flowtest_file(p))
+    return sorted(p for p in source.rglob("*") if p.is_file() and is_flowtest_file(p)
+                  and (is_flowtest_xml(p) or _names_flow_by_api_name(p)))
+
+
+def _names_flow_by_api_name(path: Path) -> bool:
+    from flowengine.errors import FlowError
+    from flowengine.formats.yaml import read_yaml
+    from flowengine.testing.reader import API_NAME
+
+    try:
+        data = read_yaml(path).data
+    except FlowError:
+        return True             # converting it reports why it cannot be read
+    flow = data.get("flow") if isinstance(data, dict) else None
+    return isinstance(flow, str) and API_NAME.fullmatch(flow.strip()) is not None
 
 
 def is_flowtest_xml(path: Path) -> bool:

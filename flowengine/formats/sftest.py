@@ -28,7 +28,7 @@ import os
 from decimal import Decimal
 from typing import Any, Final
 
-from flowengine.errors import LoadError, Problem, ValidationError
+from flowengine.errors import LoadError, Problem, ValidationError, did_you_mean
 from flowengine.formats.sfxml import FlowReader, FlowWriter, WriteError, XmlDocument
 from flowengine.formats.xmltree import XmlNode, parse_xml, write_xml
 from flowengine.source import Path
@@ -44,6 +44,17 @@ NOT_IN_XML: Final = {"org": "an org fixture", "mocks": "action mocks",
                      "xfail": "xfail"}
 # the base type's fields (`Metadata`) come before FlowTest's own
 _BASE: Final = ("fullName", "module")
+# the children each part of a FlowTest may have (Metadata API 66.0); anything else is refused
+FLOWTEST_CHILDREN: Final = (*_BASE, "description", "flowApiName", "flowTestDataSources",
+                            "flowTestFlowVersions", "isolatedObjectExternalKeys", "label",
+                            "testPoints", "testType")
+POINT_CHILDREN: Final = ("assertions", "elementApiName", "isUseMockOutput", "parameters")
+PARAMETER_CHILDREN: Final = ("leftValueReference", "type", "value")
+CONDITION_CHILDREN: Final = ("leftValueReference", "operator", "rightValue")
+VALUE_CHILDREN: Final = ("booleanValue", "dateTimeValue", "dateValue", "elementReference",
+                         "jsonValue", "numberValue", "sobjectValue", "stringValue", "timeValue")
+PARAMETER_TYPES: Final = (*RECORD_PARAMETERS, "InputVariable", "ScheduledPath",
+                          "MockElementOutput")
 
 
 def flowtest_name_of(file: str | os.PathLike[str]) -> str:
@@ -99,8 +110,30 @@ class FlowTestReader(FlowReader):
         self.problems.append(Problem("error", "flowtest", message, self.file, node.line,
                                      node.column, ".".join(str(p) for p in path) or None))
 
+    def known(self, node: XmlNode, allowed: tuple[str, ...], what: str) -> bool:
+        """Are the children of `node` all ones `allowed`? Each other one is a problem, by
+        name: nothing in a Flow Test is dropped or kept unread without a word."""
+        fine = True
+        for child in node.children:
+            if child.tag not in allowed:
+                fine = False
+                self.problem(child, f"unknown element <{child.tag}> in {what}"
+                             f"{did_you_mean(child.tag, allowed)} (expected: "
+                             f"{', '.join(allowed)})")
+        return fine
+
     def flowtest(self, root: XmlNode, name: str) -> dict[str, Any]:
         case_path: Path = ("cases", name)
+        self.known(root, FLOWTEST_CHILDREN, "a FlowTest")
+        for point in root.all("testPoints"):
+            self.known(point, POINT_CHILDREN, "a test point")
+            for parameter in point.all("parameters"):
+                self.known(parameter, PARAMETER_CHILDREN, "a parameter")
+                self._known_value(parameter.child("value"))
+            for node in point.all("assertions"):
+                for condition in node.all("conditions"):
+                    self.known(condition, CONDITION_CHILDREN, "a condition")
+                    self._known_value(condition.child("rightValue"))
         self.at((), root)
         self.at(case_path, root)
         case: dict[str, Any] = {}
@@ -137,6 +170,10 @@ class FlowTestReader(FlowReader):
             case["xml"] = kept
         return data
 
+    def _known_value(self, node: XmlNode | None) -> None:
+        if node is not None:
+            self.known(node, VALUE_CHILDREN, f"<{node.tag}>")
+
     # -- the Start test point: the triggering record, inputs -----------------------------------
     def start_point(self, point: XmlNode, case: dict[str, Any], path: Path,
                     kept: dict[str, Any]) -> None:
@@ -145,7 +182,11 @@ class FlowTestReader(FlowReader):
         for parameter in point.all("parameters"):
             kind = parameter.text_of("type")
             ref = parameter.text_of("leftValueReference")
-            if kind in RECORD_PARAMETERS:
+            if kind not in PARAMETER_TYPES:
+                self.problem(parameter.child("type") or parameter, f"unknown parameter type "
+                             f"{kind!r}{did_you_mean(str(kind), PARAMETER_TYPES)} (expected one "
+                             f"of: {', '.join(PARAMETER_TYPES)})")
+            elif kind in RECORD_PARAMETERS:
                 if ref != "$Record":
                     self.problem(parameter, f"a {kind} parameter sets the triggering record: "
                                  f"its leftValueReference must be $Record, found {ref!r} (the "
@@ -304,6 +345,10 @@ class FlowTestWriter(FlowWriter):
         if prior is not None:
             parameters.append(self.record_parameter(RECORD_PARAMETERS[0], prior, path + ("prior",)))
             if record is not None:
+                # Salesforce's updated record is the whole record: the fields `record:` leaves
+                # out keep their prior values
+                if isinstance(record, dict) and isinstance(prior, dict):
+                    record = {**prior, **record}
                 parameters.append(self.record_parameter(RECORD_PARAMETERS[1], record,
                                                         path + ("record",)))
         elif record is not None:

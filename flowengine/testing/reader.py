@@ -192,6 +192,12 @@ class SpecReader:
             self.error(path + ("xml",), "xml keeps what a Salesforce Flow Test holds that "
                        f"flowengine does not read: a mapping, found {describe(xml)}")
             xml = None
+        for key in xml or {}:
+            if key not in XML_KEYS and not self.salesforce:    # the XML reader refused it
+                self.error(path + ("xml", key), f"unknown key {key!r} in xml:"
+                           f"{did_you_mean(str(key), XML_KEYS)} (xml: keeps the parts of a "
+                           f"Salesforce Flow Test flowengine does not read: {', '.join(XML_KEYS)})",
+                           key=True)
         skip = self.reason(data.get("skip"), path + ("skip",), "skip")
         return Case(
             name=name,
@@ -464,6 +470,7 @@ _KNOWN_XML: Final = {
                            "not run Apex; give the records as an org fixture",
     "testPoints": "a test point other than Start and Finish",
 }
+XML_KEYS: Final = (*_KNOWN_XML, "Start", "Finish")
 _PARAMETERS: Final = {
     "ScheduledPath": "a scheduled path (a ScheduledPath parameter): flowengine runs a triggered "
                      "flow's immediate path only",
@@ -478,9 +485,7 @@ def cannot_run(xml: dict[str, Any] | None, expect: Expectations) -> str | None:
     for key, value in (xml or {}).items():
         if key in ("Start", "Finish"):
             reasons.extend(_point_reasons(key, value))
-        elif key not in _KNOWN_XML:
-            reasons.append(f"<{key}>, which flowengine does not know")
-        elif _KNOWN_XML[key]:
+        elif _KNOWN_XML.get(key):
             reasons.append(str(_KNOWN_XML[key]))
     for assertion in expect.assertions:
         for cond in assertion.conditions:
