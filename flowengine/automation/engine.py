@@ -59,6 +59,7 @@ class Automation:
         self.warnings: list[str] = list(project.problems)
         self._warned: set[str] = set()
         self._delivering = False
+        self.jobs: list[Any] | None = None        # the plug-ins' after-commit work
 
     def begin(self, *, write: bool = True) -> Any:
         """A transaction whose writes run the record-triggered flows; after it commits, the
@@ -108,7 +109,7 @@ class Automation:
     def _deliver_all(self) -> int:
         ran = 0
         for _round in range(MAX_DELIVERY_ROUNDS):
-            progressed = False
+            progressed = self._after_commit_jobs()
             for pf in self.project.subscribers():
                 flow = self.flow(pf)
                 if flow is None:
@@ -120,6 +121,22 @@ class Automation:
                 return ran
         raise OrgError(f"event delivery did not settle after {MAX_DELIVERY_ROUNDS:,} rounds: "
                        "subscribers keep publishing events that start each other", "EVENT_STORM")
+
+    def _after_commit_jobs(self) -> bool:
+        """Run the plug-ins' after-commit work (asynchronous operations such as Order
+        Management's Ensure Funds); whether any of it did something."""
+        if self.jobs is None:
+            from flowengine.plugins.registry import get_registry
+
+            try:
+                self.jobs = [job for plugin in get_registry().plugins
+                             for job in getattr(plugin, "after_commit", ())]
+            except Exception:
+                self.jobs = []
+        did = False
+        for job in self.jobs:
+            did = bool(job(AutomatedStore(self))) or did
+        return did
 
     def _deliver_batch(self, pf: ProjectFlow, flow: Any) -> int:
         assert pf.trigger is not None

@@ -36,8 +36,8 @@ def project_dir(args: argparse.Namespace) -> str:
 
 
 def automated(args: argparse.Namespace, store: Any) -> Any:
-    """`store` with the project's automation (an AutomatedStore), or `store` itself with
-    --no-automation or when the project starts no flow."""
+    """`store` with the project's automation (an AutomatedStore: its triggered flows, event
+    delivery and the plug-ins' after-commit work), or `store` itself with --no-automation."""
     if getattr(args, "no_automation", False):
         return store
     from flowengine.automation import AutomatedStore, Automation, FlowProject
@@ -47,10 +47,6 @@ def automated(args: argparse.Namespace, store: Any) -> Any:
         project = FlowProject.open(project_dir(args))
     except FlowError as exc:
         fail(f"--project: {exc}")
-    if not project.has_automation():
-        for problem in project.problems:
-            _warn(problem)
-        return store
     return AutomatedStore(Automation(project, store, trace=getattr(args, "automation_trace",
                                                                      False)))
 

@@ -29,6 +29,7 @@ from flowengine.types import (
     NUMERIC,
     TEXT_LIKE,
     FlowType,
+    copy_value,
     describe,
     number_problem,
     round_to_scale,
@@ -172,6 +173,19 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
             values = st.values
             values[root] = fn(values.get(root), value(st))
         apply = apply_plain
+    elif _same_path(raw, ref):
+        # `X.list RemoveAll X.list`: the value is the target itself, read as the target is (a
+        # null object on the way is created by the setter), so emptying a collection field of
+        # an Apex-defined variable never assigned works, as Salesforce's samples rely on
+        copy = copy_value
+
+        def apply_self(st: Interview) -> None:
+            try:
+                current = read(st)
+            except FlowRuntimeError:
+                current = None
+            setter(st, fn(current, copy(current)))
+        apply = apply_self
     else:
         def apply_path(st: Interview) -> None:
             try:
@@ -181,6 +195,15 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
             setter(st, fn(current, value(st)))
         apply = apply_path
     return apply, read
+
+
+def _same_path(raw: Any, ref: str) -> bool:
+    """Whether an assignment's value is a merge field of its own target (`{!X}` for X)."""
+    if not isinstance(raw, str):
+        return False
+    text = raw.strip()
+    return text.startswith("{!") and text.endswith("}") and \
+        text[2:-1].strip().lower() == ref.strip().lower()
 
 
 def _constant(raw: Any, op: str) -> tuple[Any] | None:

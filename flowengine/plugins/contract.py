@@ -129,3 +129,7 @@ class Plugin:
     # what runs around every write of the org (`flowengine.org.base.SaveHook`): the platform
     # behaviour a plug-in models, such as publishing the events Salesforce publishes
     save_hooks: Sequence[Any] = ()
+    # work the platform does after a transaction commits (asynchronous operations): each is
+    # called with the org store after every automated commit, and returns what it did (a
+    # sequence; empty when there was nothing to do)
+    after_commit: Sequence[Callable[[Any], Sequence[Any]]] = ()

@@ -239,6 +239,9 @@ def plugin_problems(plugin: Plugin) -> list[str]:
     for index, check in enumerate(getattr(plugin, "invariants", ())):
         if not callable(check):
             problems.append(f"invariants[{index}] is not callable")
+    for index, job in enumerate(getattr(plugin, "after_commit", ())):
+        if not callable(job):
+            problems.append(f"after_commit[{index}] is not callable")
     for index, hook in enumerate(getattr(plugin, "save_hooks", ())):
         missing = [m for m in ("before_save", "after_save", "before_delete")
                    if not callable(getattr(hook, m, None))]

@@ -1,5 +1,6 @@
 """Fixtures of the Order Management plug-in's tests: an org store with the plug-in's objects, a
-transaction on it, the invariants checked after a test, and the demo org of the examples."""
+transaction on it, the invariants checked after a test, the demo org of the examples, and a store
+with the platform's behaviour (the plug-in's save hooks) for the sample chain."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,6 +10,10 @@ from typing import Any
 import pytest
 
 DEMO_ORG = Path(__file__).resolve().parents[3] / "flows" / "fixtures" / "demo_org.yaml"
+# the standard objects the sample chain reads and writes beside the plug-in's own
+CHAIN_STANDARD_OBJECTS = ("OrderSummaryCreatedEvent", "OrderSumStatusChangedEvent",
+                          "FOStatusChangedEvent", "ProcessException", "OrderPaymentSummary",
+                          "BackgroundOperation")
 
 
 @pytest.fixture
@@ -18,6 +23,24 @@ def om_store(tmp_path: Path) -> Iterator[Any]:
     from flowengine_order_management import plugin
 
     store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def platform_store(tmp_path: Path) -> Iterator[Any]:
+    """An empty org store with the plug-in's objects, the standard objects of the sample chain
+    (the Order Management events, process exceptions, payment summaries, background
+    operations), the plug-in's invariants and its save hooks — the platform's behaviour — on a
+    fixed clock (2026-01-15 09:30 UTC). A module uses it as its `om_store`."""
+    from flowengine.org import open_org
+    from flowengine.org.standard import standard_object
+    from flowengine.org.system import FixedClock
+    from flowengine_order_management import plugin
+
+    schemas = [*plugin.objects, *(standard_object(name) for name in CHAIN_STANDARD_OBJECTS)]
+    store = open_org(tmp_path / "chain.sqlite", schemas=schemas, invariants=plugin.invariants,
+                     hooks=plugin.save_hooks, clock=FixedClock("2026-01-15T09:30:00Z"))
     yield store
     store.close()
 
