@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from flowengine.errors import LoadError
 
@@ -31,14 +31,25 @@ TABLE: Final = "[tool.flowengine.flowtests]"
 TABLE_KEYS: Final = ("fixture",)
 
 
+_PROJECTS: dict[str, Any] = {}     # the projects read in this process, by their folder
+
+
 def find_flow_file(test_file: Path, name: str) -> tuple[str | None, str]:
-    """The file of the flow called `name` in `test_file`'s project, or None and why not."""
+    """The file of the flow called `name` in `test_file`'s project, or None and why not. A
+    project is read once per process (a hundred Flow Tests would read it a hundred times), and
+    again when the flow is not in it or its file is gone."""
     from flowengine.automation.project import find_project_root, open_project
     from flowengine.errors import did_you_mean
 
     root = find_project_root(test_file)
-    project = open_project(root)
-    found = project.find(name)
+    key = os.fspath(Path(root).resolve())
+    cached = _PROJECTS.get(key)
+    found = cached.find(name) if cached is not None else None
+    project = cached
+    if found is None or not Path(found.path).is_file():
+        project = _PROJECTS[key] = open_project(root)
+        found = project.find(name)
+    assert project is not None
     if found is not None:
         return found.path, ""
     known = sorted(f.name for f in project.flows.values())

@@ -8,7 +8,9 @@
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,11 +114,10 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
         with active_plan(plan):
             result = flow.run(prepared.inputs, **run)
         return _outcome(test, prepared, result, plan, [])
-    from flowengine.org import open_org
     from flowengine.org.fixtures import load_fixture
 
     with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
-        store = open_org(Path(tmp) / "org.sqlite", project=flow.project_dir)
+        store = _fresh_org(Path(tmp) / "org.sqlite", flow.project_dir)
         try:
             if case.org is not None:
                 _load_fixture(test, case, store, load_fixture)
@@ -126,6 +127,27 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
         finally:
             store.close()
     return _outcome(test, prepared, result, plan, records)
+
+
+_EMPTY_ORGS: dict[str, Path] = {}      # an empty, migrated org store per project, per process
+
+
+def _fresh_org(target: Path, project: str | os.PathLike[str] | None) -> Any:
+    """A fresh org store at `target`: a copy of an empty store made once per project. Creating
+    the schema is most of the cost of a new store (a Flow Test would spend most of its time
+    there); the copy is opened, and so migrated, as any store is, so it is the same as new."""
+    from flowengine.org import open_org
+
+    key = os.fspath(project) if project is not None else "cwd:" + os.getcwd()
+    empty = _EMPTY_ORGS.get(key)
+    if empty is None or not empty.is_file():
+        folder = Path(tempfile.mkdtemp(prefix="flowtest-empty-org-"))
+        atexit.register(shutil.rmtree, folder, True)
+        empty = folder / "org.sqlite"
+        open_org(empty, project=project).close()
+        _EMPTY_ORGS[key] = empty
+    shutil.copyfile(empty, target)
+    return open_org(target, project=project)
 
 
 def _not_started(test: FlowTestFile, prepared: PreparedCase, flow: Flow,
