@@ -41,37 +41,7 @@ CREATE_TEST = """\
             </value>
         </parameters>
     </testPoints>
-    <testPoints>
-        <assertions>
-            <conditions>
-                <leftValueReference>$Record.Due_Date__c</leftValueReference>
-                <operator>IsNull</operator>
-                <rightValue>
-                    <booleanValue>false</booleanValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <assertions>
-            <conditions>
-                <leftValueReference>$Record.Amount__c</leftValueReference>
-                <operator>EqualTo</operator>
-                <rightValue>
-                    <numberValue>{n}.5</numberValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <assertions>
-            <conditions>
-                <leftValueReference>Set_Due_Date</leftValueReference>
-                <operator>WasVisited</operator>
-                <rightValue>
-                    <booleanValue>true</booleanValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <elementApiName>Finish</elementApiName>
-    </testPoints>
-</FlowTest>
+{finish}</FlowTest>
 """
 
 UPDATE_TEST = """\
@@ -96,38 +66,35 @@ UPDATE_TEST = """\
             </value>
         </parameters>
     </testPoints>
-    <testPoints>
-        <assertions>
-            <conditions>
-                <leftValueReference>$Record.Status__c</leftValueReference>
-                <operator>IsChanged</operator>
-                <rightValue>
-                    <booleanValue>true</booleanValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <assertions>
-            <conditions>
-                <leftValueReference>Publish</leftValueReference>
-                <operator>WasVisited</operator>
-                <rightValue>
-                    <booleanValue>true</booleanValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <assertions>
-            <conditions>
-                <leftValueReference>failure</leftValueReference>
-                <operator>IsNull</operator>
-                <rightValue>
-                    <booleanValue>true</booleanValue>
-                </rightValue>
-            </conditions>
-        </assertions>
-        <elementApiName>Finish</elementApiName>
-    </testPoints>
-</FlowTest>
+{finish}</FlowTest>
 """
+
+ASSERTION = """\
+        <assertions>
+            <conditions>
+                <leftValueReference>{left}</leftValueReference>
+                <operator>{op}</operator>
+                <rightValue>
+                    <{kind}>{value}</{kind}>
+                </rightValue>
+            </conditions>
+        </assertions>
+"""
+
+
+def finish(*assertions: tuple[str, str, str, str]) -> str:
+    """The Finish test point with an assertion of one condition per (left, op, kind, value)."""
+    return ("    <testPoints>\n" + "".join(ASSERTION.format(left=left, op=op, kind=kind, value=value)
+                                       for left, op, kind, value in assertions)
+            + "        <elementApiName>Finish</elementApiName>\n    </testPoints>\n")
+
+
+CREATE_FINISH = finish(("$Record.Due_Date__c", "IsNull", "booleanValue", "false"),
+                       ("$Record.Amount__c", "EqualTo", "numberValue", "{n}.5"),
+                       ("Set_Due_Date", "WasVisited", "booleanValue", "true"))
+UPDATE_FINISH = finish(("$Record.Status__c", "IsChanged", "booleanValue", "true"),
+                       ("Publish", "WasVisited", "booleanValue", "true"),
+                       ("failure", "IsNull", "booleanValue", "true"))
 
 
 def write_flow_tests(folder: Path) -> Path:
@@ -137,9 +104,9 @@ def write_flow_tests(folder: Path) -> Path:
     tests = project / "force-app" / "main" / "default" / "flowtests"
     tests.mkdir(exist_ok=True)
     for n in range(1, COUNT + 1):
-        template = CREATE_TEST if n % 2 else UPDATE_TEST
-        (tests / f"Test_{n:03}.flowtest-meta.xml").write_text(template.format(n=n),
-                                                              encoding="utf-8")
+        template, points = (CREATE_TEST, CREATE_FINISH) if n % 2 else (UPDATE_TEST, UPDATE_FINISH)
+        text = template.replace("{finish}", points.replace("{n}", str(n))).format(n=n)
+        (tests / f"Test_{n:03}.flowtest-meta.xml").write_text(text, encoding="utf-8")
     return tests
 
 
