@@ -119,7 +119,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "match), or both",
         "10: unknown operator 'EqualsTo'; did you mean 'EqualTo'? (expected one of: EqualTo, "
         "NotEqualTo, GreaterThan, LessThan, GreaterThanOrEqualTo, LessThanOrEqualTo, StartsWith, "
-        "EndsWith, Contains, IsNull, IsBlank, IsEmpty, WasSet, WasVisited, HasError, In, NotIn)",
+        "EndsWith, Contains, IsNull, IsBlank, IsEmpty, WasSet, WasVisited, HasError, In, NotIn, "
+            "IsChanged, WasSelected)",
         "11: case 'two' must be a mapping, found a list",
     ]
 

@@ -80,6 +80,8 @@ class PreparedCase:
     record_types: dict[int, dict[str, FlowType]]       # index of records[] -> field types
     record_expected: dict[int, dict[str, Any]]          # converted expected field values
     action_elements: frozenset[str]
+    record: Any = None                                  # $Record (a RecordValue), or None
+    prior: Any = None                                   # $Record__Prior
 
 
 def prepare_case(test: FlowTestFile, case: Case, flow: Flow) -> PreparedCase:
@@ -121,6 +123,7 @@ class _Preparer:
         case, base = self.case, self.case.path
         expect = case.expect
         inputs = self.check_inputs()
+        record, prior = self.triggering_records()
         self.check_mocks()
         values: list[ValueCheck] = []
         outputs = {n for n, v in self.model.variables.items() if v.output}
@@ -153,7 +156,7 @@ class _Preparer:
         if self.problems:
             raise CaseSpecError(self.problems)
         return PreparedCase(case, inputs, values, assertions, record_types, record_expected,
-                            frozenset(self.action_elements))
+                            frozenset(self.action_elements), record, prior)
 
     # -- values ------------------------------------------------------------------------------------
     def convert(self, raw: Any, target: FlowType | None, path: Path_) -> Any:
@@ -190,6 +193,54 @@ class _Preparer:
             except InputError as exc:
                 self.error(self.case.path + ("inputs", name), str(exc), key=True)
         return prepared
+
+    # -- the triggering record ----------------------------------------------------------------
+    def triggering_records(self) -> tuple[Any, Any]:
+        """`record:` and `prior:` as `$Record` and `$Record__Prior`, checked against the
+        flow's trigger: a create test (a record) or an update test (a record and its prior
+        values) of a flow that such a change starts. Fields the record leaves out keep their
+        prior values."""
+        case, trigger = self.case, self.model.trigger
+        base = case.path
+        if trigger is None:
+            if case.record is not None:
+                self.error(base + ("record",), f"flow {self.model.flow} has no trigger: a "
+                           "triggering record ($Record) is only for flows a record change or a "
+                           "platform event starts", key=True)
+            return None, None
+        if case.record is None:
+            if trigger.type != "PlatformEvent":
+                self.error(base, f"flow {self.model.flow} starts when {_change(trigger)}: give "
+                           "the triggering record (record:, or an InputTriggeringRecordInitial "
+                           "parameter of $Record at the Start test point)", key=True)
+            return None, None
+        if case.prior is not None and trigger.on not in ("Update", "CreateAndUpdate"):
+            self.error(base + ("prior",), f"flow {self.model.flow} starts when "
+                       f"{_change(trigger)}, not when one is updated: an update test (prior: and "
+                       "record:, or InputTriggeringRecordInitial and InputTriggeringRecordUpdated) "
+                       "does not fit it; give record: only", key=True)
+        elif case.prior is None and trigger.on == "Update":
+            self.error(base + ("record",), f"flow {self.model.flow} starts when "
+                       f"{_change(trigger)}: give prior: too, the record before the update (an "
+                       "InputTriggeringRecordUpdated parameter with the InputTriggeringRecordInitial "
+                       "one)", key=True)
+        prior = self._record_value(trigger.object, case.prior, "prior")
+        merged = {**(case.prior or {}), **case.record}
+        return self._record_value(trigger.object, merged, "record"), prior
+
+    def _record_value(self, object_name: str, fields: dict[str, Any] | None, key: str) -> Any:
+        from flowengine.types import RecordValue
+
+        if fields is None:
+            return None
+        fields = {k: v for k, v in fields.items() if k != "attributes"}  # REST's sObject JSON
+        rtype = FlowType("Record", object=object_name)
+        try:
+            value = convert_literal(fields, rtype, self.types)
+        except (ValueTypeError, ValueError) as exc:
+            self.error(self.case.path + (key,), f"{key} (a {object_name} record): {exc}")
+            return None
+        return value if isinstance(value, RecordValue) else None
 
     def check_element(self, name: str, path: Path_) -> None:
         if name not in self.model.elements:
@@ -277,24 +328,27 @@ class _Preparer:
         checker = SymbolContext(self.model, self.test.doc, self.checked.types, self.checked.symbols)
         compiled: list[CompiledAssertion] = []
         for i, assertion in enumerate(self.case.expect.assertions):
-            conds = []
+            parts: list[Any] = []
             for spec in assertion.conditions:
+                if spec.op == "IsChanged":
+                    part = self.is_changed(checker, spec)
+                    if part is not None:
+                        parts.append(part)
+                    continue
                 cond = Condition(left=spec.left, op=spec.op, right=spec.right)
                 before = len(checker.problems.items)
                 check_condition(checker, spec.path, cond)
                 if len(checker.problems.items) == before:
-                    conds.append(cond)
+                    try:
+                        parts.append(compile_condition(self.values, cond))
+                    except FlowError as exc:   # pragma: no cover - the checks above caught it
+                        self.error(spec.path, str(exc))
             try:
                 tree = logic_tree(assertion.logic, len(assertion.conditions))
             except LogicError as exc:
                 self.error(assertion.path + ("logic",), str(exc))
                 continue
-            if len(conds) != len(assertion.conditions):
-                continue
-            try:
-                parts = [compile_condition(self.values, c) for c in conds]
-            except FlowError as exc:          # pragma: no cover - the checks above caught it
-                self.error(assertion.path, str(exc))
+            if len(parts) != len(assertion.conditions):
                 continue
             compiled.append(CompiledAssertion(
                 f"assertions[{i}]", assertion.path, compile_logic(tree, [p.test for p in parts]),
@@ -303,6 +357,57 @@ class _Preparer:
                 else assertion.logic))
         self.problems.extend(p for p in checker.problems.items if p.severity == "error")
         return compiled
+
+    def is_changed(self, checker: Any, spec: Any) -> Any:
+        """`$Record.Field IsChanged true|false`: the field's value differs from its value in
+        `$Record__Prior` (false in a create test, which has no prior record), compared as the
+        entry conditions' IsChanged compares it."""
+        from flowengine.conditions import CompiledCondition
+
+        trigger = self.model.trigger
+        head, _, field_name = spec.left.partition(".")
+        schema = self.types.object_schema(trigger.object) if trigger is not None else None
+        fields = dict(schema.field_types()) if schema is not None else {}
+        if head != "$Record" or not field_name or "." in field_name or trigger is None:
+            self.error(spec.path + ("left",), "IsChanged compares a field of the triggering "
+                       f"record with its prior value: left must be $Record.FieldName, found "
+                       f"{spec.left!r}")
+            return None
+        if field_name not in fields:
+            self.error(spec.path + ("left",), f"{trigger.object} has no field {field_name!r}"
+                       f"{did_you_mean(field_name, fields)}")
+            return None
+        before = len(checker.problems.items)
+        checker.check_value(spec.right, FlowType("Boolean"), spec.path + ("right",),
+                            context="IsChanged takes true or false: ")
+        if len(checker.problems.items) != before or not isinstance(spec.right, bool):
+            if len(checker.problems.items) == before:
+                self.error(spec.path + ("right",), "IsChanged takes true or false")
+            return None
+        wanted = spec.right
+
+        def changed(st: Any) -> bool:
+            record, prior = st.values.get("$Record"), st.values.get("$Record__Prior")
+            moved = prior is not None and record is not None and \
+                prior.fields.get(field_name) != record.fields.get(field_name)
+            return moved is wanted
+
+        def left(st: Any) -> Any:
+            record = st.values.get("$Record")
+            return record.fields.get(field_name) if record is not None else None
+        return CompiledCondition(changed, left, f"{spec.left} IsChanged {show_bool(wanted)}")
+
+
+def _change(trigger: Any) -> str:
+    if trigger.type == "PlatformEvent":
+        return f"a {trigger.object} event is published"
+    what = {"Create": "created", "Update": "updated", "CreateAndUpdate": "created or updated",
+            "Delete": "deleted"}.get(str(trigger.on), "changed")
+    return f"a {trigger.object} record is {what}"
+
+
+def show_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 class _Bad:

@@ -1,8 +1,12 @@
-"""The pytest plug-in: collects `*.flowtest.yaml` files, one test item per case.
+"""The pytest plug-in: collects `*.flowtest.yaml` files, one test item per case, and
+Salesforce Flow Tests (`*.flowtest-meta.xml`, and `*.flowtest` in a `flowtests` folder), one
+item each.
 
 Registered through the `pytest11` entry point, or for a single run with
 `pytest -p flowengine.testing.plugin`. It follows the "YAML test" pattern of the pytest docs: a
-`pytest.File` subclass that parses the file and yields one `pytest.Item` per case.
+`pytest.File` subclass that parses the file and yields one `pytest.Item` per case. A case whose
+flow flowengine cannot run (a screen flow, an element it does not run yet) or that asks for
+what it cannot run (a scheduled path, Apex test data) is skipped, with the reason.
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ SUFFIXES = (".flowtest.yaml", ".flowtest.yml")
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect flow test files; everything else is left to other plug-ins."""
-    if file_path.name.endswith(SUFFIXES):
+    from flowengine.formats.sftest import is_flowtest_xml
+
+    if file_path.name.endswith(SUFFIXES) or is_flowtest_xml(file_path):
         return FlowTestFileNode.from_parent(parent, path=file_path)
     return None
 
@@ -96,10 +102,14 @@ class FlowTestItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from flowengine.testing.runner import FlowTestFailure, run_case
+        from flowengine.testing.runner import FlowTestFailure, run_case, skip_reason
 
         parent: FlowTestFileNode = self.parent  # type: ignore[assignment]
-        outcome = run_case(parent.spec, self.case, parent.flow())
+        flow = parent.flow()
+        reason = skip_reason(flow)
+        if reason is not None:
+            pytest.skip(reason)
+        outcome = run_case(parent.spec, self.case, flow)
         if not outcome.passed:
             raise FlowTestFailure(parent.spec, outcome)
 

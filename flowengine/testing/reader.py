@@ -7,15 +7,16 @@ the line and column of the test file, and raised once by `parse_flowtest`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from flowengine.check.symbols import did_you_mean
-from flowengine.conditions import CONDITION_OPERATORS
 from flowengine.errors import Problem
 from flowengine.formats.yaml import Document, read_yaml
 from flowengine.testing.spec import (
     ASSERTION_KEYS,
+    ASSERTION_OPERATORS,
     CASE_KEYS,
     CONDITION_KEYS,
     EXPECT_KEYS,
@@ -41,13 +42,17 @@ from flowengine.testing.spec import (
 )
 from flowengine.types import describe
 
+# `flow: Name` names a flow by its API name (found in the test's project); anything else is a file
+API_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
 
 class SpecReader:
     """Walks the document, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, salesforce: bool = False) -> None:
         self.doc = doc
         self.file = doc.file or "<flowtest>"
+        self.salesforce = salesforce
         self.problems: list[Problem] = []
 
     def error(self, path: Path_, message: str, key: bool = False) -> None:
@@ -151,6 +156,9 @@ class SpecReader:
                         cases.append(case)
         if flow is None:
             return None
+        if self.salesforce or API_NAME.fullmatch(flow.strip()):
+            return FlowTestFile(Path(self.file), self.doc, None, description, cases,
+                                flow_name=flow.strip(), salesforce=self.salesforce)
         return FlowTestFile(Path(self.file), self.doc, base / flow, description, cases)
 
     def _org(self, data: dict[str, Any], path: Path_, base: Path,
@@ -174,6 +182,23 @@ class SpecReader:
         mocks.update(self.mocks(data.get("mocks"), path + ("mocks",)))
         expect = self.expectations(data.get("expect"), path + ("expect",))
         mark = self.doc.locate(path, key=True)
+        record = self.record(data, "record", path)
+        prior = self.record(data, "prior", path)
+        if prior is not None and "record" not in data:
+            self.error(path + ("prior",), "prior is the record before an update: give record "
+                       "too (the record after it)", key=True)
+        xml = data.get("xml")
+        if xml is not None and not isinstance(xml, dict):
+            self.error(path + ("xml",), "xml keeps what a Salesforce Flow Test holds that "
+                       f"flowengine does not read: a mapping, found {describe(xml)}")
+            xml = None
+        for key in xml or {}:
+            if key not in XML_KEYS and not self.salesforce:    # the XML reader refused it
+                self.error(path + ("xml", key), f"unknown key {key!r} in xml:"
+                           f"{did_you_mean(str(key), XML_KEYS)} (xml: keeps the parts of a "
+                           f"Salesforce Flow Test flowengine does not read: {', '.join(XML_KEYS)})",
+                           key=True)
+        skip = self.reason(data.get("skip"), path + ("skip",), "skip")
         return Case(
             name=name,
             description=self.text(data.get("description"), path + ("description",), "description"),
@@ -183,11 +208,26 @@ class SpecReader:
             max_elements=self.count(data.get("maxElements"), path + ("maxElements",),
                                     "maxElements", 1),
             expect=expect,
-            skip=self.reason(data.get("skip"), path + ("skip",), "skip"),
+            skip=skip or cannot_run(xml, expect),
             xfail=self.reason(data.get("xfail"), path + ("xfail",), "xfail"),
             path=path,
             line=mark[0] if mark else 1,
+            label=self.text(data.get("label"), path + ("label",), "label"),
+            record=record,
+            prior=prior,
+            xml=xml,
         )
+
+    def record(self, data: dict[str, Any], key: str, path: Path_) -> dict[str, Any] | None:
+        """`record:` or `prior:`: a mapping of field names to values."""
+        if key not in data:
+            return None
+        value = data[key]
+        if not isinstance(value, dict):
+            self.error(path + (key,), f"{key} must be a mapping of the triggering record's "
+                       f"field names to values, found {describe(value)}")
+            return None
+        return dict(value)
 
     # -- mocks ------------------------------------------------------------------------------------
     def mocks(self, raw: Any, path: Path_) -> dict[str, MockSpec]:
@@ -380,9 +420,9 @@ class SpecReader:
         left = self.text(data["left"], path + ("left",), "left (a bare path such as counter)",
                          optional=False)
         op = data["op"]
-        if op not in CONDITION_OPERATORS:
-            self.error(path + ("op",), f"unknown operator {op!r}{did_you_mean(str(op), CONDITION_OPERATORS)}"
-                       f" (expected one of: {', '.join(CONDITION_OPERATORS)})")
+        if op not in ASSERTION_OPERATORS:
+            self.error(path + ("op",), f"unknown operator {op!r}{did_you_mean(str(op), ASSERTION_OPERATORS)}"
+                       f" (expected one of: {', '.join(ASSERTION_OPERATORS)})")
             return None
         if left is None:
             return None
@@ -390,17 +430,91 @@ class SpecReader:
 
 
 def load_flowtest(path: str | os.PathLike[str]) -> FlowTestFile:
-    """Read and validate a flow test file. Raises LoadError (unreadable, not YAML) or
-    FlowTestSpecError (every structural problem, each with its line)."""
-    return parse_flowtest(read_yaml(path))
+    """Read and validate a flow test file: a `*.flowtest.yaml`, or a Salesforce Flow Test
+    (`*.flowtest-meta.xml`; `*.flowtest` in a `flowtests` folder), whose org fixture comes from
+    beside it or from `pyproject.toml` (see `flowengine.testing.project`). Raises LoadError
+    (unreadable, not YAML or XML) or FlowTestSpecError (every structural problem, each with its
+    line)."""
+    from flowengine.formats import sftest
+
+    if not sftest.is_flowtest_xml(path):
+        return parse_flowtest(read_yaml(path))
+    from flowengine.testing.project import flowtest_fixture
+
+    test = parse_flowtest(sftest.load(path), salesforce=True)
+    fixture = flowtest_fixture(Path(path))
+    for case in test.cases:
+        case.org = fixture
+    return test
 
 
-def parse_flowtest(doc: Document) -> FlowTestFile:
-    """Validate a parsed document as a flow test file."""
-    reader = SpecReader(doc)
+def parse_flowtest(doc: Any, salesforce: bool = False) -> FlowTestFile:
+    """Validate a parsed document (YAML, or a Salesforce Flow Test's XML when `salesforce`) as
+    a flow test file."""
+    reader = SpecReader(doc, salesforce)
     # problems the loader records without stopping (a duplicate key: a case written twice)
     reader.problems.extend(p for p in getattr(doc, "problems", []) if p.severity == "error")
     result = reader.read_file()
     if reader.problems or result is None:
         raise FlowTestSpecError(reader.problems)
     return result
+
+
+# -- what a case asks for that flowengine cannot run: the case is skipped, saying why ------------
+
+_KNOWN_XML: Final = {
+    # FlowTest fields that change nothing in a local run
+    "fullName": None, "module": None, "testType": None, "flowTestFlowVersions": None,
+    "isolatedObjectExternalKeys": None,
+    "flowTestDataSources": "test data from an Apex class (flowTestDataSources): flowengine does "
+                           "not run Apex; give the records as an org fixture",
+    "testPoints": "a test point other than Start and Finish",
+}
+XML_KEYS: Final = (*_KNOWN_XML, "Start", "Finish")
+_PARAMETERS: Final = {
+    "ScheduledPath": "a scheduled path (a ScheduledPath parameter): flowengine runs a triggered "
+                     "flow's immediate path only",
+    "MockElementOutput": "mocked element outputs (a MockElementOutput parameter)",
+}
+
+
+def cannot_run(xml: dict[str, Any] | None, expect: Expectations) -> str | None:
+    """Why a case cannot run here (the parts of a Salesforce Flow Test flowengine does not
+    run), or None."""
+    reasons: list[str] = []
+    for key, value in (xml or {}).items():
+        if key in ("Start", "Finish"):
+            reasons.extend(_point_reasons(key, value))
+        elif _KNOWN_XML.get(key):
+            reasons.append(str(_KNOWN_XML[key]))
+    for assertion in expect.assertions:
+        for cond in assertion.conditions:
+            if cond.op == "WasSelected":
+                reasons.append(f"WasSelected ({cond.left}): it tests a screen choice, and "
+                               "flowengine does not run screens")
+            elif isinstance(cond.right, dict) and "xml" in cond.right:
+                kind = next(iter(cond.right["xml"] or {"a value": None}))
+                reasons.append(f"a value flowengine does not read ({kind}, compared with "
+                               f"{cond.left})")
+    if not reasons:
+        return None
+    return "uses what flowengine cannot run: " + "; ".join(dict.fromkeys(reasons))
+
+
+def _point_reasons(point: str, kept: Any) -> list[str]:
+    if not isinstance(kept, dict):
+        return [f"a {point} test point flowengine cannot read"]
+    out = []
+    parameters = kept.get("parameters")
+    for parameter in parameters if isinstance(parameters, list) else [parameters] if parameters \
+            else []:
+        kind = parameter.get("type") if isinstance(parameter, dict) else None
+        out.append(_PARAMETERS.get(str(kind), f"a {kind} parameter at the {point} test point"))
+    if "assertions" in kept:
+        out.append(f"assertions at the {point} test point (flowengine checks assertions when "
+                   "the interview finishes)")
+    if str(kept.get("isUseMockOutput", "false")) == "true":
+        out.append("mocked outputs (isUseMockOutput)")
+    out += [f"<{tag}> at the {point} test point, which flowengine does not know" for tag in kept
+            if tag not in ("parameters", "assertions", "isUseMockOutput")]
+    return out

@@ -8,7 +8,9 @@
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
     from flowengine.api import Flow
     from flowengine.runtime import InterviewResult
 
-__all__ = ["CaseOutcome", "FlowTestFailure", "load_flow_under_test", "render_failure", "run_case"]
+__all__ = ["CaseOutcome", "FlowTestFailure", "load_flow_under_test", "render_failure", "run_case",
+           "skip_reason"]
 
 TRACE_HEAD: Final = 15       # a long trace shows its first and last steps
 TRACE_TAIL: Final = 25
@@ -40,6 +43,7 @@ class CaseOutcome:
     result: InterviewResult
     mismatches: list[Mismatch]
     plan: MockPlan = field(repr=False)
+    started: bool = True        # False: the triggering record did not meet the entry conditions
 
     @property
     def passed(self) -> bool:
@@ -56,18 +60,43 @@ class FlowTestFailure(AssertionError):
 
 
 def load_flow_under_test(test: FlowTestFile) -> Flow:
-    """Load the flow a test file names, with actions that the cases' mocks can replace.
-    Raises LoadError/ValidationError (the flow's own problems) or PluginError."""
+    """Load the flow a test file names (a file, or an API name found in the test's project),
+    with actions that the cases' mocks can replace. Raises LoadError/ValidationError (the
+    flow's own problems) or PluginError."""
     from flowengine.api import load_flow
     from flowengine.errors import LoadError
     from flowengine.plugins.registry import get_registry
 
-    if not test.flow_path.exists():
-        mark = test.locate(("flow",))
+    mark = test.locate(("flow",))
+    where = (str(test.path), mark[0] if mark else None, mark[1] if mark else None)
+    if test.flow_path is None:
+        from flowengine.testing.project import find_flow_file
+
+        found, why = find_flow_file(test.path, test.flow_name or "")
+        if found is None:
+            raise LoadError(why, *where, code="file")
+        flow_file = Path(found)
+    elif not test.flow_path.exists():
         raise LoadError(f"flow file {os.fspath(test.flow_path)!r} not found (flow: is relative to "
-                        "the test file)", str(test.path), mark[0] if mark else None,
-                        mark[1] if mark else None, code="file")
-    return load_flow(test.flow_path, registry=lambda: MockingRegistry(get_registry()))
+                        "the test file)", *where, code="file")
+    else:
+        flow_file = test.flow_path
+    return load_flow(flow_file, registry=lambda: MockingRegistry(get_registry()))
+
+
+def skip_reason(flow: Flow) -> str | None:
+    """Why flow tests of `flow` cannot run here (a screen flow, elements flowengine cannot run
+    yet), or None."""
+    model = flow.model
+    if model.processType == "Flow":
+        return (f"flow {flow.name} is a screen flow: Salesforce's Flow Tests cover "
+                "record-triggered and autolaunched flows, and flowengine does not run screens")
+    unsupported = flow.unsupported
+    if unsupported:
+        parts = [f"{p.message} ({p.location()})" for p in unsupported[:5]]
+        more = f"; and {len(unsupported) - 5} more" if len(unsupported) > 5 else ""
+        return f"flow {flow.name} uses what flowengine cannot run yet: " + "; ".join(parts) + more
+    return None
 
 
 def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
@@ -75,26 +104,86 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
     the flow, OrgError/LoadError when its fixture cannot be loaded."""
     prepared = prepare_case(test, case, flow)
     plan = MockPlan(case.mocks, prepared.action_elements)
+    if prepared.record is not None and not flow.compiled.entry_matches(prepared.record,
+                                                                       prepared.prior):
+        return _not_started(test, prepared, flow, plan)
+    run = {"trace": True, "max_elements": case.max_elements, "record": prepared.record,
+           "prior": prepared.prior}
     needs_org = flow.compiled.has_actions or case.org is not None or bool(case.expect.records)
     if not needs_org:
         with active_plan(plan):
-            result = flow.run(prepared.inputs, trace=True, max_elements=case.max_elements)
+            result = flow.run(prepared.inputs, **run)
         return _outcome(test, prepared, result, plan, [])
-    from flowengine.org import open_org
     from flowengine.org.fixtures import load_fixture
 
     with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
-        store = open_org(Path(tmp) / "org.sqlite", project=flow.project_dir)
+        store = _fresh_org(Path(tmp) / "org.sqlite", flow.project_dir)
         try:
             if case.org is not None:
                 _load_fixture(test, case, store, load_fixture)
             with active_plan(plan):
-                result = flow.run(prepared.inputs, org=store, trace=True,
-                                  max_elements=case.max_elements)
+                result = flow.run(prepared.inputs, org=store, **run)
             records = check_records(test, prepared, store)
         finally:
             store.close()
     return _outcome(test, prepared, result, plan, records)
+
+
+_EMPTY_ORGS: dict[str, Path] = {}      # an empty, migrated org store per project, per process
+
+
+def _fresh_org(target: Path, project: str | os.PathLike[str] | None) -> Any:
+    """A fresh org store at `target`: a copy of an empty store made once per project. Creating
+    the schema is most of the cost of a new store (a Flow Test would spend most of its time
+    there); the copy is opened, and so migrated, as any store is, so it is the same as new."""
+    from flowengine.org import open_org
+
+    key = os.fspath(project) if project is not None else "cwd:" + os.getcwd()
+    empty = _EMPTY_ORGS.get(key)
+    if empty is None or not empty.is_file():
+        folder = Path(tempfile.mkdtemp(prefix="flowtest-empty-org-"))
+        atexit.register(shutil.rmtree, folder, True)
+        empty = folder / "org.sqlite"
+        open_org(empty, project=project).close()
+        _EMPTY_ORGS[key] = empty
+    shutil.copyfile(empty, target)
+    return open_org(target, project=project)
+
+
+def _not_started(test: FlowTestFile, prepared: PreparedCase, flow: Flow,
+                 plan: MockPlan) -> CaseOutcome:
+    """A triggering record that does not meet the flow's entry conditions: the flow does not
+    start (as in an org), and the case fails saying so."""
+    from flowengine.runtime import InterviewResult
+
+    trigger = flow.model.trigger
+    conditions = _entry_text(trigger)
+    if trigger is not None and trigger.onlyWhenChanged and prepared.prior is not None and \
+            flow.compiled.entry_matches(prepared.record):
+        actual = "it met them before the update too, and the flow runs only when an update " \
+                 "makes the record meet them"
+    else:
+        actual = "the record does not meet them"
+    case = prepared.case
+    mismatch = Mismatch("entry conditions", test.where(case.path + ("record",)),
+                        f"the triggering record starts the flow ({conditions})",
+                        f"{actual}, so the flow does not start")
+    result = InterviewResult(flow.name, "Finished", {}, None, [], 0,
+                             {"$Record": prepared.record, "$Record__Prior": prepared.prior})
+    return CaseOutcome(case, result, [mismatch], plan, started=False)
+
+
+def _entry_text(trigger: Any) -> str:
+    if trigger is None:
+        return "no entry conditions"
+    if trigger.formula is not None:
+        return f"formula {trigger.formula.strip()}"
+    parts = [f"{f.field} {f.op} {show(f.value)}" for f in trigger.filters]
+    logic = (trigger.logic or "and").strip()
+    joined = f" {logic.upper()} ".join(parts) if logic.lower() in ("and", "or") else \
+        f"{'; '.join(parts)}; logic {logic}"
+    return joined + (", only when an update makes the record meet them"
+                     if trigger.onlyWhenChanged else "")
 
 
 def _load_fixture(test: FlowTestFile, case: Case, store: Any, load: Any) -> None:
@@ -177,6 +266,9 @@ def render_failure(test: FlowTestFile, outcome: CaseOutcome) -> str:
     for mismatch in outcome.mismatches:
         lines.append(mismatch.render())
         lines.append("")
+    if not outcome.started:
+        lines.append("interview: not started")
+        return shorten("\n".join(lines), MAX_FAILURE_TEXT)
     lines.append(f"interview: {result.status} after {result.elements_executed} element"
                  f"{'s' if result.elements_executed != 1 else ''}")
     if result.error is not None:

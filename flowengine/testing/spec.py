@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from flowengine.conditions import CONDITION_OPERATORS
 from flowengine.errors import ValidationError
 from flowengine.formats.yaml import Document
 
@@ -21,7 +22,8 @@ Path_ = tuple[Any, ...]
 STATUSES: Final = ("Finished", "Failed")
 
 FILE_KEYS: Final = ("flow", "description", "org", "mocks", "cases")
-CASE_KEYS: Final = ("description", "inputs", "org", "mocks", "maxElements", "expect", "skip", "xfail")
+CASE_KEYS: Final = ("label", "description", "record", "prior", "inputs", "org", "mocks",
+                     "maxElements", "expect", "skip", "xfail", "xml")
 EXPECT_KEYS: Final = ("status", "outputs", "variables", "visited", "notVisited", "path", "records",
                       "fault", "assertions", "calls", "limits")
 # governor counts a case may expect (as in the result's `limits`)
@@ -32,6 +34,9 @@ RECORD_KEYS: Final = ("object", "id", "where", "fields", "count")
 FAULT_KEYS: Final = ("message", "contains", "errorCode", "element")
 CONDITION_KEYS: Final = ("left", "op", "right")
 ASSERTION_KEYS: Final = ("left", "op", "right", "conditions", "logic", "errorMessage")
+# the operators of Salesforce's FlowTestCondition: a Decision's, and IsChanged (a field of $Record
+# against $Record__Prior) and WasSelected (a screen choice, which flowengine cannot run)
+ASSERTION_OPERATORS: Final = (*CONDITION_OPERATORS, "IsChanged", "WasSelected")
 
 
 class FlowTestSpecError(ValidationError):
@@ -128,7 +133,9 @@ class Expectations:
 
 @dataclass
 class Case:
-    """One test case: how to run the flow and what to expect."""
+    """One test case: how to run the flow and what to expect. A triggered flow's case gives the
+    triggering `record` (`$Record`) and, for an update, the `prior` one (`$Record__Prior`; the
+    fields `record` leaves out keep their prior values)."""
 
     name: str
     description: str | None
@@ -141,17 +148,25 @@ class Case:
     xfail: str | None
     path: Path_
     line: int
+    label: str | None = None
+    record: dict[str, Any] | None = None
+    prior: dict[str, Any] | None = None
+    xml: dict[str, Any] | None = None       # what a Salesforce FlowTest holds that is not read
 
 
 @dataclass
 class FlowTestFile:
-    """A parsed, structurally valid flow test file."""
+    """A parsed, structurally valid flow test file: a `*.flowtest.yaml` or a Salesforce Flow
+    Test (`*.flowtest-meta.xml`, one case). The flow is a file (`flow_path`) or an API name
+    (`flow_name`) found in the test's project."""
 
     path: Path
     doc: Document
-    flow_path: Path
+    flow_path: Path | None
     description: str | None
     cases: list[Case]
+    flow_name: str | None = None
+    salesforce: bool = False                # read from a Salesforce FlowTest file
 
     def locate(self, path: Path_, key: bool = False) -> tuple[int, int] | None:
         """Line and column of a node of the test file (see `Document.locate`)."""
