@@ -9,9 +9,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import FlowError, OrgError
@@ -68,9 +66,12 @@ def load_flow_under_test(test: FlowTestFile) -> Flow:
     return load_flow(test.flow_path, registry=lambda: MockingRegistry(get_registry()))
 
 
-def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
-    """Run one case in a fresh temporary org. Raises CaseSpecError when the case does not fit
-    the flow, OrgError/LoadError when its fixture cannot be loaded."""
+def run_case(test: FlowTestFile, case: Case, flow: Flow, org_server: str | None = None
+             ) -> CaseOutcome:
+    """Run one case in a fresh scratch org (`flowengine.org.scratch`): a temporary SQLite file,
+    or a schema of its own on the PostgreSQL server `org_server` names (default:
+    `$FLOWENGINE_TEST_ORG`). Raises CaseSpecError when the case does not fit the flow,
+    OrgError/LoadError when its fixture cannot be loaded."""
     prepared = prepare_case(test, case, flow)
     plan = MockPlan(case.mocks, prepared.action_elements)
     needs_org = flow.compiled.has_actions or case.org is not None or bool(case.expect.records)
@@ -80,9 +81,10 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
         return _outcome(test, prepared, result, plan, [])
     from flowengine.org import open_org
     from flowengine.org.fixtures import load_fixture
+    from flowengine.org.scratch import scratch_org
 
-    with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
-        store = open_org(Path(tmp) / "org.sqlite", project=flow.project_dir)
+    with scratch_org(org_server) as target:
+        store = open_org(target, project=flow.project_dir)
         try:
             if case.org is not None:
                 _load_fixture(test, case, store, load_fixture)

@@ -42,6 +42,26 @@ def invariants_hold(org: Any) -> Iterator[None]:
     assert check_invariants(org) == []
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def org_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's new org store is, once per backend: a SQLite file in tmp_path, or a store
+    of its own on the test PostgreSQL server (`flowengine.testing.postgres`)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "org.sqlite")
+    return str(request.getfixturevalue("postgres_org"))
+
+
+@pytest.fixture
+def demo_org_on(org_target: str) -> str:
+    """`org_target`, loaded with flows/fixtures/demo_org.yaml."""
+    from flowengine.org import open_org
+    from flowengine.org.fixtures import load_fixture
+
+    with open_org(org_target) as store:
+        load_fixture(store, DEMO_ORG)
+    return org_target
+
+
 @pytest.fixture
 def demo_org(tmp_path: Path) -> Path:
     """The path of an org store (in tmp_path) loaded with flows/fixtures/demo_org.yaml."""
