@@ -55,6 +55,9 @@ def register(sub: Any) -> None:
     p.add_argument("--rollback", action="store_true",
                    help="roll the org back after the run (debug in rollback mode)")
     add_format_option(p)
+    from flowengine.cli.batch import add_batch_options
+
+    add_batch_options(p)
     p.set_defaults(handler=run_command)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the flow format",
@@ -141,6 +144,10 @@ def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str,
 def run_command(args: argparse.Namespace) -> int:
     from flowengine.errors import InputError
 
+    if args.batch:
+        from flowengine.cli.batch import batch_command
+
+        return batch_command(args)
     flow = load_flow_for_command(args.flow, to_run=True)
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
