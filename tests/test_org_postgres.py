@@ -130,3 +130,48 @@ def test_two_interviews_that_deadlock_end_in_one_fault_and_one_finish(postgres_o
         values = {name: _counter(tx, name)["Value"] for name in ("a", "b")}
     assert values == {winner: Decimal(1), ("b" if winner == "a" else "a"): Decimal(2)}
     store.close()
+
+
+def test_a_missing_database_is_created_only_when_asked(postgres_database: str) -> None:
+    import secrets
+
+    from flowengine.org.postgres import PostgresUrl
+    from flowengine.org.postgres.store import connect
+
+    target = PostgresUrl.parse(postgres_database)
+    name = f"flowengine_test_new_{secrets.token_hex(4)}"
+    url = target.with_database(name)
+    with pytest.raises(OrgError, match=f"no org store at .*/{name}") as caught:
+        open_org(url, ORG_SCHEMAS, create=False)
+    assert caught.value.error_code == "ORG_NOT_FOUND"
+    try:
+        with open_org(url, ORG_SCHEMAS) as store, store.begin() as tx:
+            assert tx.insert("Counter", {"Name": "first"}) == "a03XX0000000001YAA"
+        with pytest.raises(OrgError, match=r"schema 'other' holds no org store") as caught:
+            open_org(url + "?schema=other", ORG_SCHEMAS, create=False)
+        assert caught.value.error_code == "ORG_NOT_FOUND"
+    finally:
+        admin = connect(target)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_the_org_commands_work_on_postgresql_and_never_show_the_password(
+        postgres_org: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from flowengine.cli import main
+
+    demo = Path(__file__).resolve().parent.parent / "flows" / "fixtures" / "demo_org.yaml"
+    assert main(["org", "init", "--org", postgres_org]) == 0
+    assert main(["org", "load", str(demo), "--org", postgres_org]) == 0
+    assert main(["org", "show", "FulfillmentOrderLineItem", "0a4DM0000000001YAA", "--org",
+                 postgres_org, "--format", "json"]) == 0
+    assert main(["org", "init", "--org", postgres_org]) == 2          # it holds records now
+    out, err = capsys.readouterr()
+    assert "initialised org store postgresql://" in out and "loaded 13 records into" in out
+    assert '"Quantity": 3' in out and "already holds 13 records; use --force" in err
+    password = urlsplit(postgres_org).password
+    if password:
+        assert f":{password}@" not in out + err and ":***@" in out

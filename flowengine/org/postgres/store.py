@@ -183,14 +183,10 @@ class PostgresOrgStore:
         """Open a transaction: a write transaction locks what it reads and writes as it goes (a
         wait past `timeout` is UNABLE_TO_LOCK_ROW); `write=False` reads one snapshot, without
         locks."""
-        conn = self._acquire()
-        try:
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED" if write else
-                         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        except psycopg.Error as exc:
-            self.release(conn, broken=True)
-            raise self.error(exc) from None
-        return PostgresTransaction(self, conn, write)
+        # BEGIN travels with the transaction's first statement (see `transaction`)
+        return PostgresTransaction(self, self._acquire(), write,
+                                   begin="BEGIN ISOLATION LEVEL READ COMMITTED" if write else
+                                   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def wipe(self) -> None:
         """Delete every record (and every table of objects no schema describes any more)."""

@@ -7,6 +7,11 @@ pipelined INSERT each), updates one `UPDATE ... FROM unnest(...)` per set of cha
 deletes one statement; savepoints are SQL savepoints. Everything else — checks, calculated
 fields, roll-ups, Ids, cascades — is the backend-neutral `flowengine.org.batch`.
 
+BEGIN, SAVEPOINT and RELEASE wait in `_pending` until a statement needs them: a savepoint whose
+block ran no statement is never sent, and the releases still pending at COMMIT are not needed
+(an interview opens a savepoint per element and per write call: this saves a third of its
+round trips).
+
 Numbers of Id and auto-number counters are taken outside the transaction (`store.take_numbers`),
 so that transactions creating records of the same object do not wait for each other; a
 transaction or savepoint that rolls back gives its numbers back when no other transaction has
@@ -43,7 +48,7 @@ class PostgresTransaction(BatchTransaction):
     connection until `commit()` or `rollback()`, after which it cannot be used again."""
 
     def __init__(self, store: PostgresOrgStore, conn: psycopg.Connection[Any],
-                 write: bool) -> None:
+                 write: bool, begin: str | None = None) -> None:
         super().__init__(store.catalog, store.rollups, write=write, clock=store.clock,
                          user_id=store.running_user_id)
         self.store = store
@@ -51,6 +56,7 @@ class PostgresTransaction(BatchTransaction):
         self._conn: psycopg.Connection[Any] | None = conn
         self._savepoints = 0
         self._taken: list[list[Taken]] = [[]]    # numbers taken, by savepoint level
+        self._pending: list[str] = [begin] if begin else []   # sent with the next statement
 
     @property
     def finished(self) -> bool:
@@ -64,19 +70,31 @@ class PostgresTransaction(BatchTransaction):
         self._check_open()
         self._savepoints += 1
         name = f"flowengine_sp{self._savepoints}"
-        self._sql(f"SAVEPOINT {name}")
+        marker = f"SAVEPOINT {name}"
+        self._pending.append(marker)
         self._taken.append([])
         try:
             yield
         except BaseException:
             taken = self._taken.pop()
-            if self._conn is not None and not self._conn.closed:
-                self._sql(f"ROLLBACK TO SAVEPOINT {name}")
-                self._sql(f"RELEASE SAVEPOINT {name}")
+            if marker in self._pending:          # no statement ran inside: nothing to undo
+                del self._pending[self._pending.index(marker):]
+            elif self._conn is not None and not self._conn.closed:
+                # what is pending was queued inside the block: rolling back drops it too
+                self._pending.clear()
+                self._sql(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", None)
                 self.store.give_back(taken)
             raise
         self._taken[-2].extend(self._taken.pop())
-        self._sql(f"RELEASE SAVEPOINT {name}")
+        if marker in self._pending:
+            del self._pending[self._pending.index(marker):]
+        else:
+            self._pending.append(f"RELEASE SAVEPOINT {name}")
+
+    @property
+    def _begun(self) -> bool:
+        """Whether BEGIN has reached the server (it waits for the first statement)."""
+        return not (self._pending and self._pending[0].startswith("BEGIN"))
 
     def commit(self) -> None:
         """Make every write permanent and release the locks."""
@@ -86,7 +104,10 @@ class PostgresTransaction(BatchTransaction):
             raise OrgError(f"org store {self.store.location}: the transaction cannot commit: a "
                            "statement failed earlier outside any savepoint, so PostgreSQL "
                            "rolled it back", "ORG_STORE")
-        self._sql("COMMIT")
+        begun = self._begun
+        self._pending.clear()                    # COMMIT releases every savepoint
+        if begun:
+            self._sql("COMMIT", None)
         self._finish()
 
     def rollback(self) -> None:
@@ -95,8 +116,11 @@ class PostgresTransaction(BatchTransaction):
         if conn is None:
             return
         broken = False
+        begun = self._begun
+        self._pending.clear()
         try:
-            conn.execute("ROLLBACK")
+            if begun:
+                conn.execute("ROLLBACK")
         except psycopg.Error:
             broken = True            # the connection is gone: so is the transaction
         finally:
@@ -133,6 +157,7 @@ class PostgresTransaction(BatchTransaction):
             return
         conn = self._connection()
         try:
+            self._send_pending(conn)
             with conn.cursor() as cursor, \
                     cursor.copy(f"COPY {quoted(info.name)} ({names}) FROM STDIN") as copy:
                 for row in rows:
@@ -170,9 +195,12 @@ class PostgresTransaction(BatchTransaction):
 
     # -- SQL -----------------------------------------------------------------------------------
 
-    def _sql(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+    def _sql(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[Any]:
+        """Run a statement, after what is pending. Without `params` (None) `sql` may hold
+        several statements."""
         conn = self._connection()
         try:
+            self._send_pending(conn)
             return conn.execute(sql, params)
         except psycopg.Error as exc:
             raise self.store.error(exc) from None
@@ -180,10 +208,15 @@ class PostgresTransaction(BatchTransaction):
     def _sql_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         conn = self._connection()
         try:
+            self._send_pending(conn)
             with conn.cursor() as cursor:
                 cursor.executemany(sql, rows)
         except psycopg.Error as exc:
             raise self.store.error(exc) from None
+
+    def _send_pending(self, conn: psycopg.Connection[Any]) -> None:
+        while self._pending:
+            conn.execute(self._pending.pop(0))
 
     def _connection(self) -> psycopg.Connection[Any]:
         self._check_open()
