@@ -347,3 +347,19 @@ def test_a_version_1_file_is_upgraded_with_sort_keys(org_path: Path) -> None:
     indexes = {r[0] for r in sqlite3.connect(org_path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "Invoice__Name" in indexes
+
+
+def test_a_scratch_org_is_a_new_store_that_goes_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowengine.org.scratch import scratch_org
+
+    monkeypatch.delenv("FLOWENGINE_TEST_ORG", raising=False)
+    with scratch_org() as target:
+        with open_org(target, ORG_SCHEMAS) as store, store.begin() as tx:
+            assert tx.insert("Counter", {"Name": "x"}) == "a03XX0000000001YAA"
+        assert Path(target).is_file()
+    assert not Path(target).exists()
+    with pytest.raises(OrgError, match="expected a postgresql:// URL, found 'mysql://me:\\*\\*\\*@"
+                                       "h/db'") as caught:
+        with scratch_org("mysql://me:pw@h/db"):
+            pass
+    assert caught.value.error_code == "ORG_URL"
