@@ -65,11 +65,13 @@ class Flow:
 
     def run(self, inputs: Mapping[str, Any] | None = None, *, org: OrgStore | str | None = None,
             trace: bool = False, max_elements: int | None = None,
-            rollback: bool = False) -> InterviewResult:
+            rollback: bool = False, record: Any = None, prior: Any = None) -> InterviewResult:
         """Run one interview. `org` is an open org store, or the path or URL of one (see
         `flowengine.org.open_org`); without it, actions
         that need records fault with ORG_REQUIRED. Raises InputError for bad inputs; a flow that
-        faults returns a result with status "Failed" rather than raising."""
+        faults returns a result with status "Failed" rather than raising. A triggered flow run
+        by hand takes `record` (`$Record`: a RecordValue, or a mapping of its fields) and, for
+        an update, `prior` (`$Record__Prior`)."""
         if max_elements is not None and max_elements < 1:
             raise ValueError(f"max_elements must be a positive number, not {max_elements}")
         store = org
@@ -78,11 +80,36 @@ class Flow:
             from flowengine.org import open_org
             store = open_org(org, project=self.project_dir)
             opened = True
+        record, prior = self._records(record, prior)
         try:
-            return self.compiled.run(inputs, store, trace, max_elements, rollback)
+            return self.compiled.run(inputs, store, trace, max_elements, rollback,
+                                     record=record, prior=prior)
         finally:
             if opened:
                 store.close()  # type: ignore[union-attr]
+
+    def _records(self, record: Any, prior: Any) -> tuple[Any, Any]:
+        """`$Record` and `$Record__Prior` as record values of the trigger's object."""
+        if record is None and prior is None:
+            return None, None
+        trigger = self.model.trigger
+        if trigger is None:
+            from flowengine.errors import InputError
+            raise InputError(f"flow {self.name} has no trigger: $Record is only for flows that a "
+                             "record change or a platform event starts")
+        from flowengine.types import FlowType, RecordValue, convert_literal
+
+        rtype = FlowType("Record", object=trigger.object)
+
+        def typed(value: Any, what: str) -> Any:
+            if value is None or isinstance(value, RecordValue):
+                return value
+            try:
+                return convert_literal(value, rtype, self.checked.types)
+            except ValueError as exc:
+                from flowengine.errors import InputError
+                raise InputError(f"{what}: {exc}") from None
+        return typed(record, "$Record"), typed(prior, "$Record__Prior")
 
     def __repr__(self) -> str:
         return f"Flow({self.name!r}, path={self.path!r})"

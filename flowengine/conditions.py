@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.logic import LogicError, logic_tree, parse_logic  # noqa: F401 (re-exported)
 from flowengine.model.base import StrictModel
+from flowengine.runtime.membership import text_index
 from flowengine.types import NUMERIC, TEXT_LIKE, FlowType
 
 if TYPE_CHECKING:
@@ -169,12 +170,14 @@ def text_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _in(item: Any, collection: Any) -> bool:
+def _in(st: Any, owner: object, item: Any, collection: Any) -> bool:
+    """`item` equals an item of `collection` (text as `text_equal` compares), through an index
+    that the interview keeps while the collection stays the same: linear, not quadratic, for
+    an `In` inside a loop (flowengine.runtime.membership)."""
     if not collection:
         return False
-    if isinstance(item, str):
-        return any(text_equal(item, x) for x in collection)
-    return item in collection
+    index = text_index(st.indexes, owner, collection, _is_id)
+    return index.contains_text(item, _is_id) if isinstance(item, str) else item in index
 
 
 @dataclass
@@ -212,8 +215,8 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
         return CompiledCondition(lambda st: check(left(st), st) == want(st), left, description)
     if cond.right is None:
         right: Callable[[Any], Any] = lambda st: None
-    else:
-        right = values.compile(cond.right, *(_options(op, lt)))
+    else:   # read, not stored: no copy (In and Contains keep an index of the same list)
+        right = values.compile(cond.right, *(_options(op, lt)), copy=False)
     return CompiledCondition(_binary(op, left, right, lt), left, description)
 
 
@@ -268,7 +271,8 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
         return affix
     if op == "Contains":
         if lt.collection:
-            return lambda st: _in(right(st), left(st))
+            owner = object()
+            return lambda st: _in(st, owner, right(st), left(st))
 
         def contains(st: Any) -> bool:
             a, b = left(st), right(st)
@@ -276,7 +280,8 @@ def _binary(op: str, left: Callable[[Any], Any], right: Callable[[Any], Any],
         return contains
     if op in ("In", "NotIn"):
         negate = op == "NotIn"
-        return lambda st: _in(left(st), right(st)) != negate
+        key = object()
+        return lambda st: _in(st, key, left(st), right(st)) != negate
     raise AssertionError(f"condition operator {op} passed the checker")
 
 

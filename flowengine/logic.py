@@ -67,18 +67,26 @@ def parse_logic(text: str, count: int) -> Any:
         return items[0] if joiner is None else (joiner.lower(), items)
 
     def unary() -> Any:
+        nonlocal depth
         kind, value = take()
         if kind == "NOT":
-            return ("not", unary())
+            depth += 1
+            if depth > 100:
+                raise LogicError("custom logic nests deeper than 100 levels")
+            inner = unary()
+            depth -= 1
+            return ("not", inner)
         if kind == "(":
             inner = expr()
             if pos >= len(tokens) or take()[0] != ")":
                 raise LogicError(f"missing ')' in custom logic {text!r}")
             return inner
         if kind == "num":
-            index = int(value)
+            # a number too long to be a condition's is not converted (int() refuses 4,300 digits)
+            index = int(value) if len(value) <= 6 else count + 1
             if not 1 <= index <= count:
-                raise LogicError(f"custom logic names condition {index}, but there "
+                shown = value if len(value) <= 12 else f"{value[:6]}… ({len(value):,} digits)"
+                raise LogicError(f"custom logic names condition {shown}, but there "
                                  f"{'is' if count == 1 else 'are'} only {count} (numbered from 1)")
             return ("cond", index - 1)
         raise LogicError(f"unexpected {value!r} in custom logic {text!r}")

@@ -25,6 +25,20 @@ def org_store(org_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
+def cli_org_of_test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI opens stores with the plug-ins' objects: give it the tests' own instead, with no
+    $FLOWENGINE_ORG, in tmp_path as the current directory."""
+    import flowengine.org
+    import flowengine.org.schemas
+
+    monkeypatch.setattr(flowengine.org.schemas, "project_schemas",
+                        lambda project=None: list(ORG_SCHEMAS))
+    monkeypatch.setattr(flowengine.org, "_plugin_invariants", lambda: [])
+    monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
 def write_flow(tmp_path: Path) -> Any:
     """`write_flow(text, name="flow.yaml")` writes dedented YAML into tmp_path; returns its path."""
     import textwrap

@@ -60,6 +60,8 @@ class SchemaPool:
             statements = [f'DELETE FROM "{target.schema}"."{t}"' for t in tables]
             statements.append(f"DELETE FROM \"{target.schema}\"._flowengine_meta WHERE key = "
                               "'bootstrapped'")
+            statements.append(f"SELECT setval(pg_get_serial_sequence('\"{target.schema}\"."
+                              "_flowengine_interviews', 'number'), 1, false)")
             conn.execute("; ".join(statements))
             self.free.setdefault(fingerprint, []).append(url)
         except Exception:

@@ -199,8 +199,8 @@ def test_unknown_element_type_and_missing_type() -> None:
         start: A
     """)
     kept = (", GetRecords, CreateRecords, UpdateRecords, DeleteRecords, RollbackRecords, "
-            "CollectionFilter, CollectionSort; or, kept from Salesforce XML: Screen, Wait, "
-            "Subflow, CollectionProcessor, CustomError, Transform, ApexPluginCall, Step, "
+            "Subflow, CollectionFilter, CollectionSort; or, kept from Salesforce XML: Screen, "
+            "Wait, CollectionProcessor, CustomError, Transform, ApexPluginCall, Step, "
             "OrchestratedStage")
     assert [(p.code, p.line, p.path, p.message) for p in found] == [
         ("schema.unknown-element-type", 3, "elements.A.type",

@@ -110,6 +110,13 @@ SAMPLES: dict[str, str] = {
             conditions: [{left: currentItem_Big, op: GreaterThan, right: 1}]
         start: Big
     """,
+    "Subflow": """
+        flow: Uses_Subflow
+        variables: {counted: {type: Number, output: true}}
+        elements:
+          Count: {type: Subflow, flow: Counter, inputs: {limit: 2}, outputs: {counter: counted}}
+        start: Count
+    """,
     "CollectionSort": """
         flow: Uses_CollectionSort
         variables: {items: {type: Number, collection: true, default: [2, 3, 1]}}

@@ -154,3 +154,32 @@ def test_a_failed_cli_run_exits_1_and_names_the_element(demo_org: Path,
     assert code == 1
     assert "Failed" in out
     assert "error: Cancel_Items" in err and "INVALID_QUANTITY" in err
+
+
+def test_the_invoicing_example_automates_defaults_payments_and_thanks(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows/invoicing: a before-save flow fills a due date, an after-save flow announces a
+    payment with a platform event, a subscriber thanks the customer through a subflow."""
+    project = FLOWS / "invoicing"
+    monkeypatch.chdir(project)
+    db = str(tmp_path / "org.sqlite")
+    assert main(["org", "load", "fixtures/invoices.yaml", "--org", db]) == 0
+    assert main(["org", "insert", "Invoice__c", "Name=INV-2000", "Amount__c=75", "--org", db]) == 0
+    new_id = capsys.readouterr().out.splitlines()[1]
+    assert main(["org", "update", "Invoice__c", "aIZDM00000000024AA", "Status__c=Paid",
+                 "--org", db]) == 0
+    assert "automation: 2 interviews of Announce_Payment, Thank_Customer" in capsys.readouterr().out
+    with open_org(db, project=project) as store, store.begin(write=False) as tx:
+        due = tx.get("Invoice__c", new_id)["Due_Date__c"]
+        (task,) = tx.query("Task")
+        (event,) = tx.events()
+    import datetime as dt
+    assert due == dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)
+    assert (task["Subject"], task["WhatId"]) == ("Thank Acme for paying INV-1002",
+                                                 "aIZDM00000000024AA")
+    assert (event["event"], event["Invoice_Id__c"], event["Amount__c"]) == \
+        ("Payment_Received__e", "aIZDM00000000024AA", Decimal("250"))
+    # paying it again is no change to Paid: nothing is announced twice
+    assert main(["org", "update", "Invoice__c", "aIZDM00000000024AA", "Status__c=Paid",
+                 "--org", db]) == 0
+    assert "automation" not in capsys.readouterr().out

@@ -231,9 +231,9 @@ def test_date_and_time_type_errors(expression: str, message: str) -> None:
 
 # -- functions Salesforce does not allow in flows ---------------------------------------------------
 
-NOT_IN_FLOWS = ["GETRECORDIDS", "IMAGE", "INCLUDES", "PARENTGROUPVAL", "PREVGROUPVAL", "PRIORVALUE",
+NOT_IN_FLOWS = ["GETRECORDIDS", "IMAGE", "INCLUDES", "PARENTGROUPVAL", "PREVGROUPVAL",
                 "REQUIRESCRIPT", "VLOOKUP"]
-RECORD_CHANGE = ["ISCHANGED", "ISNEW"]
+RECORD_CHANGE = ["ISCHANGED", "ISNEW", "PRIORVALUE"]
 OTHER_CONTEXTS = ["ISCLONE", "CURRENCYRATE", "GETSESSIONID", "IMAGEPROXYURL", "INCLUDE", "LINKTO",
                   "URLFOR", "JUNCTIONIDLIST"]
 
@@ -247,7 +247,8 @@ def test_functions_salesforce_excludes_from_flow_formulas(name: str) -> None:
 
 @pytest.mark.parametrize("name", RECORD_CHANGE)
 def test_record_change_functions_need_a_record_triggered_flow(name: str) -> None:
-    assert "only in formulas of record-triggered flows" in error(f"{name}({{!name}})")
+    call = f"{name}()" if name == "ISNEW" else f"{name}({{!name}})"
+    assert "only in formulas of record-triggered flows" in error(call)
 
 
 def test_every_function_in_the_table_is_tested_here() -> None:

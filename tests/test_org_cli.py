@@ -6,10 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import ORG_SCHEMAS, loaded_by_import
+from helpers import loaded_by_import
 
-import flowengine.org
-import flowengine.org.schemas
 from flowengine.cli import main
 
 FIXTURE = """
@@ -21,14 +19,7 @@ InvoiceLine:
 """
 
 
-@pytest.fixture(autouse=True)
-def test_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The CLI opens stores with the plug-ins' objects: give it the tests' own instead."""
-    monkeypatch.setattr(flowengine.org.schemas, "project_schemas",
-                        lambda project=None: list(ORG_SCHEMAS))
-    monkeypatch.setattr(flowengine.org, "_plugin_invariants", lambda: [])
-    monkeypatch.delenv("FLOWENGINE_ORG", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_org_of_test_objects")
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -145,8 +136,10 @@ def test_invalid_fixture_loads_nothing(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 2
     assert "error: bad.yaml: fixture not loaded (1 problem):\n  Invoice[1]: field Total: is " \
            "rolled up by the store" in err
-    code, out, _ = _run(capsys, "org", "show", "Invoice", "--format", "json")
-    assert json.loads(out) == []
+    # the failed load created nothing: not even an empty store
+    assert not (tmp_path / ".flowengine").exists()
+    code, _, err = _run(capsys, "org", "show", "Invoice", "--format", "json")
+    assert code == 2 and "no org store at" in err
 
 
 def test_missing_fixture_creates_no_store(capsys: pytest.CaptureFixture[str],

@@ -175,3 +175,65 @@ def test_the_org_commands_work_on_postgresql_and_never_show_the_password(
     password = urlsplit(postgres_org).password
     if password:
         assert f":{password}@" not in out + err and ":***@" in out
+
+
+# -- platform events shared by workers -------------------------------------------------------
+
+@pytest.fixture
+def alerts(postgres_org: str) -> Iterator[OrgStore]:
+    """A PostgreSQL store with the event Alert__e whose writes wait at most half a second."""
+    from org.test_contract_events import ALERT
+
+    store = open_org(postgres_org + "&lock_timeout=0.5", (*ORG_SCHEMAS, ALERT))
+    yield store
+    store.close()
+
+
+def _publish(store: OrgStore, *messages: str) -> None:
+    with store.begin() as tx:
+        tx.publish("Alert__e", [{"Message__c": m} for m in messages])
+
+
+def _messages(events: list[dict[str, Any]]) -> list[str]:
+    return [e["Message__c"] for e in events]
+
+
+def test_transactions_claiming_at_once_get_different_events_without_waiting(
+        alerts: OrgStore) -> None:
+    with alerts.begin() as tx:
+        assert tx.claim_events("On_Alert", "Alert__e", 10) == []     # subscribes
+    _publish(alerts, *(f"m{i}" for i in range(10)))
+    first, second = alerts.begin(), alerts.begin()
+    try:
+        mine = first.claim_events("On_Alert", "Alert__e", 4)
+        started = time.monotonic()
+        theirs = second.claim_events("On_Alert", "Alert__e", 4)
+        assert time.monotonic() - started < 0.4                     # skipped, not waited for
+        assert (_messages(mine), _messages(theirs)) == (["m0", "m1", "m2", "m3"],
+                                                        ["m4", "m5", "m6", "m7"])
+        second.processed("On_Alert", theirs)
+        second.commit()
+    finally:
+        first.rollback()                                            # its claim is given back
+    with alerts.begin() as tx:
+        assert _messages(tx.claim_events("On_Alert", "Alert__e", 10)) == \
+            ["m0", "m1", "m2", "m3", "m8", "m9"]
+
+
+def test_an_event_committed_after_a_later_replay_id_is_not_lost(alerts: OrgStore) -> None:
+    with alerts.begin() as tx:
+        tx.claim_events("On_Alert", "Alert__e", 10)
+    slow = alerts.begin()
+    try:
+        slow.publish("Alert__e", [{"Message__c": "first published, last committed"}])
+        _publish(alerts, "second")                   # publishers do not wait for each other
+        with alerts.begin() as tx:
+            claimed = tx.claim_events("On_Alert", "Alert__e", 10)
+            tx.processed("On_Alert", claimed)
+        assert _messages(claimed) == ["second"]
+        slow.commit()
+    finally:
+        slow.rollback()
+    with alerts.begin() as tx:
+        assert _messages(tx.claim_events("On_Alert", "Alert__e", 10)) == \
+            ["first published, last committed"]

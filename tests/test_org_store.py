@@ -102,7 +102,7 @@ def test_store_migrates_to_new_fields_and_objects(org_path: Path) -> None:
         assert (line["Status"], line["Shipped"], line["Amount"]) == ("Open", False, Decimal("6.00"))
         tx.insert("Counter", {"Name": "new object"})
     meta = dict(sqlite3.connect(org_path).execute("SELECT key, value FROM _flowengine_meta"))
-    assert meta["schema_version"] == "2" and meta["format_version"] == "2"
+    assert meta["schema_version"] == "2" and meta["format_version"] == "3"
 
 
 def test_changed_calculation_is_recomputed_on_open(org_path: Path) -> None:
@@ -343,7 +343,7 @@ def test_a_version_1_file_is_upgraded_with_sort_keys(org_path: Path) -> None:
         assert [r["Name"] for r in tx.select("Counter", [RecordFilter("Value", "GreaterThan",
                                                                       9.5)])] == ["a"]
     meta = dict(sqlite3.connect(org_path).execute("SELECT key, value FROM _flowengine_meta"))
-    assert meta["format_version"] == "2"
+    assert meta["format_version"] == "3"
     indexes = {r[0] for r in sqlite3.connect(org_path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "Invoice__Name" in indexes

@@ -141,8 +141,9 @@ def test_classes_may_come_from_another_plugin_and_conflicting_ones_warn() -> Non
         LoadedEntryPoint("c", Plugin("c", apex_classes=(other_parcel,))),
     ])
     assert found.types.apex_class("acme.parcel") is parcel
-    assert found.warnings == ["plug-in 'c' (fake_c:plugin) redefines Apex class 'Acme.Parcel' "
-                              "differently; the first definition is kept"]
+    assert found.warnings == ["plug-in 'c' (fake_c:plugin) defines Apex class 'Acme.Parcel' "
+                              "differently from plug-in 'b' (fake_b:plugin); the definition of "
+                              "plug-in 'b' (fake_b:plugin) is kept (it was loaded first)"]
 
 
 # ---------------------------------------------------------------------------------------------

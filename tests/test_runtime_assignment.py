@@ -17,7 +17,7 @@ UTC = dt.UTC
 PARCEL_TYPES = {
     "Acme.Parcel": {"fields": {"tracking": "Text", "weight": {"type": "Number", "scale": 3},
                                "box": {"type": "Apex", "apexClass": "Acme.Box"}}},
-    "Acme.Box": {"fields": {"size": "Text"}},
+    "Acme.Box": {"fields": {"size": "Text", "labels": {"type": "Text", "collection": True}}},
 }
 
 
@@ -357,6 +357,18 @@ def test_reading_a_field_through_null_fails_with_salesforces_words() -> None:
     assert "{!parcel.tracking}" in message
     assert "hasn't been set or assigned" in message
     assert result.error.element == "Assign_Values"  # type: ignore[union-attr]
+
+
+def test_x_remove_all_x_empties_a_collection_of_an_object_never_assigned() -> None:
+    # Salesforce's own sample flows reset `Input.list RemoveAll Input.list` on a fresh Apex-defined
+    # variable: the object is created, the collection empty; reading it elsewhere still faults
+    box = {"type": "Apex", "apexClass": "Acme.Box", "output": True}
+    out = outputs({"box": box}, ("box.labels", "RemoveAll", "{!box.labels}"), types=PARCEL_TYPES)
+    assert out["box"] == ApexObject("Acme.Box", {"labels": []})
+    other = {"type": "Apex", "apexClass": "Acme.Box"}
+    failed = run_assignment({"box": box, "other": other},
+                            ("box.labels", "RemoveAll", "{!other.labels}"), types=PARCEL_TYPES)
+    assert failed.status == "Failed" and "{!other.labels}" in failed.error.message  # type: ignore
 
 
 def test_remove_all_compares_objects_by_their_fields() -> None:

@@ -64,9 +64,9 @@ def test_unknown_keys_are_errors_everywhere(schema: dict[str, Any]) -> None:
     from flowengine.elements import kinds
 
     objects = _objects(schema)
-    # the flow, 5 element parts (outcome, condition, assignment, record filter, sort key),
-    # 6 declarations, and one object per element kind
-    assert len(objects) == 12 + len(kinds())
+    # the flow, its trigger and trigger filter, 5 element parts (outcome, condition,
+    # assignment, record filter, sort key), 6 declarations, and one object per element kind
+    assert len(objects) == 14 + len(kinds())
     for obj in objects:
         assert obj["additionalProperties"] is False, obj.get("title")
 

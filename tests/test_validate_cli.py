@@ -269,7 +269,7 @@ def test_a_50_mb_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: P
     with open(path, "wb") as fh:
         fh.truncate(50 * 1024 * 1024)
     code, out, _ = validate(capsys, path)
-    assert code == 1
+    assert code == 2       # not read, like a file that expands too far (both are limits)
     assert out == f"{path}: error: file is 50.0 MB; flow files are limited to 10 MB\n"
 
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are neve
 __all__ = ["Catalog", "Hit", "SearchIndex", "load_catalog"]
 
 CACHE_FORMAT = 1
+# a search query longer than this is refused: no action's text needs more, and a long word's
+# spelling variants grow with its length squared (10,000 characters once took 6.9 GB)
+MAX_QUERY = 1_000
 # Salesforce describe data types of flowengine's kinds
 SF_TYPES = {"Text": "STRING", "Number": "DOUBLE", "Currency": "CURRENCY", "Boolean": "BOOLEAN",
             "Date": "DATE", "DateTime": "DATETIME", "Time": "TIME", "Picklist": "PICKLIST",
@@ -92,6 +95,7 @@ class Catalog:
     def suggest(self, name: str) -> builtins.list[str]:
         """Did-you-mean candidates for an unknown action name: close spellings, then search hits."""
         from difflib import get_close_matches
+        name = name[:MAX_QUERY]
         folded = {a["name"].lower(): a["name"] for a in self.actions}
         close = [folded[n] for n in get_close_matches(name.lower(), list(folded), n=3, cutoff=0.7)]
         hits = self.search(name, limit=3)
@@ -179,9 +183,15 @@ class SearchIndex:
                 self.postings.setdefault(word, {})[doc] = weight
             self.name_words.append(tuple(words(action["name"])))
         self.vocabulary = sorted(self.postings)
+        self.longest = max(map(len, self.vocabulary), default=0)
         self._by_length: dict[int, list[str]] | None = None
 
     def search(self, query: str, category: str | None = None, limit: int = 10) -> builtins.list[Hit]:
+        """The best `limit` actions for `query`. ValueError when the query is longer than
+        MAX_QUERY characters."""
+        if len(query) > MAX_QUERY:
+            raise ValueError(f"the search query is {len(query):,} characters long; at most "
+                             f"{MAX_QUERY:,} are searched (search for a few words)")
         terms = [w for w in words(query) if w not in _STOP] or words(query)
         if not terms or limit < 1:
             return []
@@ -242,8 +252,8 @@ class SearchIndex:
         for cut in range(max(4, len(term) - 3), len(term)):
             if len(term) >= 5 and term[:cut] in postings:
                 found.setdefault(term[:cut], S_STEM)
-        if term in postings or len(term) < 4:
-            return found
+        if term in postings or len(term) < 4 or len(term) > self.longest + 2:
+            return found          # (no indexed word is within two edits of a longer term)
         edits = _edits1(term)
         for word in edits & postings.keys():
             found.setdefault(word, S_TYPO)

@@ -52,6 +52,7 @@ class CheckedFlow:
     warnings: list[Problem] = field(default_factory=list)
     logic: dict[tuple[str, str], Any] = field(default_factory=dict)   # (decision, rule) → logic AST
     templates: dict[str, Callable[[Any], Any]] = field(default_factory=dict)  # name → renderer
+    subflows: dict[str, Any] = field(default_factory=dict)  # element → the flow it calls
     _graph: networkx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
@@ -98,6 +99,7 @@ class Checker(SymbolContext):
         self._registry_factory = registry
         self._registry: Any = None
         self.actions: dict[str, Action] = {}
+        self.subflows: dict[str, Any] = {}          # element → the flow it calls
         self.resources = _Resources()
         self.formulas = self.resources.formulas
         self.logic: dict[tuple[str, str], Any] = {}
@@ -139,13 +141,20 @@ class Checker(SymbolContext):
 
     def _needs_plugins(self) -> bool:
         m = self.model
-        if any(kind_of(e).needs_plugins(e) for e in m.elements.values()):
+        if m.trigger is not None or any(kind_of(e).needs_plugins(e) for e in m.elements.values()):
             return True
         own = {name.replace("__", ".").lower() for name in m.types}
         decls: list[TypedDecl] = [*m.variables.values()]
         decls += [f for t in m.types.values() for f in t.fields.values()]
         return any((d.type == "Apex" and (d.apexClass or "").replace("__", ".").lower() not in own)
                    or d.type == "Record" for d in decls)
+
+    def project_flow(self, name: str) -> tuple[Any, str | None]:
+        """The flow of this flow's project called `name`, checked — or None and why not (no
+        such flow; it has errors; it is being checked, as when flows call each other)."""
+        from flowengine.automation.project import subflow
+
+        return subflow(self.doc.file if self.doc else None, name)
 
     def item_indexes(self, element: str, key: str, count: int) -> Sequence[int]:
         return self.structure.kept_items.get((element, key)) or range(count)
@@ -161,6 +170,8 @@ class Checker(SymbolContext):
         declare_types(self)
         declare_names(self)
         self.check_resources()
+        from flowengine.check.trigger import check_trigger
+        check_trigger(self)
         for name, element in self.model.elements.items():
             self.check_element(name, element)
         self.check_graph()
@@ -170,7 +181,7 @@ class Checker(SymbolContext):
             raise ValidationError(self.problems.items)
         checked = CheckedFlow(self.model, self.problems.file, self.table, self.types, self.actions,
                               self.formulas, list(self.problems.items), self.logic,
-                              self.resources.templates)
+                              self.resources.templates, self.subflows)
         from flowengine.runtime.values import ValueCompiler
         values = ValueCompiler(checked)
         for name, template in self.model.templates.items():

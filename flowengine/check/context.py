@@ -53,12 +53,16 @@ class CheckContext(ValueContext, Protocol):
     """What an element kind checks with while its flow is checked."""
 
     actions: dict[str, Action]                    # element → the action it calls (kinds fill it)
+    subflows: dict[str, Any]                      # element → the flow it calls (kinds fill it)
     logic: dict[tuple[str, str], Any]             # (element, outcome) → parsed logic
     formulas: dict[str, CompiledFormula]
 
     @property
     def registry(self) -> Any:
         """The plug-in registry (loaded on first use; raises when plug-ins cannot load)."""
+
+    def project_flow(self, name: str) -> tuple[Any, str | None]:
+        """The flow of this flow's project called `name`, checked, or None and why not."""
 
     def compile_expression(self, key: str, expression: str, ftype: FlowType,
                            path: tuple[Any, ...], what: str) -> CompiledFormula | None:

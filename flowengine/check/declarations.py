@@ -157,9 +157,10 @@ def declare_names(checker: Checker) -> None:
         entries += kind_of(element).names(name, element)
     entries += _broken_entries(checker)
     entries += _kept_entries(checker)
+    entries += _trigger_entries(checker)
     where: dict[str, tuple[Any, ...]] = {}
     for name, path, symbol in entries:
-        problem = check_api_name(name)
+        problem = check_api_name(name) if symbol.kind != "trigger" else None
         if problem:
             checker.error(path, problem, "name.invalid", key=True)
         existing = checker.table.add(symbol)
@@ -192,6 +193,23 @@ def declare_names(checker: Checker) -> None:
         if now == known:
             break
         known = now
+
+
+def _trigger_entries(checker: Checker) -> list[tuple[str, tuple[Any, ...], Symbol]]:
+    """$Record (the record or event that started the flow; before-save flows change it) and,
+    for update triggers, $Record__Prior (its values before the update)."""
+    trigger = checker.model.trigger
+    if trigger is None:
+        return []
+    schema = checker.types.object_schema(trigger.object)
+    rtype = FlowType("Record", object=schema.name) if schema is not None else None
+    out = [("$Record", ("trigger", "object"),
+            Symbol("$Record", "trigger", rtype, trigger, broken=rtype is None,
+                   assignable=trigger.is_record))]
+    if trigger.is_record and trigger.on in ("Update", "CreateAndUpdate"):
+        out.append(("$Record__Prior", ("trigger", "object"),
+                    Symbol("$Record__Prior", "trigger", rtype, trigger, broken=rtype is None)))
+    return out
 
 
 # resources of Salesforce XML that flowengine keeps (under `xml:`) without interpreting them

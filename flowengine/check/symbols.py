@@ -11,7 +11,8 @@ from flowengine.types import FlowType, TypeRegistry
 __all__ = ["ResolveError", "ResolvedPath", "Symbol", "SymbolTable", "did_you_mean"]
 
 
-SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome", "kept"]
+SymbolKind = Literal["variable", "constant", "formula", "template", "element", "outcome", "kept",
+                     "trigger"]
 
 
 @dataclass
@@ -38,6 +39,9 @@ class Symbol:
             return f"{self.element_type} element"
         if self.kind == "kept":
             return "Salesforce resource kept from the XML"
+        if self.kind == "trigger":
+            return "record that started the flow" if self.name == "$Record" else \
+                "record's values before the change that started the flow"
         return self.kind
 
     @property
@@ -108,13 +112,15 @@ class SymbolTable:
 
     def resolve(self, text: str) -> ResolvedPath:
         """Resolve `name.field…` to its type; raises ResolveError with a did-you-mean."""
-        if text.startswith("$"):
-            return self._resolve_global(text)
         root, *rest = text.split(".")
+        if text.startswith("$") and self.get(root) is None:
+            return self._resolve_global(text)
         symbol = self.get(root)
         if symbol is None:
             raise UnknownName(f"unknown name {root!r}{did_you_mean(root, self.names())} (no "
                                "variable, constant, formula, template or element has that name)")
+        if symbol.type is None and symbol.kind == "trigger":
+            raise BrokenReference(f"{root!r}: the flow's trigger names an unknown object")
         if symbol.broken:
             raise BrokenReference(f"{root!r} is declared with errors")
         fields = tuple(rest)
@@ -133,6 +139,14 @@ class SymbolTable:
         for name, gtype in GLOBAL_TYPES.items():
             if name.lower() == text.lower():
                 return ResolvedPath(name, None, (), gtype)
+        root = text.split(".")[0]
+        if root.lower() in ("$record", "$record__prior"):
+            raise UnknownName(f"{root} is the record that started the flow (its values before the "
+                              "change, for $Record__Prior): only a flow a record change or a "
+                              "platform event starts has it (trigger:)" if root.lower() ==
+                              "$record" else f"{root} holds the record's values before an update: "
+                              "only a flow that a record update starts has it (trigger: with on: "
+                              "Update or CreateAndUpdate)")
         raise UnknownName(f"unknown global {text!r}{did_you_mean(text, GLOBAL_TYPES)}")
 
     def resolve_fields(self, text: str, symbol: Symbol, current: FlowType,

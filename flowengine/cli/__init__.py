@@ -9,7 +9,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from flowengine.cli.util import UsageError
+from flowengine.cli.util import UsageError, terminal_safe
 
 # the module of each command; each module has register(subparsers). `flowengine COMMAND ...`
 # imports only the module of COMMAND (start-up time: `actions search` must cost about one Python
@@ -18,7 +18,8 @@ MODULE_OF_COMMAND = {
     "validate": "flowengine.cli.flows", "run": "flowengine.cli.flows",
     "schema": "flowengine.cli.flows", "actions": "flowengine.cli.actions",
     "org": "flowengine.cli.org", "render": "flowengine.cli.render", "lint": "flowengine.cli.lint",
-    "convert": "flowengine.cli.convert",
+    "convert": "flowengine.cli.convert", "events": "flowengine.cli.automation",
+    "worker": "flowengine.cli.worker",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 
@@ -29,7 +30,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Check, run, draw and test Salesforce flows — flowengine's YAML or Salesforce's "
                     ".flow-meta.xml — against a local org store.",
         epilog="Run 'flowengine COMMAND --help' for the options of one command. "
-               "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input.")
+               "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input, "
+               "3 a run finished but its report could not be written.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = (MODULE_OF_COMMAND[command],) if command in MODULE_OF_COMMAND else COMMAND_MODULES
@@ -52,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -64,10 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         if isinstance(exc, FlowError):
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
             return 2
-        print(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(f"error: internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (run with "
+              "--debug for details)", file=sys.stderr)
         return 2
 
 

@@ -123,7 +123,10 @@ def search_command(args: argparse.Namespace) -> int:
     from flowengine.catalog import summary
     catalog = _catalog()
     query = " ".join(args.query)
-    hits = catalog.search(query, category=_category(catalog, args.category), limit=args.limit)
+    try:
+        hits = catalog.search(query, category=_category(catalog, args.category), limit=args.limit)
+    except ValueError as exc:
+        fail(str(exc))
     if args.format == "json":
         print_json([{"name": h.action["name"], "label": h.action["label"],
                      "category": h.action["category"], "score": h.score,

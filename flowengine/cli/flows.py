@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
+from flowengine.cli.automation import add_project_options
 from flowengine.cli.util import (
     add_format_option,
     add_org_option,
@@ -14,6 +14,7 @@ from flowengine.cli.util import (
     load_flow_for_command,
     paint,
     print_json,
+    terminal_safe,
     warn_about_plugins,
 )
 
@@ -38,7 +39,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run one interview of a flow",
                        description="Validate a flow, then run one interview and print its status "
                                    "and outputs. Exit 0 when it finished, 1 when it failed (an "
-                                   "unhandled fault), 2 for bad usage or input.",
+                                   "unhandled fault), 2 for bad usage or input (nothing ran), 3 "
+                                   "when it finished but --report could not be written.",
                        epilog="Input values are parsed for the variable's type: --input qty=2 "
                               "gives the Number 2, --input when=2026-01-31 a Date; Apex-defined "
                               "and collection inputs take JSON, e.g. "
@@ -54,6 +56,12 @@ def register(sub: Any) -> None:
                    help="limit on executed elements (default 1,000,000; 2,000 below apiVersion 57)")
     p.add_argument("--rollback", action="store_true",
                    help="roll the org back after the run (debug in rollback mode)")
+    p.add_argument("--record", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a field of $Record, for a flow a record change or an event starts "
+                        "(repeatable)")
+    p.add_argument("--prior", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a field of $Record__Prior, the record before an update (repeatable)")
+    add_project_options(p)
     add_format_option(p)
     from flowengine.cli.batch import add_batch_options
 
@@ -91,7 +99,8 @@ def validate_command(args: argparse.Namespace) -> int:
     else:
         for p in problems:
             colour = "31" if p.severity == "error" else "33"
-            print(f"{p.location()}: {paint(p.severity, colour)}: {p.message}"
+            print(f"{terminal_safe(p.location())}: {paint(p.severity, colour)}: "
+                  f"{terminal_safe(p.message)}"
                   + (f" [{p.path}]" if p.path else ""))
         warnings = len(problems) - errors
         count = len(files)
@@ -108,15 +117,21 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str, Any]) -> dict[str, Any]:
     """`NAME=VALUE` pairs and a JSON file → raw input values (typed later by the flow)."""
+    from flowengine.errors import LoadError
+    from flowengine.formats import read_text
+    from flowengine.formats.jsondata import parse_json
+
     raw: dict[str, Any] = {}
     if inputs_file:
         try:
-            with open(inputs_file, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except OSError as exc:
-            fail(f"{inputs_file}: cannot read inputs file: {exc.strerror}")
-        except json.JSONDecodeError as exc:
-            fail(f"{inputs_file}:{exc.lineno}:{exc.colno}: inputs file is not valid JSON: {exc.msg}")
+            text = read_text(inputs_file, what="inputs files", expected="a JSON file of inputs")
+        except LoadError as exc:
+            fail(f"{exc.problem.location()}: cannot read inputs file: {exc.problem.message}")
+        try:
+            data = parse_json(text, inputs_file)
+        except LoadError as exc:
+            fail(f"{exc.problem.location()}: inputs file is not valid JSON: "
+                 f"{exc.problem.message.removeprefix('invalid JSON: ')}")
         if not isinstance(data, dict):
             fail(f"{inputs_file}: expected a JSON object of input names to values")
         raw.update(data)
@@ -133,9 +148,10 @@ def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str,
         t = types[match]
         if t.collection or t.is_object:
             try:
-                raw[match] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                fail(f"--input {match}: {t} takes JSON ({exc.msg} at column {exc.colno})")
+                raw[match] = parse_json(text)
+            except LoadError as exc:
+                column = f" at column {exc.problem.column}" if exc.problem.column else ""
+                fail(f"--input {match}: {t} takes JSON ({exc.problem.message}{column})")
         else:
             raw[match] = text
     return raw
@@ -143,48 +159,90 @@ def parse_cli_inputs(pairs: list[str], inputs_file: str | None, types: dict[str,
 
 def run_command(args: argparse.Namespace) -> int:
     from flowengine.errors import InputError
+    from flowengine.output import check_output
 
     if args.batch:
         from flowengine.cli.batch import batch_command
 
         return batch_command(args)
+    inputs_read = [args.flow] + ([args.inputs] if args.inputs else [])
+    if args.report:   # before anything runs: a bad path must not surface after the commit
+        check_output(args.report, inputs_read)
     flow = load_flow_for_command(args.flow, to_run=True)
     if args.max_elements is not None and args.max_elements < 1:
         fail("--max-elements must be a positive number")
-    if args.report:
-        folder = os.path.dirname(os.path.abspath(args.report))
-        if not os.path.isdir(folder):
-            fail(f"--report {args.report}: folder {folder} does not exist")
     raw = parse_cli_inputs(args.input, args.inputs, flow.input_types)
+    record = _record_fields(flow, args.record, "--record")
+    prior = _record_fields(flow, args.prior, "--prior")
     org = None
+    before = 0
     if flow.compiled.has_actions:
+        from flowengine.cli.automation import automated, last_log_entry
         from flowengine.org import open_org
         # a missing store is a mistake, not a blank org; its objects are the flow's project's
-        org = open_org(args.org, create=False, project=flow.project_dir)
+        org = automated(args, open_org(args.org, create=False,
+                                       project=args.project or flow.project_dir))
+        before = last_log_entry(org) if hasattr(org, "automation") else 0
     try:
         result = flow.run(raw, org=org, trace=args.trace or bool(args.report),
-                          max_elements=args.max_elements, rollback=args.rollback)
+                          max_elements=args.max_elements, rollback=args.rollback,
+                          record=record, prior=prior)
+        if org is not None and args.format != "json":
+            from flowengine.cli.automation import report_automation
+            report_automation(org, before)
     except InputError as exc:
         fail(str(exc))
     finally:
         if org is not None:
             org.close()
-    if args.report:
-        write_report(flow, result, args.report)
+    committed = org is not None and result.ok and not args.rollback
+    report_problem = write_report(flow, result, args.report, inputs_read) if args.report else None
     if args.format == "json":
         print_json(result.to_json(trace=args.trace))
     else:
         print_result(result, args.trace, rollback=args.rollback and org is not None)
+    if report_problem is not None:
+        done = ("the run finished and its changes were committed to the org store"
+                if committed else "the run finished" if result.ok else "the run failed")
+        print(f"error: {done}, but its report could not be written: {report_problem}",
+              file=sys.stderr)
+        if result.ok:
+            return REPORT_NOT_WRITTEN
     return 0 if result.ok else 1
 
 
-def write_report(flow: Any, result: Any, path: str) -> None:
+def _record_fields(flow: Any, pairs: list[str], option: str) -> dict[str, Any] | None:
+    """`FIELD=VALUE` pairs of $Record or $Record__Prior (None when there are none)."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            fail(f"{option}: expected FIELD=VALUE, found {pair!r}")
+        out[name] = text
+    return out
+
+
+# the run finished (its org changes are committed) but the report could not be written: not 2,
+# which says that nothing happened
+REPORT_NOT_WRITTEN = 3
+
+
+def write_report(flow: Any, result: Any, path: str, inputs: list[str]) -> str | None:
+    """Write the run report; the problem in words when it cannot be written."""
+    from flowengine.output import WriteError
+
     try:
         from flowengine.render import write_run_report
     except ImportError:
-        fail("--report needs the canvas renderer, which is not available in this build")
-    write_run_report(flow, result, path)
+        return "the canvas renderer is not available in this build"
+    try:
+        write_run_report(flow, result, path, inputs)
+    except WriteError as exc:
+        return str(exc)
     print(f"report written to {path}", file=sys.stderr)
+    return None
 
 
 def _show(value: Any) -> str:
@@ -203,28 +261,24 @@ def print_result(result: Any, trace: bool, rollback: bool = False) -> None:
 
         print("trace:")
         for entry in result.trace:
-            print(format_trace_entry(entry))
+            print(terminal_safe(format_trace_entry(entry)))
     if result.outputs:
         print("outputs:")
         for name, value in result.outputs.items():
-            print(f"  {name} = {_show(value)}")
+            print(f"  {name} = {terminal_safe(_show(value))}")
     if result.limits.used:
         print(f"limits used: {result.limits.summary()}")
     if result.error:
         sys.stdout.flush()
-        print(f"error: {result.error.message}", file=sys.stderr)
+        print(f"error: {terminal_safe(result.error.message)}", file=sys.stderr)
 
 
 # -- schema -------------------------------------------------------------------------------------
 
 def schema_command(args: argparse.Namespace) -> int:
     from flowengine.model.jsonschema import flow_json_schema
+    from flowengine.output import STDOUT, write_output
 
     schema = flow_json_schema()
-    if args.output:
-        from flowengine.output import write_atomically
-
-        write_atomically(args.output, json.dumps(schema, indent=2) + "\n")
-        return 0
-    print_json(schema)
+    write_output(args.output or STDOUT, json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
     return 0

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from flowengine.cli.util import fail, paint
+from flowengine.cli.util import fail, paint, terminal_safe, warn_about_plugins
 
 
 def register(sub: Any) -> None:
@@ -54,19 +54,28 @@ def lint_command(args: argparse.Namespace) -> int:
         return list_rules(config)
     if not args.files:
         fail("no files given: name flow files or directories, e.g. 'flowengine lint flows/'")
+    sources = list(args.files) + ([args.config] if args.config else [])
+    if args.output:
+        from flowengine.output import check_output
+
+        check_output(args.output, sources)
     reports = lint_paths(args.files, config)
+    warn_about_plugins()
+    sources += [r.file for r in reports]
     if not reports:
         fail(f"no flow files found in {', '.join(args.files)}")
     if args.format == "sarif":
         write(args.output, json.dumps(to_sarif(reports, config, __version__), indent=2,
-                                      ensure_ascii=False) + "\n")
+                                      ensure_ascii=False) + "\n", sources)
     elif args.format == "json":
         write(args.output, json.dumps(to_json(reports), indent=2, ensure_ascii=False,
-                                      default=str) + "\n")
+                                      default=str) + "\n", sources)
     else:
         colour = (lambda text, code: paint(text, code)) if not args.output else None
         lines, verdict = to_text(reports, colour)
-        write(args.output, "".join(line + "\n" for line in lines))
+        if not args.output:
+            lines = [terminal_safe(line) for line in lines]
+        write(args.output, "".join(line + "\n" for line in lines), sources)
         quiet = args.output is None and exit_code(reports, args.fail_on) == 0
         print(verdict, file=sys.stdout if quiet else sys.stderr)
     if args.output and args.format != "text":
@@ -74,17 +83,11 @@ def lint_command(args: argparse.Namespace) -> int:
     return exit_code(reports, args.fail_on)
 
 
-def write(path: str | None, text: str) -> None:
-    """To stdout, or atomically to `path`."""
-    if not path:
-        sys.stdout.write(text)
-        return
-    from flowengine.output import WriteError, write_atomically
+def write(path: str | None, text: str, sources: list[str]) -> None:
+    """To stdout, or to `path` (never over one of the `sources` the command read)."""
+    from flowengine.output import STDOUT, write_output
 
-    try:
-        write_atomically(path, text)
-    except WriteError as exc:
-        fail(str(exc))
+    write_output(path or STDOUT, text, sources)
 
 
 def list_rules(config: Any) -> int:

@@ -9,7 +9,15 @@ import argparse
 import sys
 from typing import Any
 
-from flowengine.cli.util import ProgressBar, add_format_option, add_org_option, fail, print_json
+from flowengine.cli.automation import add_project_options, register_org
+from flowengine.cli.util import (
+    ProgressBar,
+    add_format_option,
+    add_org_option,
+    fail,
+    print_json,
+    terminal_safe,
+)
 
 ORG_HELP = "manage the local org store (records that flows read and write)"
 MAX_CELL = 30
@@ -36,6 +44,7 @@ def register(subparsers: Any) -> None:
                                    "transaction: all of it, or nothing when anything is wrong.")
     p.add_argument("fixture", metavar="FIXTURE", help="YAML or JSON file")
     add_org_option(p)
+    add_project_options(p)
     p.set_defaults(handler=run_load)
 
     p = sub.add_parser("show", help="show one record, or every record of an object",
@@ -60,6 +69,8 @@ def register(subparsers: Any) -> None:
     add_org_option(p)
     p.set_defaults(handler=run_export)
 
+    register_org(sub)
+
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -69,7 +80,8 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 def _open(args: argparse.Namespace, create: bool) -> Any:
     from flowengine.org import default_org_path, open_org
 
-    return open_org(args.org or default_org_path(), create=create)
+    project = getattr(args, "project", None)
+    return open_org(args.org or default_org_path(), create=create, project=project)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -94,18 +106,28 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_load(args: argparse.Namespace) -> int:
+    from flowengine.cli.automation import automated, last_log_entry, report_automation
     from flowengine.org.fixtures import load_records, read_fixture
 
     data = read_fixture(args.fixture)  # before opening: a bad file creates no store
     progress = ProgressBar("loading records")
     try:
-        with _open(args, create=True) as store:
-            loaded = load_records(store, data, source=args.fixture, progress=progress)
+        with _open(args, create=True) as raw:
+            store = automated(args, raw)     # the project's triggered flows, then its events
+            before = last_log_entry(store) if store is not raw else 0
+            try:
+                loaded = load_records(store, data, source=args.fixture, progress=progress)
+            except BaseException:
+                # a store this load created is removed again: a failed load creates nothing
+                getattr(raw, "discard", raw.close)()
+                raise
+            progress.close()
+            total = sum(len(v) for v in loaded.values())
+            summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
+            print(f"loaded {total} record{'s' * (total != 1)} into {raw.location}: {summary}")
+            report_automation(store, before)
     finally:
         progress.close()
-    total = sum(len(v) for v in loaded.values())
-    summary = ", ".join(f"{len(v)} {name}" for name, v in loaded.items()) or "nothing"
-    print(f"loaded {total} record{'s' * (total != 1)} into {store.location}: {summary}")
     return 0
 
 
@@ -165,14 +187,11 @@ def run_export(args: argparse.Namespace) -> int:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if args.output is None:
-        sys.stdout.write(text)
+    from flowengine.output import STDOUT, write_output
+
+    write_output(args.output or STDOUT, text)
+    if args.output is None or args.output == STDOUT:
         return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        fail(f"cannot write {args.output}: {exc.strerror}")
     total = sum(len(v) for v in data.values())
     print(f"exported {total} record{'s' * (total != 1)} to {args.output}")
     return 0
@@ -181,7 +200,7 @@ def run_export(args: argparse.Namespace) -> int:
 def _cell(value: Any) -> str:
     from flowengine.types import text_of
 
-    text = text_of(value)
+    text = terminal_safe(text_of(value), lines=False)
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 

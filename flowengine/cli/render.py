@@ -73,21 +73,21 @@ def output_format(output: str | None, explicit: str | None) -> str:
 
 def render_command(args: argparse.Namespace) -> int:
     from flowengine.cli.util import load_flow_for_command, paint
+    from flowengine.output import STDOUT, check_output, write_output
 
     fmt = output_format(args.output, args.format)
+    output = args.output or STDOUT
+    check_output(output, [args.flow])
     flow = _drawable(args.flow) if args.no_check else None
     if flow is None:
         flow = load_flow_for_command(args.flow)     # prints the problems and exits 2
     elif not hasattr(flow, "checked"):
         print(paint("warning:", "33", sys.stderr), f"{args.flow} does not pass its checks "
               f"(see flowengine validate {args.flow}); drawn as it is written", file=sys.stderr)
-    from flowengine.output import write_atomically
     from flowengine.render import render_html, render_mermaid, render_svg
 
     text = {"svg": render_svg, "html": render_html, "mermaid": render_mermaid}[fmt](flow)
-    if args.output is None or args.output == "-":
-        sys.stdout.write(text)
-        return 0
-    write_atomically(args.output, text)
-    print(f"{fmt} written to {args.output}", file=sys.stderr)
+    write_output(output, text, [args.flow])
+    if output != STDOUT:
+        print(f"{fmt} written to {output}", file=sys.stderr)
     return 0

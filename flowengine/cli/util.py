@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -17,6 +18,24 @@ class UsageError(Exception):
 
 def fail(message: str, exit_code: int = 2) -> NoReturn:
     raise UsageError(message, exit_code)
+
+
+# C0 controls (tab and line feed kept where a caller allows them), DEL and C1 controls: shown as
+# escapes, so that record data or a file's text cannot move the cursor, recolour the terminal or
+# retitle its window (ESC [ 31 m, ESC ] 0 ; ...)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return {9: "\\t", 10: "\\n", 13: "\\r"}.get(code) or f"\\x{code:02x}"
+
+
+def terminal_safe(text: str, lines: bool = True) -> str:
+    """`text` with control characters written as escapes (`\\x1b`); line feeds and tabs stay
+    when `lines`, otherwise they are escaped too (a table cell)."""
+    return (_CONTROL if lines else _CONTROL_OR_LINE).sub(_escape, text)
 
 
 def print_json(data: Any) -> None:

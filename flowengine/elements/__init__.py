@@ -65,12 +65,13 @@ def _register_builtins() -> None:
         get_records,
         loop,
         rollback_records,
+        subflow,
         unsupported,
         update_records,
     )
 
     for module in (assignment, decision, loop, action, get_records, create_records,
-                   update_records, delete_records, rollback_records):
+                   update_records, delete_records, rollback_records, subflow):
         register(module.KIND)
     register(collections.FILTER_KIND)
     register(collections.SORT_KIND)

@@ -15,21 +15,22 @@ automatically"). The action runs inside a savepoint; see `flowengine.runtime.nod
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
 from flowengine.elements.base import ElementKind, ElementModel, LintFacts
 from flowengine.errors import FlowRuntimeError, did_you_mean
 from flowengine.references import merge_field_roots
-from flowengine.runtime.nodes import FaultingNode, Read
-from flowengine.types import FlowType, ValueTypeError, assignable, convert_literal, copy_value, to_json
+from flowengine.runtime.nodes import FaultingNode, Read, trace_json
+from flowengine.types import FlowType, ValueTypeError, assignable, convert_literal, copy_value
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
     from flowengine.check.symbols import ResolvedPath, Symbol, SymbolTable
     from flowengine.formats.sfxml import FlowReader, FlowWriter
     from flowengine.formats.xmltree import XmlNode
+    from flowengine.org.base import OrgTransaction
     from flowengine.plugins import Action
     from flowengine.runtime.compile import CompileContext
     from flowengine.runtime.interview import Interview
@@ -76,22 +77,29 @@ class ActionNode(FaultingNode):
         inputs = {name: get(st) for name, get in self.inputs}
         if entry is not None:
             entry["action"] = self.action.name
-            entry["inputs"] = {k: to_json(v) for k, v in inputs.items()}
+            entry["inputs"] = {k: trace_json(v) for k, v in inputs.items()}
         return inputs
 
     def work(self, st: Interview, entry: dict[str, Any] | None, inputs: Any) -> dict[str, Any]:
-        from flowengine.plugins import ActionContext
+        from flowengine.plugins import ActionContext, ActionOrg
+        from flowengine.plugins.guard import run_plugin_code
 
+        # the handler is plug-in code: it gets an org handle that cannot end the transaction,
+        # and sys.exit() in it is a fault of this action (flowengine.plugins.guard)
+        org = None if st.org is None else cast("OrgTransaction", ActionOrg(st.org))
+        context = ActionContext(org, st.flow_name, self.name)
+        handler = self.action.handler
+        raw = run_plugin_code(lambda: handler(inputs, context), f"action {self.action.name}",
+                              errors_too=False)
         # outputs are checked inside the savepoint: bad outputs undo the action's writes
-        return self.check_outputs(self.action.handler(inputs, ActionContext(st.org, st.flow_name,
-                                                                            self.name)))
+        return self.check_outputs(raw)
 
     def finish(self, st: Interview, entry: dict[str, Any] | None, outputs: Any) -> None:
         st.values[self.name] = outputs
         for setter, name in self.outputs:
             setter(st, copy_value(outputs.get(name)))
         if entry is not None:
-            entry["outputs"] = {k: to_json(v) for k, v in outputs.items()}
+            entry["outputs"] = {k: trace_json(v) for k, v in outputs.items()}
 
     def check_outputs(self, raw: Any) -> dict[str, Any]:
         if raw is None:
@@ -126,7 +134,17 @@ class ActionKind(ElementKind):
     def needs_plugins(self, element: ActionElement) -> bool:
         return True
 
+    @staticmethod
+    def calls_flow(element: ActionElement) -> bool:
+        """An autolaunched flow called as an action (`actionType: flow`): a subflow."""
+        return element.actionType == "flow"
+
     def bind(self, ctx: CheckContext, name: str, element: ActionElement, symbol: Symbol) -> None:
+        if self.calls_flow(element):
+            flow, _why = ctx.project_flow(element.action)
+            symbol.binding = flow
+            symbol.broken = flow is None            # check() reports why
+            return
         try:
             registry = ctx.registry
         except Exception:
@@ -147,6 +165,9 @@ class ActionKind(ElementKind):
                 fields: tuple[str, ...]) -> ResolvedPath:
         from flowengine.check.symbols import BrokenReference, ResolvedPath, ResolveError
 
+        if self.calls_flow(symbol.decl):
+            from flowengine.elements.subflow import resolve_outputs
+            return resolve_outputs(table, symbol, text, fields)
         action = symbol.binding
         if not fields:
             raise ResolveError(f"{symbol.name!r} is an Action element; name one of its outputs, "
@@ -169,6 +190,11 @@ class ActionKind(ElementKind):
 
     # -- checks and compiling --------------------------------------------------------------------
     def check(self, ctx: CheckContext, name: str, element: ActionElement) -> None:
+        if self.calls_flow(element):
+            from flowengine.elements.subflow import check_call
+            check_call(ctx, name, element.action, ("elements", name, "action"), element.inputs,
+                       element.outputs)
+            return
         action = ctx.actions.get(name)
         if action is None:
             return
@@ -204,6 +230,9 @@ class ActionKind(ElementKind):
                           f"({target.type})", "action.output-type")
 
     def compile(self, ctx: CompileContext, name: str, element: ActionElement) -> Node:
+        if self.calls_flow(element):
+            from flowengine.elements.subflow import compile_call
+            return compile_call(ctx, name, element.inputs, element.outputs, True, "Action")
         action = ctx.checked.actions[name]
         values = ctx.values
         inputs = [(p, values.compile(raw, action.input(p).type))  # type: ignore[union-attr]
@@ -213,7 +242,7 @@ class ActionKind(ElementKind):
         return ActionNode(name, action, inputs, outputs, ctx.checked.types)
 
     def needs_org(self, element: ActionElement) -> bool:
-        return True
+        return not self.calls_flow(element)      # a flow needs it when its elements do
 
     # -- canvas and runs -------------------------------------------------------------------------
     def caption(self, element: ActionElement, action: Any = None) -> str:

@@ -14,19 +14,22 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import Field, field_validator
 
 from flowengine.elements.base import ElementKind, ElementModel, LintFacts, StrictModel
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
+from flowengine.runtime.membership import Membership
 from flowengine.runtime.nodes import Apply, Node, Read, snapshot
 from flowengine.types import (
     MAX_INTEGER_DIGITS,
+    MAX_TEXT,
     NUMERIC,
     TEXT_LIKE,
     FlowType,
+    copy_value,
     describe,
     number_problem,
     round_to_scale,
@@ -170,6 +173,19 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
             values = st.values
             values[root] = fn(values.get(root), value(st))
         apply = apply_plain
+    elif _same_path(raw, ref):
+        # `X.list RemoveAll X.list`: the value is the target itself, read as the target is (a
+        # null object on the way is created by the setter), so emptying a collection field of
+        # an Apex-defined variable never assigned works, as Salesforce's samples rely on
+        copy = copy_value
+
+        def apply_self(st: Interview) -> None:
+            try:
+                current = read(st)
+            except FlowRuntimeError:
+                current = None
+            setter(st, fn(current, copy(current)))
+        apply = apply_self
     else:
         def apply_path(st: Interview) -> None:
             try:
@@ -179,6 +195,15 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
             setter(st, fn(current, value(st)))
         apply = apply_path
     return apply, read
+
+
+def _same_path(raw: Any, ref: str) -> bool:
+    """Whether an assignment's value is a merge field of its own target (`{!X}` for X)."""
+    if not isinstance(raw, str):
+        return False
+    text = raw.strip()
+    return text.startswith("{!") and text.endswith("}") and \
+        text[2:-1].strip().lower() == ref.strip().lower()
 
 
 def _constant(raw: Any, op: str) -> tuple[Any] | None:
@@ -310,6 +335,25 @@ KIND = AssignmentKind()
 
 # -- the operators (spec 4.1): each returns new_value = fn(old, value) -------------------------------
 
+# bounds on what an assignment may build, as Salesforce's heap limit bounds a real interview: a
+# list added to itself in a loop doubles each time and would exhaust memory in a few dozen steps
+MAX_ITEMS: Final = 1_000_000        # items of one collection
+# MAX_TEXT (flowengine.types): characters of one text, as for formula results
+
+
+def _check_items(count: int) -> None:
+    if count > MAX_ITEMS:
+        raise FlowRuntimeError(f"the collection would hold {count:,} items; a collection holds "
+                               f"at most {MAX_ITEMS:,}")
+
+
+def _bounded_text(result: str) -> str:
+    if len(result) > MAX_TEXT:
+        raise FlowRuntimeError(f"the text would be {len(result):,} characters long; a text holds "
+                               f"at most {MAX_TEXT:,}")
+    return result
+
+
 def _num(v: Any) -> Decimal:
     return Decimal(0) if v is None else v
 
@@ -326,8 +370,9 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
         return lambda old, v: Decimal(len(v or ()))
     if t.kind in TEXT_LIKE:
         if op == "AddItem":
-            return lambda old, v: v if not old else (old if v in (None, "") else f"{old};{v}")
-        return lambda old, v: (old or "") + text_of(v)
+            return lambda old, v: v if not old else \
+                (old if v in (None, "") else _bounded_text(f"{old};{v}"))
+        return lambda old, v: _bounded_text((old or "") + text_of(v))
     if t.kind in NUMERIC:
         return _arithmetic(op, scale)
     if t.kind == "Date":
@@ -374,38 +419,53 @@ def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:
     if op in ("Assign", "Equals"):
         return lambda old, v: items(v)
     if op == "Add":
-        return lambda old, v: (old or []) + items(v)
+        def add(old: Any, v: Any) -> Any:
+            # appended in place: a variable's list is its own (every other place that keeps a
+            # collection keeps a copy), so n Adds cost n, not n²
+            if old is None:
+                return items(v)
+            new = items(v)
+            _check_items(len(old) + len(new))
+            old.extend(new)
+            return old
+        return add
     if op == "AddAtStart":
-        return lambda old, v: items(v) + (old or [])
+        def add_at_start(old: Any, v: Any) -> Any:
+            new = items(v)
+            _check_items(len(new) + len(old or ()))
+            return new + (old or [])
+        return add_at_start
+    # the operators below compare items by equality: through an index of the value's items
+    # (flowengine.runtime.membership), so they are linear in both collections
     if op == "RemoveAll":
         def remove_all(old: Any, v: Any) -> Any:
-            drop = items(v)
+            drop = Membership(items(v))
             return [x for x in (old or []) if x not in drop]
         return remove_all
-    if op == "RemoveFirst":
-        def remove_first(old: Any, v: Any) -> Any:
+    if op in ("RemoveFirst", "RemoveAfterFirst", "RemoveBeforeFirst"):
+        def first_match(old: Any, v: Any) -> tuple[list[Any], int | None]:
             result = list(old or [])
-            wanted = items(v)
-            for i, x in enumerate(result):
-                if x in wanted:
-                    del result[i]
-                    break
-            return result
-        return remove_first
-    if op in ("RemoveAfterFirst", "RemoveBeforeFirst"):
+            wanted = Membership(items(v))
+            return result, next((i for i, x in enumerate(result) if x in wanted), None)
+
+        if op == "RemoveFirst":
+            def remove_first(old: Any, v: Any) -> Any:
+                result, found = first_match(old, v)
+                if found is not None:
+                    del result[found]
+                return result
+            return remove_first
         after = op == "RemoveAfterFirst"
 
         def cut(old: Any, v: Any) -> Any:
-            result = list(old or [])
-            wanted = items(v)
-            for i, x in enumerate(result):
-                if x in wanted:
-                    return result[: i + 1] if after else result[i:]
-            return result
+            result, found = first_match(old, v)
+            if found is None:
+                return result
+            return result[: found + 1] if after else result[found:]
         return cut
     if op == "RemoveUncommon":
         def keep_common(old: Any, v: Any) -> Any:
-            keep = items(v)
+            keep = Membership(items(v))
             return [x for x in (old or []) if x in keep]
         return keep_common
     if op == "RemovePosition":

@@ -20,7 +20,8 @@ references, field types) and all records of one element are created or none is: 
 element's fault, with Salesforce's status code (`REQUIRED_FIELD_MISSING`...). A record given with
 an Id already set is refused (`INVALID_FIELD_FOR_INSERT_UPDATE`), as Salesforce refuses it.
 Fields the platform sets (Id, system, formula and roll-up fields) that a record variable holds
-are not written.
+are not written. Creating a platform event (`object: Name__e`, or a standard event) publishes
+it: subscribers receive it after the transaction commits.
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class CreateRecordsNode(rec.DmlNode):
         if not rows:
             return targets, []
         org = self.org(st)
-        st.limits.dml(len(rows), self.name)
+        st.limits.dml(len(rows), self.name, f"{st.flow_name}.{self.name}")
         if len(rows) == 1:
             return targets, [org.insert(self.object_name, rows[0])]
         return targets, org.insert_many(self.object_name, rows)
@@ -167,9 +168,6 @@ class CreateRecordsKind(ElementKind):
         schema = rec.object_schema(ctx, base + ("object",), element.object)
         if schema is None:
             return
-        if getattr(schema, "is_event", False):
-            ctx.error(base + ("object",), f"{element.object} is a platform event: publishing "
-                      "events is not supported yet", "unsupported", severity="warning")
         rec.check_field_values(ctx, base, schema, element.values, creating=True)
         if element.storeId:
             target = ctx.writable_target(element.storeId, base + ("storeId",))

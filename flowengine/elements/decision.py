@@ -33,8 +33,8 @@ from flowengine.conditions import (
 )
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts, NameEntry, StrictModel
 from flowengine.references import merge_field_roots
-from flowengine.runtime.nodes import Node, Targets, probe
-from flowengine.types import FlowType, copy_value, to_json
+from flowengine.runtime.nodes import Node, Targets, probe, trace_json
+from flowengine.types import FlowType
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
@@ -104,7 +104,7 @@ class DecisionNode(Node):
 
 def _left_of(cond: CompiledCondition) -> Callable[[Interview], Any]:
     """The left side of a condition as the trace shows it."""
-    return lambda st: to_json(copy_value(cond.left(st)))
+    return lambda st: trace_json(cond.left(st))
 
 
 class DecisionKind(ElementKind):

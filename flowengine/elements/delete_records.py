@@ -72,7 +72,7 @@ class DeleteRecordsNode(rec.DmlNode):
             ids = self.matching(st, None, prepared)
         if ids:
             org = self.org(st)
-            st.limits.dml(len(ids), self.name)
+            st.limits.dml(len(ids), self.name, f"{st.flow_name}.{self.name}")
             org.delete_many(self.object_name, ids)
         return ids
 

@@ -109,7 +109,7 @@ class GetRecordsNode(rec.RecordsNode):
     def work(self, st: Interview, entry: dict[str, Any] | None, prepared: Any) -> Any:
         filters, limit = prepared
         org = self.org(st)
-        st.limits.query(self.name)
+        st.limits.query(self.name, f"{st.flow_name}.{self.name}")
         rows = org.select(self.object_name, filters, self.logic, self.sort, limit, self.fields)
         st.limits.rows_retrieved(len(rows), self.name)
         return rows

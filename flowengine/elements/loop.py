@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
 from flowengine.references import PathSyntaxError, check_path
-from flowengine.runtime.nodes import Node, Read, Targets
-from flowengine.types import FlowType, assignable, copy_value, to_json
+from flowengine.runtime.nodes import Node, Read, Targets, trace_json
+from flowengine.types import FlowType, assignable, copy_value
 
 if TYPE_CHECKING:
     from flowengine.check.context import CheckContext
@@ -73,7 +73,7 @@ class LoopNode(Node):
         state = st.loops.get(self.name)
         if state is not None and target is self.next:
             entry["iteration"] = state[1]
-            entry["item"] = to_json(self.read_item(st))
+            entry["item"] = trace_json(self.read_item(st))
         else:
             entry["iteration"] = None
             entry["done"] = True

@@ -115,35 +115,40 @@ def check_filters(ctx: CheckContext, element: str, base: tuple[Any, ...], schema
                   filters: Sequence[RecordFilterModel], logic: str | None) -> None:
     """Fields, operators and values of the filters, and their logic."""
     for i, flt in enumerate(filters):
-        where = base + ("filters", i)
-        fdef = check_field(ctx, where + ("field",), schema, flt.field)
-        if fdef is None:
-            continue
-        ftype = fdef.type
-        if flt.op == "IsNull":
-            ctx.check_value(flt.value, FlowType("Boolean"), where + ("value",),
-                            context=f"filter {i + 1}: Is Null takes True or False: ")
-            continue
-        if flt.op in TEXT_OPS and ftype.kind not in TEXT_LIKE:
-            ctx.error(where + ("op",), f"filter {i + 1}: {flt.op} compares text, but "
-                      f"{schema.name}.{flt.field} is {ftype}", "records.filter-op")
-            continue
-        if flt.op in ORDERING_OPS and ftype.kind not in NUMERIC | TEXT_LIKE | {
-                "Date", "DateTime", "Time"}:
-            ctx.error(where + ("op",), f"filter {i + 1}: {flt.op} orders values, but "
-                      f"{schema.name}.{flt.field} is {ftype}", "records.filter-op")
-            continue
-        if flt.op in ("In", "NotIn"):
-            ctx.check_value(flt.value, ftype.as_collection(), where + ("value",),
-                            context=f"filter {i + 1}: {flt.op} takes a collection of "
-                                    f"{ftype.item}: ")
-            continue
-        if flt.value is None and flt.op not in ("EqualTo", "NotEqualTo"):
-            ctx.error(where, f"filter {i + 1}: {flt.op} needs a value", "records.filter-value")
-            continue
-        ctx.check_value(flt.value, ftype, where + ("value",),
-                        context=f"filter {i + 1} on {schema.name}.{flt.field} ({ftype}): ")
+        check_filter(ctx, base + ("filters", i), schema, i, flt)
     check_logic(ctx, element, base, logic, len(filters))
+
+
+def check_filter(ctx: CheckContext, where: tuple[Any, ...], schema: Any, i: int,
+                 flt: RecordFilterModel) -> None:
+    """The field, operator and value of filter number `i` (0-based)."""
+    fdef = check_field(ctx, where + ("field",), schema, flt.field)
+    if fdef is None:
+        return
+    ftype = fdef.type
+    if flt.op == "IsNull":
+        ctx.check_value(flt.value, FlowType("Boolean"), where + ("value",),
+                        context=f"filter {i + 1}: Is Null takes True or False: ")
+        return
+    if flt.op in TEXT_OPS and ftype.kind not in TEXT_LIKE:
+        ctx.error(where + ("op",), f"filter {i + 1}: {flt.op} compares text, but "
+                  f"{schema.name}.{flt.field} is {ftype}", "records.filter-op")
+        return
+    if flt.op in ORDERING_OPS and ftype.kind not in NUMERIC | TEXT_LIKE | {
+            "Date", "DateTime", "Time"}:
+        ctx.error(where + ("op",), f"filter {i + 1}: {flt.op} orders values, but "
+                  f"{schema.name}.{flt.field} is {ftype}", "records.filter-op")
+        return
+    if flt.op in ("In", "NotIn"):
+        ctx.check_value(flt.value, ftype.as_collection(), where + ("value",),
+                        context=f"filter {i + 1}: {flt.op} takes a collection of "
+                                f"{ftype.item}: ")
+        return
+    if flt.value is None and flt.op not in ("EqualTo", "NotEqualTo"):
+        ctx.error(where, f"filter {i + 1}: {flt.op} needs a value", "records.filter-value")
+        return
+    ctx.check_value(flt.value, ftype, where + ("value",),
+                    context=f"filter {i + 1} on {schema.name}.{flt.field} ({ftype}): ")
 
 
 def check_logic(ctx: CheckContext, element: str, base: tuple[Any, ...], logic: str | None,
@@ -344,7 +349,7 @@ class DmlNode(RecordsNode):
             logic = within_ids(logic, len(filters))
             filters = [RecordFilter("Id", "In", list(ids))] + filters
         org = self.org(st)
-        st.limits.query(self.name)
+        st.limits.query(self.name, f"{st.flow_name}.{self.name}:query")
         found = org.select(self.object_name, filters, logic, fields=["Id"])
         st.limits.rows_retrieved(len(found), self.name)
         return [row["Id"] for row in found]

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 UNSUPPORTED: Final[dict[str, tuple[str, str, str]]] = {
     "screens": ("Screen", "Screen", "screen"),
     "waits": ("Wait", "Wait", "logic"),
-    "subflows": ("Subflow", "Subflow", "logic"),
     "collectionProcessors": ("CollectionProcessor", "Collection Processor", "logic"),
     "customErrors": ("CustomError", "Custom Error", "logic"),
     "transforms": ("Transform", "Transform", "data"),

@@ -94,7 +94,7 @@ class UpdateRecordsNode(rec.DmlNode):
                    for i in ids}
         if updates:
             org = self.org(st)
-            st.limits.dml(len(updates), self.name)
+            st.limits.dml(len(updates), self.name, f"{st.flow_name}.{self.name}")
             if len(updates) == 1:
                 (record_id, fields), = updates.items()
                 org.update(self.object_name, record_id, fields)

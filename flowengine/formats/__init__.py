@@ -63,7 +63,7 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
         size = os.stat(name).st_size
         if size > limit:
             raise LoadError(f"file is {size / 1048576:.1f} MB; {what} are limited to "
-                            f"{limit // 1048576} MB", name)
+                            f"{limit // 1048576} MB", name, code="limit")
         with open(name, "rb") as fh:
             raw = fh.read(limit + 1)
     except FileNotFoundError:
@@ -73,9 +73,10 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
     if len(raw) > limit:
-        raise LoadError(f"file is larger than {limit // 1048576} MB", name)
+        raise LoadError(f"file is larger than {limit // 1048576} MB", name, code="limit")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise LoadError(f"file is not UTF-8 text (byte {exc.start})", name, line) from None
+        raise LoadError(f"file is not UTF-8 text (byte {exc.start})", name, line,
+                        code="file") from None

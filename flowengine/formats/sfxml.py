@@ -257,9 +257,7 @@ class FlowReader:
             location = self.location(start)
             if location is not None:
                 data["startLocation"] = location
-            trigger = self.rest(start, {"connector", "locationX", "locationY"}, ("trigger",))
-            if trigger:
-                data["trigger"] = trigger
+            self.start_settings(root, start, data, used)
         reference = root.child("startElementReference")
         if reference is not None:
             used.add("startElementReference")
@@ -296,6 +294,44 @@ class FlowReader:
         if kept:
             data.setdefault("xml", {}).update(kept)
         return data
+
+    def start_settings(self, root: XmlNode, start: XmlNode, data: dict[str, Any],
+                       used: set[str]) -> None:
+        """What starts the flow: a record or platform event trigger becomes `trigger`; the
+        Start element's other settings (a schedule, other trigger types) are kept."""
+        from flowengine.elements.records import filters_from_xml
+        from flowengine.model import TRIGGER_TYPES
+
+        done = {"connector", "locationX", "locationY"}
+        kind = start.text_of("triggerType")
+        if kind in TRIGGER_TYPES and start.child("object") is not None:
+            path: Path = ("trigger",)
+            self.at(path, start)
+            trigger: dict[str, Any] = {
+                "type": self.text(start.child("triggerType"), path + ("type",)),
+                "object": self.text(start.child("object"), path + ("object",))}
+            on = start.child("recordTriggerType")
+            if on is not None:
+                trigger["on"] = self.text(on, path + ("on",))
+            filters_from_xml(self, start, path, trigger)
+            formula = start.child("filterFormula")
+            if formula is not None:
+                trigger["formula"] = self.text(formula, path + ("formula",))
+            changed = self.flag(start.child("doesRequireRecordChangedToMeetCriteria"))
+            if changed is not None:
+                trigger["onlyWhenChanged"] = changed
+            order = root.child("triggerOrder")
+            if order is not None and (order.text or "").strip().isdigit():
+                used.add("triggerOrder")
+                self.at(path + ("order",), order)
+                trigger["order"] = int(order.text)
+            done |= {"triggerType", "object", "recordTriggerType", "filters", "filterLogic",
+                     "filterFormula", "doesRequireRecordChangedToMeetCriteria"}
+            data["trigger"] = self.keep(trigger, start, done, path)
+            return
+        rest = self.rest(start, done, ("xml", "start"))
+        if rest:
+            data.setdefault("xml", {})["start"] = rest
 
     def drop_default_layout(self, data: dict[str, Any]) -> None:
         """A flow laid out automatically with Flow Builder's default metadata and no positions
@@ -591,6 +627,9 @@ class FlowWriter:
                 [self.value("value", value, f"processMetadataValues.{key}")]
                 if value is not None else [])))
         extras = dict(m.xml or {})
+        extras.pop("start", None)                       # written inside <start>
+        if m.trigger is not None and m.trigger.order is not None:
+            out.append(self.leaf("triggerOrder", m.trigger.order))
         if extras.pop("startElementReference", None):
             if m.start:
                 out.append(self.leaf("startElementReference", m.start))
@@ -606,11 +645,26 @@ class FlowWriter:
         return XmlNode("Flow", sorted(out, key=lambda c: c.tag))
 
     def start(self, m: FlowModel) -> XmlNode:
+        from flowengine.elements.records import filters_to_xml
+
         x, y = m.startLocation or (0, 0)
         out = [self.leaf("locationX", x), self.leaf("locationY", y)]
         out += self.connector("connector", m.start)
-        if m.trigger:
-            out += self.raw_children(m.trigger)
+        trigger = m.trigger
+        if trigger is not None:
+            out += [self.leaf("object", trigger.object), self.leaf("triggerType", trigger.type)]
+            if trigger.on is not None:
+                out.append(self.leaf("recordTriggerType", trigger.on))
+            out += filters_to_xml(self, "start", trigger.filters, trigger.logic)  # type: ignore[arg-type]
+            if trigger.formula is not None:
+                out.append(self.leaf("filterFormula", trigger.formula))
+            if trigger.onlyWhenChanged is not None:
+                out.append(self.leaf("doesRequireRecordChangedToMeetCriteria",
+                                     trigger.onlyWhenChanged))
+            out += self.kept(trigger)
+        kept = (m.xml or {}).get("start")
+        if isinstance(kept, dict):
+            out += self.raw_children(kept)
         return self.node("start", out, NODE)
 
 

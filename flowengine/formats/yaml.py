@@ -201,6 +201,15 @@ def parse_yaml(text: str, file: str | None = None, limits: YamlLimits = FLOW_LIM
             raise LoadError(unquoted_merge_message(merge[0]), file, merge[1], merge[2],
                             code="unquoted-merge-field") from None
         raise LoadError(f"invalid YAML: {message}", file, line, column, code="yaml") from None
+    except yaml.reader.ReaderError as exc:    # a character YAML does not allow: no mark, an offset
+        offset = min(max(exc.position, 0), len(text))
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise LoadError(f"invalid YAML: the character U+{code:04X} is not allowed in YAML "
+                        "(control characters other than tab and line breaks must be escaped in "
+                        "a double-quoted string, e.g. \"\\x01\")", file, line, column,
+                        code="yaml") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"invalid YAML: {exc}", file, code="yaml") from None
     return builder.document()

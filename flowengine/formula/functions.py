@@ -26,7 +26,7 @@ from flowengine.formula.builders import (
 )
 from flowengine.formula.date_functions import DATE_FUNCTIONS
 from flowengine.formula.math_functions import MATH_FUNCTIONS
-from flowengine.formula.nodes import CTX, Expr, Fault, Getter, kind_name, quoted
+from flowengine.formula.nodes import CTX, Expr, Fault, Getter, constant, kind_name, quoted
 from flowengine.formula.operators import comparable
 from flowengine.formula.text_functions import TEXT_FUNCTIONS
 from flowengine.types import UTC, number_problem, text_of
@@ -168,11 +168,60 @@ def _is_number(text: str) -> bool:
 
 
 _RECORD_ONLY = ("is available only in formulas of record-triggered flows (Salesforce: \"Use "
-                "ISCHANGED, ISNEW, and PRIORVALUE in Record-Triggered Flow Formulas\"); "
-                "flowengine does not run record-triggered flows yet")
+                "ISCHANGED, ISNEW, and PRIORVALUE in Record-Triggered Flow Formulas\")")
+
+
+def _prior(p: Parser, fname: str, offset: int, need_update: bool) -> Any:
+    """The getter of $Record__Prior, or a load error saying where the function is available."""
+    try:
+        return p.resolve("$Record__Prior")[1]
+    except KeyError:
+        pass
+    try:
+        p.resolve("$Record")
+    except KeyError:
+        p.fail(f"{fname} {_RECORD_ONLY}", offset)
+    if need_update:
+        p.fail(f"{fname} compares a field with its value before an update: the flow must start "
+               "on Update or CreateAndUpdate", offset)
+    return None
+
+
+def _record_change(fname_kind: str) -> Function:
+    """ISCHANGED({!$Record.Field}): the field differs from its prior value (false when the
+    record is new); PRIORVALUE({!$Record.Field}): the prior value (null when new)."""
+    def build(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
+        prior = _prior(p, fname, offset, need_update=True)
+        ref = args[0].ref or ""
+        root, _, field = ref.partition(".")
+        if root.lower() != "$record" or not field or "." in field:
+            p.fail(f"{fname} takes a field of the record that started the flow, "
+                   "{!$Record.Field}", args[0].offset)
+        current = args[0].fn
+
+        def before(s: Any) -> Any:
+            record = prior(s)
+            return None if record is None else record.fields.get(field)
+        if fname_kind == "PRIORVALUE":
+            return p.node(args[0].kind, before, offset, args, pure=False)
+
+        def changed(s: Any) -> bool:
+            return prior(s) is not None and before(s) != current(s)
+        return p.node("Boolean", changed, offset, args, pure=False)
+    return Function(1, 1, build)
+
+
+def _is_new() -> Function:
+    """ISNEW(): the record that started the flow is being created (it has no prior values)."""
+    def build(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
+        prior = _prior(p, fname, offset, need_update=False)
+        if prior is None:                       # a flow started on Create only
+            return constant("Boolean", True, offset)
+        return p.node("Boolean", lambda s: prior(s) is None, offset, args, pure=False)
+    return Function(0, 0, build)
 _NOT_IN_FLOWS = ("is not supported in flow formulas (Salesforce's Flow Formula Considerations "
                  "list GETRECORDIDS, IMAGE, INCLUDES, PARENTGROUPVAL, PREVGROUPVAL, PRIORVALUE, "
-                 "REQUIRE SCRIPT and VLOOKUP)")
+                 "REQUIRE SCRIPT and VLOOKUP; PRIORVALUE is allowed in record-triggered flows)")
 _OTHER_CONTEXTS = "is not available in flow formulas (only in other formula contexts)"
 
 LOGIC_FUNCTIONS: Final[dict[str, Function]] = {
@@ -188,9 +237,9 @@ LOGIC_FUNCTIONS: Final[dict[str, Function]] = {
     "ISNUMBER": simple((TEXT,), "Boolean", _is_number),
     "TEXT": _text,
     "VALUE": simple((TEXT,), "Number", _value),
-    "ISCHANGED": unavailable(_RECORD_ONLY),
-    "ISNEW": unavailable(_RECORD_ONLY),
-    "PRIORVALUE": unavailable(_NOT_IN_FLOWS + "; in record-triggered flows use $Record__Prior"),
+    "ISCHANGED": _record_change("ISCHANGED"),
+    "ISNEW": _is_new(),
+    "PRIORVALUE": _record_change("PRIORVALUE"),
     "GETRECORDIDS": unavailable(_NOT_IN_FLOWS),
     "IMAGE": unavailable(_NOT_IN_FLOWS),
     "INCLUDES": unavailable(_NOT_IN_FLOWS),

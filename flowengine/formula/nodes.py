@@ -54,12 +54,13 @@ class Expr:
     """A compiled node: its kind (Text, Number, Boolean, Date, DateTime, Time or Null), closure,
     offset, depth and, for a constant, its value."""
 
-    __slots__ = ("kind", "fn", "offset", "depth", "const", "value")
+    __slots__ = ("kind", "fn", "offset", "depth", "const", "value", "ref")
 
     def __init__(self, kind: str, fn: Getter, offset: int, depth: int = 1, const: bool = False,
                  value: Any = None) -> None:
         self.kind, self.fn, self.offset, self.depth = kind, fn, offset, depth
         self.const, self.value = const, value
+        self.ref: str | None = None         # a merge field node: its path (`$Record.Status`)
 
 
 def constant(kind: str, value: Any, offset: int) -> Expr:

@@ -238,7 +238,9 @@ class Parser:
             self.fail(f"{{!{tok.value}}} is {ftype}; a formula works on single Text, Number, "
                       "Boolean, Date, DateTime or Time values", tok.start)
         self.references.setdefault(tok.value, None)
-        return Expr(kind, getter, tok.start)
+        expr = Expr(kind, getter, tok.start)
+        expr.ref = tok.value
+        return expr
 
     def call(self, name_tok: _Token, fname: str) -> Expr:
         spec = FUNCTIONS.get(fname)

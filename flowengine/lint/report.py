@@ -90,7 +90,8 @@ def _uri(file: str) -> tuple[str, str | None]:
         relative = absolute.relative_to(Path.cwd().resolve())
     except ValueError:
         return absolute.as_uri(), None
-    return quote(relative.as_posix()), SRCROOT
+    # quoted from the file name's bytes: a name that is not UTF-8 still gives a valid URI
+    return quote(os.fsencode(relative.as_posix())), SRCROOT
 
 
 def _location(file: str, line: int | None, column: int | None,

@@ -10,11 +10,13 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, StrictInt, WithJsonSchema, field_validator, model_validator
 
 from flowengine.model.base import ElementModel, StrictModel
 from flowengine.types import MAX_SCALE
 
+MIN_API_VERSION = Decimal("1.0")     # Salesforce's first API version
+MAX_API_VERSION = Decimal("999.0")   # far above any release, low enough to mean a version
 DATA_TYPES = ("Text", "String", "Number", "Currency", "Boolean", "Date", "DateTime", "Time",
               "Picklist", "Multipicklist", "Apex", "Record")
 DataType = Literal[DATA_TYPES]  # type: ignore[valid-type]
@@ -50,7 +52,7 @@ class TypedDecl(StrictModel):
                                   "Salesforce's ConnectApi__Name spelling is ConnectApi.Name")
     object: str | None = Field(None, description="object API name (type Record)")
     collection: bool = False
-    scale: Annotated[int, Field(ge=0, le=MAX_SCALE)] | None = Field(
+    scale: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE)] | None = Field(
         None, description="decimal places (Number, Currency), 0 to 17; results are rounded half-up; a "
         "Number or Currency variable without scale holds whole numbers")
     description: str | None = None
@@ -93,7 +95,7 @@ class ConstantDecl(StrictModel):
 class FormulaDecl(StrictModel):
     type: DataType
     expression: str
-    scale: Annotated[int, Field(ge=0, le=MAX_SCALE)] | None = None
+    scale: Annotated[StrictInt, Field(ge=0, le=MAX_SCALE)] | None = None
     description: str | None = None
 
 
@@ -110,6 +112,46 @@ class TemplateDecl(StrictModel):
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
         return {"anyOf": [handler(core_schema), {"type": "string"}]}
+
+
+TRIGGER_TYPES = ("RecordBeforeSave", "RecordAfterSave", "RecordBeforeDelete", "PlatformEvent")
+RECORD_TRIGGERS = ("Create", "Update", "CreateAndUpdate", "Delete")
+TRIGGER_FILTER_OPERATORS = ("EqualTo", "NotEqualTo", "GreaterThan", "LessThan",
+                            "GreaterThanOrEqualTo", "LessThanOrEqualTo", "StartsWith", "EndsWith",
+                            "Contains", "IsNull", "IsChanged", "In", "NotIn")
+
+
+class TriggerFilter(StrictModel):
+    """A condition on the triggering record's field (`IsChanged` compares it with its prior
+    value; it takes true or false)."""
+
+    field: str
+    op: Literal[TRIGGER_FILTER_OPERATORS]  # type: ignore[valid-type]
+    value: Any = None
+
+
+class Trigger(StrictModel):
+    """What starts the flow (Salesforce's Start element): a record of `object` being created,
+    updated or deleted, or a platform event `object` being published. Entry conditions are
+    `filters` joined by `logic`, or a Boolean `formula`."""
+
+    type: Literal[TRIGGER_TYPES] = Field(  # type: ignore[valid-type]
+        description="RecordBeforeSave (fast field updates), RecordAfterSave, RecordBeforeDelete, "
+                    "PlatformEvent")
+    object: str = Field(description="the record's object, or the platform event")
+    on: Literal[RECORD_TRIGGERS] | None = Field(  # type: ignore[valid-type]
+        None, description="record triggers: Create, Update, CreateAndUpdate or Delete")
+    filters: list[TriggerFilter] = Field(default_factory=list)
+    logic: str | None = Field(None, description="and | or | custom over filter numbers")
+    formula: str | None = Field(None, description="entry condition as a Boolean formula")
+    onlyWhenChanged: bool | None = Field(
+        None, description="run only when an update makes the record meet the conditions "
+                          "(it did not before): doesRequireRecordChangedToMeetCriteria")
+    order: int | None = Field(None, description="trigger order among the object's flows (1-2000)")
+
+    @property
+    def is_record(self) -> bool:
+        return self.type != "PlatformEvent"
 
 
 class FlowModel(StrictModel):
@@ -144,8 +186,28 @@ class FlowModel(StrictModel):
         None, description="Salesforce's tool metadata (BuilderType, CanvasMode...): name → value")
     startLocation: tuple[int, int] | None = Field(None, description="[x, y] of the Start element "
                                                   "on a free-form canvas")
-    trigger: dict[str, Any] | None = Field(None, description="what starts the flow: Salesforce's "
-                                           "Start settings (object, triggerType...)")
+    trigger: Trigger | None = Field(None, description="what starts the flow: a record change "
+                                    "(RecordBeforeSave, RecordAfterSave, RecordBeforeDelete) or a "
+                                    "platform event (PlatformEvent); none: run by hand or called")
+
+    @field_validator("apiVersion", mode="before")
+    @classmethod
+    def _api_version(cls, value: Any) -> Any:
+        # a Boolean is not a version, and neither is -1e400 (read as minus infinity) or 1e9;
+        # text that is no number is left to the type check
+        if isinstance(value, bool):
+            raise ValueError(f"apiVersion must be a number such as 62.0, found the Boolean "
+                             f"{str(value).lower()}")
+        try:
+            number = Decimal(str(value).strip()) if isinstance(value, (int, float, str)) else None
+        except ArithmeticError:
+            return value
+        if number is not None and (not number.is_finite()
+                                   or not MIN_API_VERSION <= number <= MAX_API_VERSION):
+            raise ValueError(f"apiVersion must be between {MIN_API_VERSION} and "
+                             f"{MAX_API_VERSION} (Salesforce's versions, e.g. 62.0), found "
+                             f"{str(value)[:20]}")
+        return value
 
     @field_validator("elements", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
 from flowengine.types import describe
 
 if TYPE_CHECKING:
-    from flowengine.org.base import Invariant, OrgStore
+    from flowengine.org.base import Invariant, OrgStore, SaveHook
     from flowengine.org.system import Clock
 
 __all__ = ["BACKENDS", "DEFAULT_ORG_PATH", "ORG_ENV_VAR", "FieldDef", "ObjectSchema", "Rollup",
@@ -56,7 +56,8 @@ def open_org(target: str | os.PathLike[str] | None = None,
              schemas: Iterable[ObjectSchema] | None = None,
              invariants: Iterable[Invariant] | None = None,
              *, create: bool = True, clock: Clock | None = None,
-             project: str | os.PathLike[str] | None = None) -> OrgStore:
+             project: str | os.PathLike[str] | None = None,
+             hooks: Iterable[SaveHook] | None = None) -> OrgStore:
     """Open the org store that `target` names, creating it on first use and migrating it to the
     schemas (new objects and fields are added).
 
@@ -79,7 +80,9 @@ def open_org(target: str | os.PathLike[str] | None = None,
     objects they refer to, and User) and no `invariants`, no invariants are checked.
     With `create=False` a missing store is an OrgError(ORG_NOT_FOUND). `clock` gives the time
     the system fields record (default: the system clock; tests pass a
-    `flowengine.org.system.FixedClock`).
+    `flowengine.org.system.FixedClock`). `hooks` run around every write of every transaction
+    (`flowengine.org.base.SaveHook`): by default the plug-ins' (the platform behaviour they
+    model, such as the events Order Management publishes), or none with explicit `schemas`.
     """
     if target is None:
         target = default_org_path()
@@ -94,12 +97,17 @@ def open_org(target: str | os.PathLike[str] | None = None,
         schemas = project_schemas(project)
         if invariants is None:
             invariants = _plugin_invariants()
+        if hooks is None:
+            hooks = _plugin_hooks()
     checks = tuple(invariants or ())
+    store: OrgStore
     if backend is None:  # a plain path: the embedded default backend
         from flowengine.org.sqlite import SqliteOrgStore
 
-        return SqliteOrgStore(target, schemas, checks, create=create, clock=clock)
-    store: OrgStore = backend.open_url(target, schemas, checks, create=create, clock=clock)
+        store = SqliteOrgStore(target, schemas, checks, create=create, clock=clock)
+    else:
+        store = backend.open_url(target, schemas, checks, create=create, clock=clock)
+    store.save_hooks = tuple(hooks or ())
     return store
 
 
@@ -130,6 +138,12 @@ def _without_password(url: str) -> str:
 
 
 _PASSWORD_PARAMETER: Final = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
+
+
+def _plugin_hooks() -> list[SaveHook]:
+    from flowengine.plugins.registry import get_registry
+
+    return [hook for plugin in get_registry().plugins for hook in plugin.save_hooks]
 
 
 def _plugin_invariants() -> list[Invariant]:

@@ -38,7 +38,7 @@ Isolation — what concurrent interviews see
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from flowengine.org.query import RecordFilter, Sort
     from flowengine.org.schema import ObjectSchema
 
-__all__ = ["Invariant", "OrgStore", "OrgTransaction"]
+__all__ = ["Invariant", "OrgStore", "OrgTransaction", "SaveHook"]
 
 
 @runtime_checkable
@@ -152,6 +152,33 @@ class OrgTransaction(Protocol):
         """A nested savepoint: leaving the block by an exception undoes only what it wrote (the
         interpreter runs every action in one)."""
 
+    hooks: list[SaveHook]
+    """What runs around each write (`SaveHook`), in order; a caller may add its own."""
+
+    def publish(self, event_name: str,
+                events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Publish platform events of one event object (creating an event record does the
+        same): checked like records, stamped (ReplayId, EventUuid, CreatedDate, CreatedById)
+        and stored with the transaction — delivered once it commits, never if it rolls back
+        (`flowengine.org.eventbus`). Returns them as `events` gives them."""
+
+    def events(self, after: int = 0, names: Collection[str] | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+        """Published events after ReplayId `after`, in replay order: each its fields plus
+        `event`, the event object's name."""
+
+    def cursor(self, subscriber: str) -> int:
+        """The last ReplayId a subscriber processed (0: none)."""
+
+    def set_cursor(self, subscriber: str, replay_id: int) -> None:
+        """Move a subscriber's cursor, with the transaction."""
+
+    def log_interview(self, entry: Mapping[str, Any]) -> int:
+        """Append an entry (JSON data) to the automation log; returns its number."""
+
+    def interviews(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The automation log after entry `after`, oldest first (each with its `number`)."""
+
     def commit(self) -> None:
         """Make every write permanent, visible to others, and end the transaction (releasing
         its locks)."""
@@ -162,6 +189,28 @@ class OrgTransaction(Protocol):
     def __enter__(self) -> OrgTransaction: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None: ...
+
+
+@runtime_checkable
+class SaveHook(Protocol):
+    """Runs around each write of a transaction (`OrgTransaction.hooks`), as the platform's
+    order of execution does: plug-ins' platform behaviour (publishing the events Salesforce
+    publishes) and, under automation, record-triggered flows. Rows are record dicts of every
+    field. A hook that raises fails the write, which then changes nothing."""
+
+    def before_save(self, tx: OrgTransaction, object_name: str,
+                    changes: Sequence[tuple[dict[str, Any] | None, dict[str, Any]]]) -> None:
+        """Before records are inserted (old row None) or updated: a hook may change the new
+        rows' fields (they are then checked as written values are, and the required fields
+        after them)."""
+
+    def after_save(self, tx: OrgTransaction, object_name: str,
+                   changes: Sequence[tuple[dict[str, Any] | None, dict[str, Any]]]) -> None:
+        """After the rows are written (roll-ups up to date), inside the write's savepoint."""
+
+    def before_delete(self, tx: OrgTransaction, object_name: str,
+                      rows: Sequence[dict[str, Any]]) -> None:
+        """Before records are deleted (their master-detail children are not passed)."""
 
 
 Invariant = Callable[[OrgTransaction], list[str]]
@@ -185,6 +234,9 @@ class OrgStore(Protocol):
     @property
     def schemas(self) -> Mapping[str, ObjectSchema]:
         """Object name → schema, for every object the store holds."""
+
+    save_hooks: tuple[SaveHook, ...]
+    """Hooks every transaction of the store starts with (`OrgTransaction.hooks`)."""
 
     @property
     def invariants(self) -> tuple[Invariant, ...]:

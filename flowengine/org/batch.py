@@ -24,6 +24,7 @@ from flowengine.org import ids
 from flowengine.org.catalog import FieldError, ObjectInfo
 from flowengine.org.checks import WriteChecks
 from flowengine.org.deletes import DeleteMixin
+from flowengine.org.eventbus import EventBusMixin
 from flowengine.org.query import RecordFilter, Sort, plan_select
 from flowengine.org.storage import Row, StorageTransaction
 from flowengine.org.system import BOOTSTRAP, AutoNumber
@@ -37,7 +38,7 @@ _CREATED: Final = ("CreatedDate", "CreatedById")
 _MODIFIED: Final = ("LastModifiedDate", "LastModifiedById", "SystemModstamp")
 
 
-class BatchTransaction(DeleteMixin, WriteChecks):
+class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
     """The backend-neutral half of an org transaction (see the module docstring).
 
     A backend subclasses it and implements the storage primitives of `StorageTransaction`;
@@ -85,7 +86,10 @@ class BatchTransaction(DeleteMixin, WriteChecks):
 
     def insert(self, object_name: str, fields: Mapping[str, Any]) -> str:
         """Create a record; returns its 18-character Id. An `Id` in `fields` (15 or 18
-        characters, of this object) is used instead of a generated one (fixtures)."""
+        characters, of this object) is used instead of a generated one (fixtures). Creating
+        a platform event publishes it (`publish`)."""
+        if self.catalog.object(object_name).schema.is_event:
+            return self.insert_many(object_name, [fields])[0]
         return self._insert(self._stored_object(object_name, "inserted"), [fields],
                             batch=False)[0]
 
@@ -95,6 +99,8 @@ class BatchTransaction(DeleteMixin, WriteChecks):
         Errors name the record by its place in `records` (`[3] of the batch`). With
         `set_audit_fields` the records may give CreatedDate, CreatedById, LastModifiedDate and
         LastModifiedById (fixtures: Salesforce's "Set Audit Fields upon Record Creation")."""
+        if self.catalog.object(object_name).schema.is_event:
+            return [self.event_id(e) for e in self.publish(object_name, list(records))]
         return self._insert(self._stored_object(object_name, "inserted"), list(records),
                             batch=True, audit=set_audit_fields)
 
@@ -143,12 +149,22 @@ class BatchTransaction(DeleteMixin, WriteChecks):
         for record_id, values in changes.items():
             old = olds[record_id]
             new = {**old, **values, **stamp}
-            self._check_required(info, new, [f for f in required if f.name in values], record_id)
-            self._calculate(info, new)
+            if not self.hooks:
+                self._check_required(info, new, [f for f in required if f.name in values],
+                                     record_id)
             rows.append((old, new))
+        if self.hooks:
+            self._before_save(info, [(new["Id"], old, new) for old, new in rows])
+        for _, new in rows:
+            self._calculate(info, new)
         written = {name for values in changes.values() for name in values} | set(stamp)
+        if self.hooks:       # and what the hooks changed
+            written |= {k for old, new in rows for k in new if old.get(k) != new.get(k)}
         with self._atomic():
-            self._finish_batch(info, self._write_rows(info, rows, written))
+            changed = self._write_rows(info, rows, written)
+            self._finish_batch(info, changed)
+            if self.hooks:
+                self._after_save(info, rows)
 
     def create_default_records(self) -> None:
         """Create the records every store starts with — the running user and its profile —
@@ -177,9 +193,12 @@ class BatchTransaction(DeleteMixin, WriteChecks):
                                  f"[{given[record_id]}] of the batch", "DUPLICATE_VALUE", label)
             if record_id is not None:
                 given[record_id] = index
-            prepared.append((label, self._new_record(info, record_id, values, label, now)))
+            prepared.append((label, self._new_record(info, record_id, values, label, now,
+                                                     check=not self.hooks)))
         if not prepared:
             return []
+        if self.hooks:
+            self._before_save(info, [(label, None, row) for label, row in prepared])
         if not trusted:
             self._check_references(info, prepared, given)
         self._check_given_ids(info, prepared, given)
@@ -199,6 +218,8 @@ class BatchTransaction(DeleteMixin, WriteChecks):
                 self._calculate(info, record)
             self._insert_rows(info, rows)
             self._finish_batch(info, [(None, r) for r in rows])
+            if self.hooks:
+                self._after_save(info, [(None, r) for r in rows])  # type: ignore[misc]
         return [r["Id"] for r in rows]
 
     def _check_given_ids(self, info: ObjectInfo, prepared: list[tuple[str | None, Row]],
@@ -216,7 +237,7 @@ class BatchTransaction(DeleteMixin, WriteChecks):
                                  "record (Ids are never used again)", "ENTITY_IS_DELETED", label)
 
     def _new_record(self, info: ObjectInfo, record_id: str | None, values: Mapping[str, Any],
-                    label: str | None, now: _dt.datetime) -> Row:
+                    label: str | None, now: _dt.datetime, check: bool = True) -> Row:
         """A record to insert: given values, defaults and system fields; computed fields and
         auto-numbers still empty."""
         plan = self.catalog.new_record(info)
@@ -227,8 +248,32 @@ class BatchTransaction(DeleteMixin, WriteChecks):
         for name in plan.time_fields:
             record[name] = now
         record.update(values)
-        self._check_required(info, record, plan.required, label)
+        if check:
+            self._check_required(info, record, plan.required, label)
         return record
+
+    # -- save hooks ----------------------------------------------------------------------------
+
+    def _before_save(self, info: ObjectInfo, rows: list[tuple[str | None, Row | None, Row]]) -> None:
+        """Run the hooks before records are saved (label, old row or None, new row): they may
+        change the new rows' fields, which are then checked as written values are, and the
+        required fields after them (Salesforce checks required fields after before-save
+        flows)."""
+        before = [dict(new) for _, _, new in rows]
+        for hook in self.hooks:
+            hook.before_save(self, info.name, [(old, new) for _, old, new in rows])
+        required = [f for f in info.stored if f.required]
+        for (label, _, new), old_new in zip(rows, before):
+            changed = {k: v for k, v in new.items() if old_new.get(k) != v}
+            if changed:
+                new.update(self._convert_fields(info, changed, label))
+            self._check_required(info, new, required, label)
+
+    def _after_save(self, info: ObjectInfo, changes: list[Change]) -> None:
+        """Run the hooks after records were saved, inside the write's savepoint: a hook that
+        fails undoes the write."""
+        for hook in self.hooks:
+            hook.after_save(self, info.name, changes)
 
     def _modified_stamp(self, info: ObjectInfo) -> dict[str, Any]:
         """The system fields an update sets: when, and by whom."""

@@ -56,6 +56,8 @@ class DeleteMixin(RollupUpkeep):
                            f"{UNDELETABLE[info.name]}", "DELETE_FAILED")
         found = self._fetch_rows(info, wanted)
         self._check_all_exist(info, [i for i in wanted if i not in found])
+        for hook in self.hooks:
+            hook.before_delete(self, info.name, list(found.values()))
         doomed = self._cascade(info, found)
         clears = self._lookups_to_clear(doomed)
         with self._atomic():

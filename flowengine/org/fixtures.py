@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import graphlib
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -382,17 +381,9 @@ def _bad(name: str, message: str) -> OrgError:
 
 
 def _parse_json(text: str, name: str) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = value
-        return result
+    from flowengine.formats.jsondata import parse_json
 
     try:
-        return json.loads(text, parse_float=Decimal, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise _bad(name, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
-    except (ValueError, RecursionError) as exc:
-        raise _bad(name, f"invalid JSON: {exc}") from None
+        return parse_json(text, name, exact=True)
+    except LoadError as exc:
+        raise _bad(name, _where(exc.problem) + exc.problem.message) from None

@@ -36,6 +36,9 @@ class StorageTransaction(ABC):
         self.write = write
         self.clock = clock
         self.user_id = user_id
+        # what runs around each write (`flowengine.org.base.SaveHook`): the plug-ins' platform
+        # behaviour, and record-triggered flows when automation runs the transaction
+        self.hooks: list[Any] = []
 
     # -- storage primitives: what a backend implements -----------------------------------------
 

@@ -2,6 +2,14 @@
 `ActionContext`, `ActionError`), and their discovery (`flowengine.plugins.registry`)."""
 from __future__ import annotations
 
-from flowengine.plugins.contract import Action, ActionContext, ActionError, ActionHandler, Parameter, Plugin
+from flowengine.plugins.contract import (
+    Action,
+    ActionContext,
+    ActionError,
+    ActionHandler,
+    ActionOrg,
+    Parameter,
+    Plugin,
+)
 
-__all__ = ["Action", "ActionContext", "ActionError", "ActionHandler", "Parameter", "Plugin"]
+__all__ = ["Action", "ActionContext", "ActionError", "ActionHandler", "ActionOrg", "Parameter", "Plugin"]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from flowengine.errors import ActionError
+from flowengine.errors import ActionError, OrgError
 from flowengine.types import ApexClass, FlowType, ObjectSchemaLike
 
 if TYPE_CHECKING:
     from flowengine.org.base import OrgTransaction
 
-__all__ = ["Action", "ActionContext", "ActionError", "Parameter", "Plugin"]
+__all__ = ["Action", "ActionContext", "ActionError", "ActionOrg", "Parameter", "Plugin"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,47 @@ class Parameter:
         return self.label or self.name
 
 
+class ActionOrg:
+    """The interview's org transaction as an action sees it: everything an `OrgTransaction` does
+    (reads, writes, savepoints; delegated, so calls added to the protocol later work too) except
+    ending it. The interview commits when it finishes and rolls back when it fails; an action
+    that could commit would keep its writes although the interview failed. `commit()`,
+    `rollback()`, `close()` and `with` raise OrgError(INVALID_OPERATION)."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: OrgTransaction) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise OrgError(f"an action cannot {what} the interview's transaction: the interview "
+                       "commits it when it finishes and rolls it back when it fails (use "
+                       "savepoint() to undo part of an action's own work)", "INVALID_OPERATION")
+
+    def commit(self) -> None:
+        self._refuse("commit")
+
+    def rollback(self) -> None:
+        self._refuse("roll back")
+
+    def close(self) -> None:
+        self._refuse("close")
+
+    def __enter__(self) -> ActionOrg:
+        self._refuse("enter (and so commit)")
+
+    def __exit__(self, *exc: object) -> None:
+        self._refuse("end")
+
+
 @dataclass
 class ActionContext:
     """What an invoked action may use: the interview's org transaction and where it was called."""
 
-    org: OrgTransaction | None
+    org: OrgTransaction | None     # an ActionOrg when the interpreter calls an action
     flow: str = ""
     element: str = ""
 
@@ -90,3 +126,10 @@ class Plugin:
     # checks the org store runs before committing a fixture load (and tests after every write):
     # each returns a list of human-readable violations, empty when all holds
     invariants: Sequence[Callable[[OrgTransaction], list[str]]] = ()
+    # what runs around every write of the org (`flowengine.org.base.SaveHook`): the platform
+    # behaviour a plug-in models, such as publishing the events Salesforce publishes
+    save_hooks: Sequence[Any] = ()
+    # work the platform does after a transaction commits (asynchronous operations): each is
+    # called with the org store after every automated commit, and returns what it did (a
+    # sequence; empty when there was nothing to do)
+    after_commit: Sequence[Callable[[Any], Sequence[Any]]] = ()

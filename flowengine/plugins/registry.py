@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from flowengine.errors import PluginError
 from flowengine.plugins import Action, Parameter, Plugin
+from flowengine.plugins.guard import PluginFailure, run_plugin_code
 from flowengine.types import (
     ApexClass,
     ApexField,
@@ -51,6 +52,8 @@ class Registry:
     plugins: list[Plugin] = field(default_factory=list)
     # entry-point modules tried, loaded or not: the catalog cache watches their files
     modules: list[str] = field(default_factory=list)
+    # Apex class (lower-case dotted name) -> (the plug-in that defined it, whether its actions use it)
+    class_origins: dict[str, tuple[str, bool]] = field(default_factory=dict, repr=False)
 
     def action(self, name: str) -> Action | None:
         """The action called `name`; falls back to a case-insensitive match."""
@@ -143,7 +146,10 @@ def load_registry(entry_points: Iterable[Any] | None = None) -> Registry:
             continue
         if plugin.name and plugin.name != ep.name:
             origin = f"plug-in {plugin.name!r} ({ep.value})"
-        problems = plugin_problems(plugin)
+        try:
+            problems = plugin_problems(plugin)
+        except Exception as exc:   # attributes that break when read: as unusable as any
+            problems = [f"reading it raised {type(exc).__name__}: {exc}"]
         if problems:
             registry.warnings.append(f"{origin} is invalid and was skipped: " + "; ".join(problems))
             continue
@@ -168,12 +174,19 @@ def load_registry(entry_points: Iterable[Any] | None = None) -> Registry:
 
 
 def _load_plugin(ep: Any, origin: str, warnings: list[str]) -> Plugin | None:
-    try:
+    def load() -> Any:
         obj = ep.load()
         if not isinstance(obj, Plugin) and callable(obj):
             obj = obj()
-    except Exception as exc:
-        warnings.append(f"{origin} failed to load and was skipped: {type(exc).__name__}: {exc}")
+        return obj
+
+    try:
+        obj = run_plugin_code(load, origin)
+    except PluginFailure as failure:
+        exc = failure.cause
+        cause = (f"it called sys.exit({exc.code!r}) (a plug-in must not end the program)"
+                 if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}")
+        warnings.append(f"{origin} failed to load and was skipped: {cause}")
         return None
     if not isinstance(obj, Plugin):
         warnings.append(f"{origin} was skipped: expected a flowengine.plugins.Plugin (or a function "
@@ -187,6 +200,13 @@ def plugin_problems(plugin: Plugin) -> list[str]:
     problems: list[str] = []
     if not isinstance(plugin.name, str) or not plugin.name.strip():
         problems.append("the plug-in has no name")
+    for attribute in ("actions", "apex_classes", "objects", "invariants"):
+        value = getattr(plugin, attribute, ())
+        if not isinstance(value, (list, tuple)):
+            problems.append(f"{attribute} is {type(value).__name__ if value is not None else 'None'}"
+                            ", expected a list or tuple (empty when there are none)")
+    if problems:
+        return problems
     seen: set[str] = set()
     for index, action in enumerate(plugin.actions):
         if not isinstance(action, Action):
@@ -219,6 +239,15 @@ def plugin_problems(plugin: Plugin) -> list[str]:
     for index, check in enumerate(getattr(plugin, "invariants", ())):
         if not callable(check):
             problems.append(f"invariants[{index}] is not callable")
+    for index, job in enumerate(getattr(plugin, "after_commit", ())):
+        if not callable(job):
+            problems.append(f"after_commit[{index}] is not callable")
+    for index, hook in enumerate(getattr(plugin, "save_hooks", ())):
+        missing = [m for m in ("before_save", "after_save", "before_delete")
+                   if not callable(getattr(hook, m, None))]
+        if missing:
+            problems.append(f"save_hooks[{index}] is not a save hook (it has no "
+                            f"{', '.join(missing)})")
     return problems
 
 
@@ -252,12 +281,27 @@ def _type_problem(ftype: Any) -> str | None:
 
 def _register_types(plugin: Plugin, origin: str, registry: Registry) -> None:
     types = registry.types
+    used = _classes_used(plugin)
     for cls in plugin.apex_classes:
+        key = normalize_class_name(cls.name).lower()
         known = types.apex_class(cls.name)
+        uses = key in used
         if known is not None and known != cls:
-            registry.warnings.append(f"{origin} redefines Apex class {cls.name!r} differently; "
-                                     "the first definition is kept")
+            # the plug-in whose actions use the class keeps it; otherwise the first one does
+            first, first_uses = registry.class_origins[key]
+            if uses and not first_uses:
+                kept, dropped = origin, first
+                types.add_class(cls)
+                registry.class_origins[key] = (origin, uses)
+            else:
+                kept, dropped = first, origin
+            why = "its actions use it" if (uses if kept == origin else first_uses) else \
+                "it was loaded first"
+            registry.warnings.append(f"{dropped} defines Apex class {cls.name!r} differently from "
+                                     f"{kept}; the definition of {kept} is kept ({why})")
             continue
+        if known is None:
+            registry.class_origins[key] = (origin, uses)
         types.add_class(cls)
     for schema in plugin.objects:
         known_object = types.object_schema(schema.name)
@@ -266,6 +310,21 @@ def _register_types(plugin: Plugin, origin: str, registry: Registry) -> None:
                                      "the first definition is kept")
             continue
         types.add_object(schema)
+
+
+def _classes_used(plugin: Plugin) -> set[str]:
+    """The Apex classes (lower-case dotted names) the plug-in's actions take or give, directly or
+    through the fields of the plug-in's own classes."""
+    own = {normalize_class_name(c.name).lower(): c for c in plugin.apex_classes}
+    pending = [p.type.apex_class for a in plugin.actions for p in (*a.inputs, *a.outputs)]
+    used: set[str] = set()
+    while pending:
+        key = normalize_class_name(pending.pop() or "").lower()
+        if key and key not in used:
+            used.add(key)
+            if key in own:
+                pending.extend(f.type.apex_class for f in own[key].fields.values())
+    return used
 
 
 def missing_class_warnings(registry: Registry) -> list[str]:

@@ -4,7 +4,7 @@
     render_html(flow)      -> str   self-contained page: pan/zoom, details on hover or click
     render_mermaid(flow)   -> str   Mermaid `flowchart TD` text
     render_report(flow, result) -> str   the page with a run's path, steps and outputs
-    write_run_report(flow, result, path)  writes render_report atomically
+    write_run_report(flow, result, path)  writes render_report (flowengine.output)
 
 `flow` is an `api.Flow` (or a `CheckedFlow`, or a bare `FlowModel`). Output depends only on the
 flow (and the run): the same file renders byte for byte the same. Heavy imports happen on first
@@ -13,9 +13,11 @@ use, so importing this package (as the CLI does) stays cheap.
 from __future__ import annotations
 
 import os
-from typing import Any
+import re
+from collections.abc import Iterable
+from typing import Any, Final
 
-from flowengine.output import write_atomically
+from flowengine.output import write_output
 
 __all__ = ["render_svg", "render_html", "render_mermaid", "render_report", "write_run_report"]
 
@@ -27,7 +29,18 @@ def render_svg(flow: Any) -> str:
     source = source_of(flow)
     layout = layout_of(source)
     nodes, edges = plain_views(layout)
-    return render_svg_text(source, layout, nodes, edges)
+    return well_formed(render_svg_text(source, layout, nodes, edges))
+
+
+# characters XML 1.0 does not allow at all (not even escaped): C0 controls but tab and line
+# breaks, U+FFFE, U+FFFF and lone surrogates (a file name that is not UTF-8)
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """`text` with every character XML forbids replaced by U+FFFD, so that any label gives a
+    well-formed SVG or HTML page (a browser shows an error page for one control character)."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _page(source: Any, layout: Any, nodes: list[Any], edges: list[Any],
@@ -40,10 +53,10 @@ def _page(source: Any, layout: Any, nodes: list[Any], edges: list[Any],
 
     svg = render_svg_text(source, layout, nodes, edges, report=run is not None)
     model = source.model
-    return environment().get_template("page.html.j2").render(
+    return well_formed(environment().get_template("page.html.j2").render(
         title=model.display_label, flow=model.flow, description=model.description or "",
         file=os.path.basename(source.file) if source.file else "", font=FONT_FAMILY,
-        svg=Markup(svg), details=all_details(model, source.actions), run=run)
+        svg=Markup(svg), details=all_details(model, source.actions), run=run))
 
 
 def render_html(flow: Any) -> str:
@@ -79,6 +92,8 @@ def render_report(flow: Any, result: Any) -> str:
     return _page(source, layout, nodes, edges, run_view(source.model, result))
 
 
-def write_run_report(flow: Any, result: Any, path: str | os.PathLike[str]) -> None:
-    """Write the run report of `result` (see `render_report`) to `path` as one HTML file."""
-    write_atomically(path, render_report(flow, result))
+def write_run_report(flow: Any, result: Any, path: str | os.PathLike[str],
+                     inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write the run report of `result` (see `render_report`) to `path` as one HTML file
+    (through `flowengine.output.write_output`, never over one of `inputs`)."""
+    write_output(path, render_report(flow, result), inputs)

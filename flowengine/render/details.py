@@ -58,5 +58,53 @@ def element_details(model: Any, name: str, action: Any = None) -> dict[str, Any]
     }
 
 
+def start_caption(model: Any) -> str:
+    """What the Start card says under "Start": how the flow starts."""
+    trigger = model.trigger
+    if trigger is None:
+        return model.display_label
+    if trigger.type == "PlatformEvent":
+        return f"Platform event: {trigger.object}"
+    when = {"RecordBeforeSave": "before save", "RecordAfterSave": "after save",
+            "RecordBeforeDelete": "before delete"}[trigger.type]
+    change = {"Create": "created", "Update": "updated", "CreateAndUpdate": "created or updated",
+              "Delete": "deleted"}.get(trigger.on or "", "")
+    return f"{trigger.object} {change}, {when}".strip()
+
+
+def start_details(model: Any) -> dict[str, Any]:
+    """The details panel of the Start element of a flow a trigger starts."""
+    from flowengine.elements.records import filter_rows
+    from flowengine.graph import START
+
+    trigger = model.trigger
+    rows = [["Object" if trigger.is_record else "Platform event", trigger.object]]
+    if trigger.is_record:
+        rows.append(["Runs", start_caption(model).split(", ", 1)[-1]])
+        rows.append(["When a record is", start_caption(model).split(", ")[0]
+                     .removeprefix(trigger.object).strip()])
+    if trigger.order is not None:
+        rows.append(["Order", str(trigger.order)])
+    groups: list[dict[str, Any]] = [{"title": "Trigger", "columns": [], "rows": rows}]
+    if trigger.formula is not None:
+        groups.append({"title": "Entry condition", "columns": [],
+                       "rows": [["Formula", trigger.formula]]})
+    elif trigger.filters:
+        logic = trigger.logic or "and"
+        groups.append({"title": "Entry conditions", "note": f"conditions joined by {logic}"
+                       + (", only when a record is changed to meet them"
+                          if trigger.onlyWhenChanged else ""),
+                       "columns": ["#", "Field", "Operator", "Value"],
+                       "rows": filter_rows(trigger.filters)})
+    kind = "Record-Triggered Flow" if trigger.is_record else "Platform Event–Triggered Flow"
+    return {"name": START, "label": "Start", "type": "Start", "subtitle": kind,
+            "description": model.description or "", "groups": groups,
+            "connectors": [{"text": "Next", "target": model.start or "",
+                            "target_label": _label(model, model.start), "kind": "next"}]}
+
+
 def all_details(model: Any, actions: dict[str, Any]) -> list[dict[str, Any]]:
-    return [element_details(model, name, actions.get(name)) for name in model.elements]
+    out = [element_details(model, name, actions.get(name)) for name in model.elements]
+    if model.trigger is not None:
+        out.insert(0, start_details(model))
+    return out

@@ -144,7 +144,8 @@ class LayoutBuilder:
     def _card(self, name: str) -> tuple[int, list[str], list[str]]:
         if name not in self.sizes:
             if name == START:
-                title, caption = ["Start"], [self.model.display_label]
+                from flowengine.render.details import start_caption
+                title, caption = ["Start"], [start_caption(self.model)]
             else:
                 element = self.model.elements[name]
                 title = [element.label or name.replace("_", " ")]

@@ -2,7 +2,6 @@
 trace as Flow Builder's debug panel lists it."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from flowengine.elements import kind_named
@@ -10,6 +9,7 @@ from flowengine.graph import START
 from flowengine.render.canvas import badge, edge_view, node_view
 from flowengine.render.details import show_value
 from flowengine.render.layout import Layout
+from flowengine.runtime.trace import is_summary, summary_text, visits_in
 
 
 def taken_label(entry: dict[str, Any]) -> str:
@@ -28,6 +28,8 @@ def taken_connectors(trace: list[dict[str, Any]], failed: str | None) -> set[tup
     if trace:
         taken.add((START, "start"))
     for i, entry in enumerate(trace):
+        if is_summary(entry):     # the connectors of omitted steps are not known
+            continue
         last = i == len(trace) - 1
         if last and failed == entry["element"]:
             continue
@@ -40,10 +42,11 @@ def overlay(layout: Layout, model: Any, result: Any) -> tuple[list[dict[str, Any
     """Node and edge views of the canvas with the run's path highlighted."""
     trace = result.trace or []
     failed = result.error.element if result.error is not None else None
-    visits = Counter(entry["element"] for entry in trace)
+    visits = visits_in(trace)
     first: dict[str, int] = {}
     for entry in trace:
-        first.setdefault(entry["element"], entry["step"])
+        if not is_summary(entry):
+            first.setdefault(entry["element"], entry["step"])
     taken = taken_connectors(trace, failed)
     reached_ends = {c.target_box for c in layout.connectors
                     if c.target is None and (c.source, c.label) in taken}
@@ -79,6 +82,11 @@ def overlay(layout: Layout, model: Any, result: Any) -> tuple[list[dict[str, Any
 
 def step_view(model: Any, entry: dict[str, Any], failed: bool) -> dict[str, Any]:
     """One step of the trace as rows and lines for the panel."""
+    if is_summary(entry):
+        first, last = entry["steps"]
+        return {"step": f"{first:,}–{last:,}", "element": "", "label":
+                f"{entry['omitted']:,} steps not kept", "type": "", "cls": "",
+                "lines": [{"kind": "text", "cls": "note", "text": summary_text(entry)}]}
     name = entry["element"]
     element = model.elements.get(name)
     label = (element.label if element is not None and element.label else name.replace("_", " "))
@@ -96,7 +104,7 @@ def run_view(model: Any, result: Any) -> dict[str, Any]:
 
     trace = result.trace or []
     failed = result.error.element if result.error is not None else None
-    steps = [step_view(model, e, i == len(trace) - 1 and e["element"] == failed)
+    steps = [step_view(model, e, i == len(trace) - 1 and e.get("element") == failed)
              for i, e in enumerate(trace)]
     error = None
     if result.error is not None:

@@ -20,6 +20,7 @@ from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.access import relationship_steps
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
+from flowengine.runtime.trace import TraceBuffer
 from flowengine.runtime.values import ValueCompiler
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
@@ -88,6 +89,8 @@ class CompiledFlow:
                 self.collections.append(name)
         self.constants = {name: convert_literal(c.value, checked.symbols.get(name).type,  # type: ignore
                                                 checked.types) for name, c in model.constants.items()}
+        self.trigger = model.trigger
+        self.entry = compile_entry(checked, self.values) if model.trigger is not None else None
 
     # -- running ----------------------------------------------------------------------------
     def prepare_inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -123,15 +126,58 @@ class CompiledFlow:
                     continue
         return False
 
+    def entry_matches(self, record: Any, prior: Any = None) -> bool:
+        """Whether a record (and its prior values) meets the flow's entry conditions — and,
+        with `onlyWhenChanged`, did not meet them before the update."""
+        if self.entry is None:
+            return True
+        if not self.entry(self._state(record, prior)):
+            return False
+        trigger = self.trigger
+        if trigger is not None and trigger.onlyWhenChanged and prior is not None:
+            return not self.entry(self._state(prior, prior))
+        return True
+
+    def _state(self, record: Any, prior: Any) -> Interview:
+        st = Interview(self.name, None)
+        st.values.update(self.constants)
+        st.values["$Record"] = record
+        st.values["$Record__Prior"] = prior
+        return st
+
+    def run_in(self, transaction: Any, inputs: Mapping[str, Any] | None = None, *,
+               record: Any = None, prior: Any = None, limits: Any = None, trace: bool = False,
+               max_elements: int | None = None) -> InterviewResult:
+        """Run one interview inside a transaction the caller owns (a triggered flow, a
+        subflow, an event subscriber): no commit or rollback here — a failed interview's
+        result says so and the caller decides. `limits` are the transaction's governor counts
+        (shared by every interview in it); `record` and `prior` are `$Record` and
+        `$Record__Prior`."""
+        prepared = self.prepare_inputs(inputs)
+        if record is not None:
+            prepared["$Record"] = record
+            prepared["$Record__Prior"] = prior
+        st = Interview(self.name, transaction)
+        if limits is not None:
+            st.limits = limits
+        return self._interview(st, prepared, trace, max_elements)
+
     def run(self, inputs: Mapping[str, Any] | None = None, org: OrgStore | None = None,
             trace: bool = False, max_elements: int | None = None,
-            rollback: bool = False) -> InterviewResult:
+            rollback: bool = False, *, record: Any = None, prior: Any = None) -> InterviewResult:
         """Run one interview. Inputs are checked first (InputError). With `org`, the interview
         runs in one transaction: committed when it finishes, rolled back when it fails or when
-        `rollback` is set."""
+        `rollback` is set. `record` and `prior` give `$Record` and `$Record__Prior` (a
+        triggered flow run by hand)."""
         prepared = self.prepare_inputs(inputs)
+        if record is not None:
+            prepared["$Record"] = record
+            prepared["$Record__Prior"] = prior
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
+        shared = getattr(tx, "limits", None)     # automation: the transaction's own counts
+        if shared is not None:
+            st.limits = shared
         committed = False
         result: InterviewResult | None = None
         # a trace is a long list of small acyclic dicts: the cyclic garbage collector would
@@ -177,7 +223,7 @@ class CompiledFlow:
             except FlowRuntimeError as exc:
                 return self._failed(st, Fault(f"default value of variable {name}: {exc.message}",
                                               None, "RuntimeError"), 0)
-        trace_entries: list[dict[str, Any]] = []
+        trace_entries = TraceBuffer()
         if trace:
             st.trace = trace_entries
         limit = self.default_limit if max_elements is None else max_elements
@@ -188,7 +234,7 @@ class CompiledFlow:
         count = 0
         if node is None:             # a flow without elements finishes at once
             return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                                   None, st.trace, 0, dict(values), st.limits)
+                                   None, _entries(st), 0, dict(values), st.limits)
         current: Node = node
         try:
             if trace:
@@ -238,13 +284,14 @@ class CompiledFlow:
             return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
                                           current.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
-                               None, st.trace, count, dict(values), st.limits)
+                               None, _entries(st), count, dict(values), st.limits)
 
     def _failed(self, st: Interview, fault: Fault, count: int) -> InterviewResult:
-        if st.trace is not None and st.trace and fault.element == st.trace[-1]["element"]:
-            st.trace[-1].setdefault("fault", fault.message)
+        last = st.trace.last() if st.trace is not None else None
+        if last is not None and fault.element == last["element"]:
+            last.setdefault("fault", fault.message)
         return InterviewResult(self.name, "Failed", {n: st.values.get(n) for n in self.outputs},
-                               fault, st.trace, count, dict(st.values), st.limits)
+                               fault, _entries(st), count, dict(st.values), st.limits)
 
 
 class _RolledBack(Exception):
@@ -272,6 +319,50 @@ def roll_back_records(st: Interview) -> None:
     new savepoint."""
     end_savepoint(st, undo=True)
     start_savepoint(st)
+
+
+def compile_entry(checked: CheckedFlow, values: ValueCompiler) -> Callable[[Interview], bool] | None:
+    """The entry conditions of a triggered flow as one test (None: every record enters)."""
+    from flowengine.check.trigger import ENTRY
+    from flowengine.conditions import Condition, compile_condition, compile_logic, logic_tree
+
+    trigger = checked.model.trigger
+    assert trigger is not None
+    if trigger.formula is not None:
+        formula = checked.formulas.get(f"{ENTRY}.formula")
+        if formula is None:
+            return None
+
+        def by_formula(st: Interview) -> bool:
+            return formula.evaluate(st) is True
+        return by_formula
+    if not trigger.filters:
+        return None
+    tests: list[Callable[[Interview], bool]] = []
+    for flt in trigger.filters:
+        if flt.op == "IsChanged":
+            tests.append(_is_changed(flt.field, flt.value is not False))
+        else:
+            cond = Condition(left=f"$Record.{flt.field}", op=flt.op, right=flt.value)
+            tests.append(compile_condition(values, cond).test)
+    tree = checked.logic.get((ENTRY, "filters"))
+    if tree is None:
+        tree = logic_tree("and", len(tests))
+    return compile_logic(tree, tests)
+
+
+def _is_changed(field: str, wanted: bool) -> Callable[[Interview], bool]:
+    def test(st: Interview) -> bool:
+        record, prior = st.values.get("$Record"), st.values.get("$Record__Prior")
+        changed = prior is not None and record is not None and \
+            prior.fields.get(field) != record.fields.get(field)
+        return changed is wanted
+    return test
+
+
+def _entries(st: Interview) -> list[dict[str, Any]] | None:
+    """The interview's trace as the result keeps it (None when it was not traced)."""
+    return st.trace.entries() if st.trace is not None else None
 
 
 def _limit_message(recent: list[str], next_name: str, limit: int) -> str:

@@ -11,12 +11,13 @@ from flowengine.types import to_json
 
 if TYPE_CHECKING:
     from flowengine.org.base import OrgTransaction
+    from flowengine.runtime.trace import TraceBuffer
 
 class Interview:
     """The state of one run: resource values, visited elements, faults, the org transaction."""
 
     __slots__ = ("values", "visited", "errors", "org", "guid", "start_time", "loops",
-                 "flow_name", "trace", "memo", "limits", "base")
+                 "flow_name", "trace", "memo", "limits", "base", "indexes")
 
     def __init__(self, flow_name: str, org: OrgTransaction | None) -> None:
         self.values: dict[str, Any] = {}
@@ -27,12 +28,14 @@ class Interview:
         self.start_time = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
         self.loops: dict[str, list[Any]] = {}
         self.flow_name = flow_name
-        self.trace: list[dict[str, Any]] | None = None
+        self.trace: TraceBuffer | None = None     # kept as InterviewResult.trace at the end
         # formula and template values of the evaluation under way (see `resource_getter`)
         self.memo: dict[str, Any] | None = None
         self.limits = Limits()         # the governor counts of the interview's transaction
         # the savepoint at the start of the transaction that Roll Back Records returns to
         self.base: Any = None
+        # collections indexed for membership tests (flowengine.runtime.membership.text_index)
+        self.indexes: dict[object, Any] = {}
 
 
 @dataclass

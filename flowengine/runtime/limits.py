@@ -22,7 +22,7 @@ which limit it is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from flowengine.errors import LimitExceeded
@@ -39,15 +39,51 @@ class GovernorLimitExceeded(LimitExceeded):
 
 @dataclass
 class Limits:
-    """The counts of one transaction."""
+    """The counts of one transaction, shared by every interview that runs in it.
+
+    Interviews that run as one batch (the flows a write of many records starts, the
+    subscribers of a batch of events) are bulkified as the platform does: the n-th execution
+    of an element across the batch's interviews is one statement, so an element counts as many
+    queries or DML statements as the most times one interview ran it; rows always count."""
 
     queries: int = 0
     query_rows: int = 0
     dml_statements: int = 0
     dml_rows: int = 0
+    # batches under way (innermost last): element key → statements counted so far
+    _batches: list[dict[str, int]] = field(default_factory=list, repr=False)
+    # the executions of each element by the interview running now, per batch
+    _runs: list[dict[str, int]] = field(default_factory=list, repr=False)
 
-    def query(self, element: str) -> None:
-        """One more query, before it runs."""
+    def start_batch(self) -> None:
+        self._batches.append({})
+        self._runs.append({})
+
+    def next_interview(self) -> None:
+        """A new interview of the current batch starts."""
+        if self._runs:
+            self._runs[-1] = {}
+
+    def end_batch(self) -> None:
+        self._batches.pop()
+        self._runs.pop()
+
+    def _statement(self, key: str | None) -> bool:
+        """Whether an execution of element `key` is a new statement (see the class)."""
+        if not self._batches or key is None:
+            return True
+        runs, batch = self._runs[-1], self._batches[-1]
+        n = runs[key] = runs.get(key, 0) + 1
+        if n > batch.get(key, 0):
+            batch[key] = n
+            return True
+        return False
+
+    def query(self, element: str, key: str | None = None) -> None:
+        """One more query, before it runs (`key`: the flow and element, for bulkified
+        batches)."""
+        if not self._statement(key):
+            return
         self.queries += 1
         if self.queries > QUERIES:
             raise GovernorLimitExceeded(
@@ -63,9 +99,10 @@ class Limits:
                 f"{QUERY_ROWS:,} records in all; this query would bring it to "
                 f"{self.query_rows:,})", element)
 
-    def dml(self, rows: int, element: str) -> None:
+    def dml(self, rows: int, element: str, key: str | None = None) -> None:
         """One more DML statement writing `rows` records, before it runs."""
-        self.dml_statements += 1
+        if self._statement(key):
+            self.dml_statements += 1
         if self.dml_statements > DML_STATEMENTS:
             raise GovernorLimitExceeded(
                 f"Too many DML statements: {DML_STATEMENTS + 1} (a transaction may run "

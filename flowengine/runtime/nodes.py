@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from flowengine.errors import ActionError, FlowError, FlowRuntimeError, LimitExceeded
 from flowengine.references import FAULT_MESSAGE_KEY
 from flowengine.runtime.interview import Interview
-from flowengine.types import to_json
+from flowengine.types import ObjectValue, to_json
 
 Apply = Callable[[Interview], None]
 Read = Callable[[Interview], Any]
@@ -145,10 +145,32 @@ def fault_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+TRACE_ITEMS: Final = 100       # items of a collection that a trace entry keeps
+TRACE_TEXT: Final = 1_000      # characters of a text that a trace entry keeps
+
+
+def trace_json(value: Any) -> Any:
+    """A value as a trace entry keeps it: JSON data (`to_json`) with at most TRACE_ITEMS items of
+    a collection and TRACE_TEXT characters of a text, at every level; what is cut is counted.
+    Without it, a loop that grows a list kept a full copy per step: quadratic time and memory."""
+    if isinstance(value, list):
+        shown = [trace_json(v) for v in value[:TRACE_ITEMS]]
+        if len(value) > TRACE_ITEMS:
+            shown.append(f"… {len(value) - TRACE_ITEMS:,} more items")
+        return shown
+    if isinstance(value, str):
+        if len(value) <= TRACE_TEXT:
+            return value
+        return f"{value[:TRACE_TEXT]}… ({len(value) - TRACE_TEXT:,} more characters)"
+    if isinstance(value, ObjectValue):
+        return {k: trace_json(v) for k, v in value.fields.items()}
+    return to_json(value)
+
+
 def snapshot(read: Read, st: Interview) -> Any:
-    """A value for the trace (as JSON data); None when it cannot be read."""
+    """A value for the trace (`trace_json`); None when it cannot be read."""
     try:
-        return to_json(read(st))
+        return trace_json(read(st))
     except FlowRuntimeError:
         return None
 

@@ -1,13 +1,106 @@
-"""A trace entry (one executed element, spec 7) as text, like Flow Builder's debug panel: the
-element's head line, what its kind shows of it, and its fault."""
+"""The trace of an interview (spec 7): its bounds, and an entry as text, like Flow Builder's debug
+panel (the element's head line, what its kind shows of it, and its fault).
+
+A trace keeps every step of a run up to `TRACE_HEAD + TRACE_TAIL` steps. A longer run keeps its
+first `TRACE_HEAD` and its last `TRACE_TAIL` steps, and the steps between become one summary
+entry (`{"omitted": n, "steps": [first, last], "elements": {name: runs}, "faults": {name: n}}`),
+so that a million-element run traces in bounded memory and its report stays a page a browser
+opens (it once took 3.4 GB and gave a 383 MB page).
+"""
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter, deque
+from typing import Any, Final
 
 from flowengine.elements import kind_named
 
+__all__ = ["TRACE_HEAD", "TRACE_TAIL", "TraceBuffer", "faulted_in", "format_trace_entry",
+           "is_summary", "visits_in"]
 
-def format_trace_entry(entry: dict[str, Any]) -> str:
+TRACE_HEAD: Final = 5_000
+TRACE_TAIL: Final = 5_000
+
+Entry = dict[str, Any]
+
+
+def is_summary(entry: Entry) -> bool:
+    """Whether the entry stands for the omitted steps of a long trace."""
+    return "omitted" in entry
+
+
+class TraceBuffer:
+    """Collects trace entries in bounded memory (see the module docstring)."""
+
+    __slots__ = ("head", "tail", "omitted", "first_omitted", "last_omitted", "runs", "faults")
+
+    def __init__(self) -> None:
+        self.head: list[Entry] = []
+        self.tail: deque[Entry] = deque()
+        self.omitted = 0
+        self.first_omitted = 0
+        self.last_omitted = 0
+        self.runs: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+
+    def append(self, entry: Entry) -> None:
+        if len(self.head) < TRACE_HEAD:
+            self.head.append(entry)
+            return
+        if len(self.tail) == TRACE_TAIL:
+            dropped = self.tail.popleft()
+            if not self.omitted:
+                self.first_omitted = dropped["step"]
+            self.omitted += 1
+            self.last_omitted = dropped["step"]
+            self.runs[dropped["element"]] += 1
+            if "fault" in dropped:
+                self.faults[dropped["element"]] += 1
+        self.tail.append(entry)
+
+    def last(self) -> Entry | None:
+        if self.tail:
+            return self.tail[-1]
+        return self.head[-1] if self.head else None
+
+    def entries(self) -> list[Entry]:
+        if not self.omitted:
+            return self.head + list(self.tail)
+        summary = {"omitted": self.omitted, "steps": [self.first_omitted, self.last_omitted],
+                   "elements": dict(self.runs.most_common()),
+                   "faults": dict(self.faults.most_common())}
+        return self.head + [summary] + list(self.tail)
+
+
+def visits_in(trace: list[Entry]) -> Counter[str]:
+    """How often each element ran, the omitted steps of a summarised trace included."""
+    visits: Counter[str] = Counter()
+    for entry in trace:
+        if is_summary(entry):
+            visits.update(entry["elements"])
+        else:
+            visits[entry["element"]] += 1
+    return visits
+
+
+def faulted_in(trace: list[Entry]) -> set[str]:
+    """The elements that faulted, the omitted steps of a summarised trace included."""
+    return {name for entry in trace
+            for name in (entry["faults"] if is_summary(entry) else
+                         [entry["element"]] if "fault" in entry else [])}
+
+
+def summary_text(entry: Entry) -> str:
+    """A summary entry in words: `steps 5,001–995,000 (990,000) not kept: Loop ×330,000, ...`."""
+    first, last = entry["steps"]
+    runs = ", ".join(f"{name} ×{count:,}" for name, count in list(entry["elements"].items())[:10])
+    more = ", …" if len(entry["elements"]) > 10 else ""
+    return (f"steps {first:,}–{last:,} ({entry['omitted']:,}) are not kept in the trace "
+            f"(only the first {TRACE_HEAD:,} and the last {TRACE_TAIL:,} are): {runs}{more}")
+
+
+def format_trace_entry(entry: Entry) -> str:
+    if is_summary(entry):
+        return f"     … {summary_text(entry)}"
     lines = [f"  {entry['step']:>4}. {entry['element']} ({entry['type']})"]
     kind = kind_named(entry["type"])
     if kind is not None:

@@ -80,10 +80,12 @@ class ValueCompiler:
         assert found is not None, f"{owner} has no field {name} (the checker let it pass)"
         return found
 
-    def compile(self, raw: Any, target: FlowType, alternatives: tuple[FlowType, ...] = ()) -> Getter:
+    def compile(self, raw: Any, target: FlowType, alternatives: tuple[FlowType, ...] = (),
+                *, copy: bool = True) -> Getter:
         """A getter for `raw` converted to `target` (or to the first alternative it fits, as the
-        checker decided). Objects and collections come out as copies."""
-        return self.compile_typed(raw, target, alternatives)[0]
+        checker decided). Objects and collections come out as copies, unless `copy` is False:
+        a value that is only read (a condition's right side) need not be copied."""
+        return self._compile(parse_value(raw), (target,) + alternatives, copy)[0]
 
     def static_type(self, raw: Any) -> FlowType | None:
         """The type of a reference or template value; None for a literal."""
@@ -99,14 +101,15 @@ class ValueCompiler:
         """Like compile(), also telling which of the types the value was made to fit."""
         return self._compile(parse_value(raw), (target,) + alternatives)
 
-    def _compile(self, spec: Any, options: tuple[FlowType, ...]) -> tuple[Getter, FlowType]:
+    def _compile(self, spec: Any, options: tuple[FlowType, ...],
+                 copy: bool = True) -> tuple[Getter, FlowType]:
         if isinstance(spec, LiteralValue):
             for t in options:
                 try:
                     value = convert_literal(spec.value, t, self.types)
                 except ValueError:
                     continue
-                if isinstance(value, (list, ApexObject, RecordValue)):
+                if copy and isinstance(value, (list, ApexObject, RecordValue)):
                     return (lambda st, v=value: copy_value(v)), t
                 return (lambda st, v=value: v), t
             raise AssertionError("literal passed the checker but fits no option")
@@ -115,7 +118,7 @@ class ValueCompiler:
             get = self.ref_getter(rp)
             target = next(t for t in options if assignable(rp.type, t))
             convert = converter(rp.type, target)
-            if convert is None and (rp.type.collection or rp.type.is_object):
+            if convert is None and copy and (rp.type.collection or rp.type.is_object):
                 convert = copy_value
             if convert is None:
                 return get, target

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import FlowRuntimeError
 from flowengine.org.ids import looks_like_id
@@ -46,8 +46,19 @@ class Mismatch:
 
 
 def show(value: Any) -> str:
-    """A flow value as compact JSON text."""
-    return json.dumps(to_json(value), ensure_ascii=False, default=str)
+    """A flow value as compact JSON text, cut after MAX_SHOWN characters (a failure must stay
+    readable when an output is a megabyte)."""
+    return shorten(json.dumps(to_json(value), ensure_ascii=False, default=str), MAX_SHOWN)
+
+
+MAX_SHOWN: Final = 1_000         # characters of one value in a failure
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
 def same(expected: Any, actual: Any) -> bool:
@@ -110,20 +121,30 @@ def evaluate(test: FlowTestFile, prepared: PreparedCase, result: InterviewResult
             continue
         if not same(check.expected, actual):
             out.append(Mismatch(check.label, where(check.path), show(check.expected), show(actual)))
+    from flowengine.runtime.trace import is_summary, visits_in
+
     trace = result.trace or []
-    executed = [entry["element"] for entry in trace]
-    ran = set(executed)
+    executed = [entry["element"] for entry in trace if not is_summary(entry)]
+    ran = set(visits_in(trace))
     missing = [n for n in expect.visited if n not in ran]
     if missing:
         out.append(Mismatch("visited", where(base + ("visited",)), _names(expect.visited),
-                            _names(sorted(ran, key=executed.index)),
+                            _names(sorted(ran, key=lambda n: executed.index(n) if n in executed
+                                               else len(executed))),
                             f"never ran: {', '.join(missing)}"))
     unwanted = [n for n in expect.not_visited if n in ran]
     if unwanted:
-        steps = ", ".join(f"{n} (step {executed.index(n) + 1})" for n in unwanted)
+        steps = ", ".join(f"{n} (step {executed.index(n) + 1})" if n in executed else n
+                          for n in unwanted)
         out.append(Mismatch("notVisited", where(base + ("notVisited",)),
                             f"none of {_names(expect.not_visited)}", f"ran {steps}"))
-    if expect.path is not None and executed != expect.path:
+    summarised = next((e for e in trace if is_summary(e)), None)
+    if expect.path is not None and summarised is not None:
+        out.append(Mismatch("path", where(base + ("path",)), f"{len(expect.path)} steps",
+                            f"{result.elements_executed:,} steps, more than a trace keeps "
+                            "(a path is checked for runs of at most "
+                            f"{len(trace) - 1:,} steps)"))
+    elif expect.path is not None and executed != expect.path:
         out.append(_path_mismatch(expect.path, executed, where(base + ("path",))))
     if expect.fault is not None:
         out.extend(_fault_mismatches(expect.fault, result, state, plan, where))

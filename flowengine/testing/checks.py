@@ -45,6 +45,7 @@ class FinalState:
     trace: Any = None
     loops: dict[str, Any] = field(default_factory=dict)
     memo: dict[str, Any] | None = None
+    indexes: dict[object, Any] = field(default_factory=dict)
     guid: str = field(default_factory=new_guid)
     start_time: _dt.datetime = field(
         default_factory=lambda: _dt.datetime.now(_dt.UTC).replace(microsecond=0))

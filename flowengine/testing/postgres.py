@@ -7,20 +7,24 @@ entry point, like the flow test plug-in).
   skipped, saying why — except in CI (`$CI` set), where they fail.
 - `postgres_org`: the URL of a new, empty org store in that database (a schema of its own),
   dropped after the test.
+- `org_target`: where a test's new org store is, once per backend (the test runs twice): a
+  SQLite file in the test's temporary folder, or `postgres_org`.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Final
 
 import pytest
 
-__all__ = ["TEST_SERVER_ENV_VAR", "postgres_database", "postgres_org"]
+__all__ = ["BACKENDS", "TEST_SERVER_ENV_VAR", "org_target", "postgres_database", "postgres_org"]
 
 TEST_SERVER_ENV_VAR: Final = "FLOWENGINE_TEST_POSTGRES"
 DEFAULT_SERVER: Final = "postgresql:///postgres"
+BACKENDS: Final = ("sqlite", "postgresql")
 
 
 def in_ci() -> bool:
@@ -56,3 +60,12 @@ def postgres_org(postgres_database: str) -> Iterator[str]:
 
     with scratch_schema(postgres_database, prefix="test") as url:
         yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def org_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the test's new org store is, once per backend: a SQLite file in `tmp_path`, or a
+    store of its own on the test PostgreSQL server (skipped without one, outside CI)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "org.sqlite")
+    return str(request.getfixturevalue("postgres_org"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import FlowError, OrgError
-from flowengine.testing.assertions import Mismatch, evaluate, same, show
+from flowengine.testing.assertions import Mismatch, evaluate, same, shorten, show
 from flowengine.testing.checks import FinalState, PreparedCase, prepare_case
 from flowengine.testing.mocks import MockingRegistry, MockPlan, active_plan
 from flowengine.testing.spec import Case, FlowTestFile
@@ -26,6 +26,8 @@ __all__ = ["CaseOutcome", "FlowTestFailure", "load_flow_under_test", "render_fai
 
 TRACE_HEAD: Final = 15       # a long trace shows its first and last steps
 TRACE_TAIL: Final = 25
+MAX_STEP_TEXT: Final = 2_000     # characters of one trace step in a failure
+MAX_FAILURE_TEXT: Final = 20_000  # characters of a whole failure
 
 
 @dataclass
@@ -108,9 +110,11 @@ def _load_fixture(test: FlowTestFile, case: Case, store: Any, load: Any) -> None
 
 def _outcome(test: FlowTestFile, prepared: PreparedCase, result: InterviewResult,
              plan: MockPlan, records: list[Mismatch]) -> CaseOutcome:
+    from flowengine.runtime.trace import faulted_in, visits_in
+
     trace = result.trace or []
-    state = FinalState(dict(result.variables), {e["element"] for e in trace},
-                       {e["element"] for e in trace if "fault" in e}, result.flow)
+    state = FinalState(dict(result.variables), set(visits_in(trace)), faulted_in(trace),
+                       result.flow)
     mismatches = evaluate(test, prepared, result, state, plan, records)
     return CaseOutcome(prepared.case, result, mismatches, plan)
 
@@ -186,7 +190,7 @@ def render_failure(test: FlowTestFile, outcome: CaseOutcome) -> str:
             for c in mocked))
     lines.append("trace:")
     lines.extend(format_trace(result.trace or []))
-    return "\n".join(lines)
+    return shorten("\n".join(lines), MAX_FAILURE_TEXT)
 
 
 def format_trace(trace: list[dict[str, Any]]) -> list[str]:
@@ -194,11 +198,14 @@ def format_trace(trace: list[dict[str, Any]]) -> list[str]:
     first and last steps."""
     from flowengine.runtime.trace import format_trace_entry
 
+    def step(entry: dict[str, Any]) -> str:
+        return shorten(format_trace_entry(entry), MAX_STEP_TEXT)
+
     if not trace:
         return ["  (no elements ran)"]
     if len(trace) <= TRACE_HEAD + TRACE_TAIL:
-        return [format_trace_entry(e) for e in trace]
+        return [step(e) for e in trace]
     skipped = len(trace) - TRACE_HEAD - TRACE_TAIL
-    return ([format_trace_entry(e) for e in trace[:TRACE_HEAD]]
+    return ([step(e) for e in trace[:TRACE_HEAD]]
             + [f"        … {skipped} steps not shown …"]
-            + [format_trace_entry(e) for e in trace[-TRACE_TAIL:]])
+            + [step(e) for e in trace[-TRACE_TAIL:]])

@@ -172,11 +172,15 @@ def test_an_unrestricted_picklist_takes_other_values(tickets: OrgStore) -> None:
         assert tx.get("Ticket__c", ticket)["Kind__c"] == "Question"
 
 
-def test_platform_events_are_not_stored(tickets: OrgStore) -> None:
+def test_platform_events_are_published_not_stored_as_records(tickets: OrgStore) -> None:
     with tickets.begin() as tx:
+        event_id = tx.insert("Note__e", {"Text__c": "hi"})       # creating an event publishes it
+        (event,) = tx.events()
+        assert (event["event"], event["Text__c"], event["ReplayId"]) == ("Note__e", "hi", 1)
+        assert event_id == tx.event_id(event) and event_id.startswith("e")
         with pytest.raises(OrgError, match="Note__e is a platform event: an event is published, "
-                                           "never stored, so it cannot be inserted") as caught:
-            tx.insert("Note__e", {"Text__c": "hi"})
+                                           "never stored, so it cannot be updated") as caught:
+            tx.update("Note__e", event_id, {"Text__c": "bye"})
         assert caught.value.error_code == "INVALID_TYPE"
         with pytest.raises(OrgError, match="cannot be queried"):
             tx.get("Note__e", "e02XX0000000001")

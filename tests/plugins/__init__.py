@@ -37,6 +37,21 @@ def install(site: Path, package: str, version: str = "1.0") -> Path:
     return target
 
 
+def install_source(site: Path, name: str, source: str) -> str:
+    """Install a one-module plug-in package `NAME_actions` whose `__init__.py` is `source`, with
+    the entry point `NAME = NAME_actions:plugin`; returns the package name. For hostile or
+    careless plug-ins written inline in a test."""
+    package = f"{name}_actions"
+    (site / package).mkdir()
+    (site / package / "__init__.py").write_text(source)
+    dist = site / f"{package}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[flowengine.actions]\n{name} = {package}:plugin\n")
+    _changed(site)
+    return package
+
+
 def uninstall(site: Path, package: str) -> None:
     shutil.rmtree(site / package)
     for dist in site.glob(f"{package}-*.dist-info"):

@@ -26,12 +26,19 @@ from .objects import (
     FULFILLMENT_ORDER,
     FULFILLMENT_ORDER_LINE_ITEM,
     ORDER_ITEM_SUMMARY,
-    ORDER_SUMMARY,
     ZERO,
     dec,
     money,
 )
-from .validation import fetch, field_of, items_of, quantity_of, record_id, required
+from .validation import (
+    fetch,
+    field_of,
+    items_of,
+    managed_summary,
+    quantity_of,
+    record_id,
+    required,
+)
 
 __all__ = ["ACTION", "cancel_fulfillment_order_items"]
 
@@ -85,17 +92,8 @@ def validate_cancel_request(tx: OrgTransaction, inputs: Mapping[str, Any]) -> Ca
             f"fulfillment order {fo_id} has Status {order.get('Status')!r} (StatusCategory "
             f"{category}); products can be canceled only while the category is DRAFT, ACTIVATED "
             "or FULFILLING")
-    summary_id = order.get("OrderSummaryId")
-    summary = tx.get(ORDER_SUMMARY.name, summary_id) if summary_id else None
-    if summary is None:
-        raise ActionError("NOT_FOUND", f"fulfillment order {fo_id} refers to order summary "
-                                       f"{summary_id}, which does not exist")
-    if summary.get("OrderLifeCycleType") != "MANAGED":
-        raise ActionError(
-            "UNMANAGED_ORDER",
-            f"fulfillment order {fo_id} belongs to order summary {summary['Id']}, whose "
-            f"OrderLifeCycleType is {summary.get('OrderLifeCycleType')}; only MANAGED order "
-            "summaries can be changed by Order Management actions")
+    managed_summary(tx, order.get("OrderSummaryId"), f"fulfillment order {fo_id}",
+                    "be changed by Order Management actions")
     items = items_of(inputs.get(ITEMS_INPUT), ITEMS_FIELD, ITEMS_INPUT)
     lines = {line["Id"]: line for line in tx.query(LINE, where={"FulfillmentOrderId": fo_id})}
     cancels: list[LineCancel] = []

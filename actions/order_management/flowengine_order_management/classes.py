@@ -10,8 +10,9 @@ from typing import Final
 from flowengine.types import Apex, ApexClass, ApexField, Boolean, Number, Text
 
 __all__ = [
-    "APEX_CLASSES", "CANCEL_INPUT", "CANCEL_LINE", "CANCEL_OUTPUT", "ERROR_RESPONSE",
-    "FO_GROUP", "FO_INPUT", "FO_ITEM", "FO_OUTPUT",
+    "APEX_CLASSES", "CANCEL_INPUT", "CANCEL_LINE", "CANCEL_OUTPUT", "ENSURE_FUNDS_INPUT",
+    "ENSURE_FUNDS_OUTPUT", "ERROR_RESPONSE", "FO_GROUP", "FO_INPUT", "FO_ITEM", "FO_OUTPUT",
+    "INVOICE_OUTPUT",
 ]
 
 CANCEL_INPUT: Final = "ConnectApi.FulfillmentOrderLineItemsToCancelInputRepresentation"
@@ -22,6 +23,20 @@ FO_INPUT: Final = "ConnectApi.FulfillmentOrderInputRepresentation"
 FO_GROUP: Final = "ConnectApi.FulfillmentGroupInputRepresentation"
 FO_ITEM: Final = "ConnectApi.OrderItemSummaryInputRepresentation"
 FO_OUTPUT: Final = "ConnectApi.FulfillmentOrderOutputRepresentation"
+INVOICE_OUTPUT: Final = "ConnectApi.FulfillmentOrderInvoiceOutputRepresentation"
+ENSURE_FUNDS_INPUT: Final = "ConnectApi.EnsureFundsAsyncInputRepresentation"
+ENSURE_FUNDS_OUTPUT: Final = "ConnectApi.EnsureFundsAsyncOutputRepresentation"
+
+
+def _base_output_fields() -> dict[str, ApexField]:
+    """The fields of ConnectApi.BaseOutputRepresentation, which the output classes extend."""
+    return {
+        "success": ApexField(Boolean(), label="Success",
+                             description="True when the request was processed."),
+        "errors": ApexField(Apex(ERROR_RESPONSE, collection=True), label="Errors",
+                            description="Errors of the request; empty on success."),
+    }
+
 
 APEX_CLASSES: Final[tuple[ApexClass, ...]] = (
     ApexClass(
@@ -52,12 +67,7 @@ APEX_CLASSES: Final[tuple[ApexClass, ...]] = (
     ),
     ApexClass(
         CANCEL_OUTPUT,
-        {
-            "success": ApexField(Boolean(), label="Success",
-                                 description="True when the request was processed."),
-            "errors": ApexField(Apex(ERROR_RESPONSE, collection=True), label="Errors",
-                                description="Errors of the request; empty on success."),
-        },
+        _base_output_fields(),
         description="Output of Cancel Fulfillment Order Item. The action returns no data beyond "
                     "its success flag.",
     ),
@@ -123,5 +133,35 @@ APEX_CLASSES: Final[tuple[ApexClass, ...]] = (
                             "in request order."),
         },
         description="Output of Create Fulfillment Order.",
+    ),
+    ApexClass(
+        INVOICE_OUTPUT,
+        {
+            "invoiceId": ApexField(Text(), label="Invoice Id",
+                                   description="Id of the created invoice."),
+            **_base_output_fields(),
+        },
+        description="Output of Create Invoice from Fulfillment Order: the new invoice's Id.",
+    ),
+    ApexClass(
+        ENSURE_FUNDS_INPUT,
+        {
+            "invoiceId": ApexField(
+                Text(), required=True, label="Invoice Id",
+                description="Id of the invoice to ensure funds for and apply them to."),
+        },
+        description="Input of Ensure Funds Async: the invoice to fund.",
+    ),
+    ApexClass(
+        ENSURE_FUNDS_OUTPUT,
+        {
+            "backgroundOperationId": ApexField(
+                Text(), label="Background Operation Id",
+                description="Id of the background operation that ensures the funds once the "
+                            "transaction commits."),
+            **_base_output_fields(),
+        },
+        description="Output of Ensure Funds Async: only the Id of the background operation, "
+                    "whatever the operation later does.",
     ),
 )

@@ -1,7 +1,7 @@
 """The Order Management invariants (spec section 1) that must hold after every transaction.
 
 The store runs `check_invariants` before it commits a fixture load; the tests run it after every
-test. Three queries whatever the size of the org.
+test. Four queries whatever the size of the org.
 """
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from typing import Any, Final
 from flowengine.org.base import OrgTransaction
 from flowengine.types import format_decimal
 
-from .objects import FULFILLMENT_ORDER, FULFILLMENT_ORDER_LINE_ITEM, ORDER_ITEM_SUMMARY, ZERO, dec
+from .objects import (
+    FULFILLMENT_ORDER,
+    FULFILLMENT_ORDER_LINE_ITEM,
+    INVOICE,
+    ORDER_ITEM_SUMMARY,
+    ZERO,
+    dec,
+)
 
 __all__ = ["check_invariants"]
 
@@ -39,17 +46,24 @@ def check_invariants(tx: OrgTransaction) -> list[str]:
     problems = _line_problems(lines)
     problems += _summary_problems(tx.query(ORDER_ITEM_SUMMARY.name), lines)
     problems += _order_problems(tx.query(FULFILLMENT_ORDER.name), lines)
+    problems += _invoice_problems(tx.query(INVOICE.name))
+    return problems
+
+
+def _out_of_range(object_name: str, records: list[dict[str, Any]], field: str,
+                  upper: str) -> list[str]:
+    """Each record whose `field` is not between 0 and its `upper` field."""
+    problems = []
+    for record in records:
+        value, limit = dec(record.get(field)), dec(record.get(upper))
+        if not ZERO <= value <= limit:
+            problems.append(f"{object_name} {record['Id']}: {field} {_n(value)} must be between 0 "
+                            f"and {upper} {_n(limit)}")
     return problems
 
 
 def _line_problems(lines: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    for line in lines:
-        quantity, original = dec(line.get("Quantity")), dec(line.get("OriginalQuantity"))
-        if not ZERO <= quantity <= original:
-            problems.append(f"FulfillmentOrderLineItem {line['Id']}: Quantity {_n(quantity)} must "
-                            f"be between 0 and OriginalQuantity {_n(original)}")
-    return problems
+    return _out_of_range("FulfillmentOrderLineItem", lines, "Quantity", "OriginalQuantity")
 
 
 def _summary_problems(summaries: list[dict[str, Any]], lines: list[dict[str, Any]]) -> list[str]:
@@ -91,3 +105,8 @@ def _order_problems(orders: list[dict[str, Any]], lines: list[dict[str, Any]]) -
                             f"{_n(dec(order.get('GrandTotalAmount')))} but TotalAmount + "
                             f"TotalTaxAmount is {_n(grand)}")
     return problems
+
+
+def _invoice_problems(invoices: list[dict[str, Any]]) -> list[str]:
+    """Funds are never applied beyond what an invoice bills."""
+    return _out_of_range("Invoice", invoices, "Balance", "TotalAmountWithTax")

@@ -13,6 +13,9 @@ Calculated fields (computed by the store from the record itself, never loaded or
 
 Rolled-up fields (FulfillmentOrder, summarised from its lines): ItemCount, TotalProductAmount,
 TotalDeliveryAmount, TotalAmount, TotalTaxAmount. See `FULFILLMENT_ORDER` for what each sums.
+Invoice (summarised from its InvoiceLines): TotalChargeAmount, TotalChargeTaxAmount,
+TotalAdjustmentAmount, TotalAdjustmentTaxAmount, and from them the calculated TotalAmount,
+TotalTaxAmount, TotalAmountWithTax and the two "with tax" totals. See `INVOICE`.
 
 Other amounts and quantities that Salesforce computes (QuantityAvailableToCancel,
 TotalAmtWithTax...) are stored as given: flowengine does not compute them.
@@ -26,13 +29,14 @@ from typing import Any, Final
 from flowengine.org.fieldtypes import OnDelete, make_field
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
 from flowengine.org.standard import standard_object
-from flowengine.org.system import RUNNING_USER
+from flowengine.org.system import RUNNING_USER, AutoNumber
 from flowengine.types import FlowType, Number, Text
 
 __all__ = [
-    "FO_STATUS_CATEGORY", "FULFILLMENT_ORDER", "FULFILLMENT_ORDER_LINE_ITEM", "LOCATION",
-    "OBJECTS", "ORDER_DELIVERY_GROUP_SUMMARY", "ORDER_ITEM_SUMMARY", "ORDER_SUMMARY", "PRODUCT2",
-    "dec", "money", "order_item_summary_status",
+    "FO_STATUS_CATEGORY", "FULFILLMENT_ORDER", "FULFILLMENT_ORDER_LINE_ITEM", "INVOICE",
+    "INVOICE_LINE", "LOCATION", "OBJECTS", "ORDER_DELIVERY_GROUP_SUMMARY", "ORDER_ITEM_SUMMARY",
+    "ORDER_SUMMARY", "ORDER_SUMMARY_STATUSES", "PRODUCT2", "dec", "money",
+    "order_item_summary_status",
 ]
 
 ZERO: Final = Decimal(0)
@@ -52,6 +56,9 @@ FO_STATUS_CATEGORY: Final[Mapping[str, str]] = {
 OIS_STATUSES: Final = ("ORDERED", "PARTIALLYALLOCATED", "ALLOCATED", "PARTIALLYFULFILLED",
                        "FULFILLED", "CANCELED", "RETURNINITIATED", "RETURNED")
 ITEM_TYPES: Final = ("Order Product", "Delivery Charge", "Fee")
+# OrderSummary.Status: each org defines its own values (Salesforce's OM features do not read
+# them); these are the ones Salesforce's sample flows set, from Created at creation on
+ORDER_SUMMARY_STATUSES: Final = ("Created", "Approved", "Waiting to Fulfill", "Fulfilled")
 GEOCODE_ACCURACY: Final = ("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip",
                            "Neighborhood", "City", "County", "State", "Unknown")
 TYPE_CODES: Final = ("Product", "Charge")
@@ -149,8 +156,10 @@ def order_item_summary_status(r: Mapping[str, Any]) -> str:
 ORDER_SUMMARY: Final = ObjectSchema(
     "OrderSummary", "1Os", (
         FieldDef("OrderNumber", Text(), description="The order's number."),
-        FieldDef("Status", PICKLIST, default="Created",
-                 description="Order summary status; its values are defined by each org."),
+        make_field("Status", "Picklist", picklist=ORDER_SUMMARY_STATUSES, default="Created",
+                   description="Order summary status; its values are defined by each org (any "
+                               "value is taken). Changing it publishes "
+                               "OrderSumStatusChangedEvent."),
         FieldDef("OrderLifeCycleType", PICKLIST, default="MANAGED",
                  picklist=("MANAGED", "UNMANAGED"),
                  description="MANAGED order summaries are processed by Order Management APIs; "
@@ -282,7 +291,8 @@ FULFILLMENT_ORDER: Final = ObjectSchema(
         _ref("AccountId", "Account"),
         _ref("OrderId", "Order"),
         _ref("DeliveryMethodId", "OrderDeliveryMethod"),
-        _ref("InvoiceId", None, description="The invoice of the fulfillment order."),
+        _ref("InvoiceId", "Invoice", description="The invoice of the fulfillment order "
+                                                 "(createInvoiceFromFulfillmentOrder sets it)."),
         _text("FulfilledToName"),
         make_field("FulfilledToStreet", "TextArea"),
         _text("FulfilledToCity", 40),
@@ -323,7 +333,97 @@ FULFILLMENT_ORDER_LINE_ITEM: Final = ObjectSchema(
     description="A product or charge of a fulfillment order; corresponds to an order product summary.",
 )
 
+# ---------------------------------------------------------------------------------------------
+# Invoices (createInvoiceFromFulfillmentOrder creates them; Ensure Funds Async reduces Balance)
+
+def _total(name: str, *parts: str) -> FieldDef:
+    """A Currency field calculated as the sum of other amounts of its record."""
+    def total(record: Mapping[str, Any]) -> Decimal:
+        return sum((dec(record.get(part)) for part in parts), ZERO)
+
+    return FieldDef(name, _currency(), calculated=total, description=" + ".join(parts) + ".")
+
+
+def _rolled_up(name: str, line_field: str) -> FieldDef:
+    """An invoice amount: the sum of `line_field` over its lines."""
+    return FieldDef(name, _currency(), rollup=Rollup("InvoiceLine", "InvoiceId", line_field),
+                    description=f"Sum of {line_field} over the lines.")
+
+
+INVOICE_TYPES: Final = ("Charge", "Tax", "Adjustment")
+
+INVOICE: Final = ObjectSchema(
+    "Invoice", "3tt", (
+        make_field("InvoiceNumber", "AutoNumber", read_only=True,
+                   default=AutoNumber("INV-{0000000000}"),
+                   description="The invoice's number, given by the store."),
+        _ref("ReferenceEntityId", None,
+             description="The record the invoice bills: the order summary of its fulfillment "
+                         "order."),
+        _ref("BillingAccountId", "Account", required=True,
+             description="The customer account billed: the order summary's account."),
+        _ref("BillToContactId", "Contact"),
+        make_field("Status", "Picklist", picklist=("Draft", "Posted"), default="Draft",
+                   description="Posted invoices can receive payments."),
+        make_field("InvoiceDate", "Date", description="When the invoice was posted."),
+        make_field("DueDate", "Date"),
+        _text("DocumentNumber"),
+        make_field("Description", "LongTextArea", length=1000),
+        _amount("Balance", "What is still to be paid: TotalAmountWithTax at creation, reduced by "
+                           "the funds Ensure Funds Async applies."),
+        _rolled_up("TotalChargeAmount", "ChargeAmount"),
+        _rolled_up("TotalChargeTaxAmount", "ChargeTaxAmount"),
+        _rolled_up("TotalAdjustmentAmount", "AdjustmentAmount"),
+        _rolled_up("TotalAdjustmentTaxAmount", "AdjustmentTaxAmount"),
+        _total("TotalChargeAmountWithTax", "TotalChargeAmount", "TotalChargeTaxAmount"),
+        _total("TotalAdjustmentAmountWithTax", "TotalAdjustmentAmount",
+               "TotalAdjustmentTaxAmount"),
+        _total("TotalAmount", "TotalChargeAmount", "TotalAdjustmentAmount"),
+        _total("TotalTaxAmount", "TotalChargeTaxAmount", "TotalAdjustmentTaxAmount"),
+        _total("TotalAmountWithTax", "TotalChargeAmount", "TotalAdjustmentAmount",
+               "TotalChargeTaxAmount", "TotalAdjustmentTaxAmount"),
+        _owner(),
+    ),
+    label="Invoice",
+    description="A financial document: the total amount a buyer must pay for goods or services.",
+)
+
+INVOICE_LINE: Final = ObjectSchema(
+    "InvoiceLine", "5TV", (
+        _ref("InvoiceId", "Invoice", required=True, on_delete="cascade"),
+        FieldDef("Name", Text(), required=True),
+        _ref("Product2Id", "Product2"),
+        make_field("Type", "Picklist", picklist=INVOICE_TYPES, restricted=True, default="Charge"),
+        _ref("ReferenceEntityItemId", None,
+             description="The order item the line bills: an order product summary."),
+        make_field("ReferenceEntityItemType", "Picklist", picklist=ITEM_TYPES, restricted=True),
+        make_field("ReferenceEntityItemTypeCode", "Picklist", picklist=TYPE_CODES,
+                   restricted=True),
+        _ref("GroupReferenceEntityItemId", "OrderItem"),
+        _ref("RelatedLineId", "InvoiceLine"),
+        _qty("Quantity", "Units billed."),
+        _amount("UnitPrice"),
+        _amount("LineAmount", "UnitPrice × Quantity."),
+        _amount("ChargeAmount", "The amount charged, tax excluded."),
+        _amount("ChargeTaxAmount", "The tax on the charge."),
+        _amount("AdjustmentAmount", "Adjustments (discounts) of the line."),
+        _amount("AdjustmentTaxAmount", "The tax on the adjustments."),
+        _total("ChargeAmountWithTax", "ChargeAmount", "ChargeTaxAmount"),
+        _total("AdjustmentAmountWithTax", "AdjustmentAmount", "AdjustmentTaxAmount"),
+        _total("TaxAmount", "ChargeTaxAmount", "AdjustmentTaxAmount"),
+        _text("InvoiceStatus", 255),
+        make_field("Description", "LongTextArea", length=1000),
+        make_field("InvoiceLineStartDate", "Date"),
+        make_field("InvoiceLineEndDate", "Date"),
+        _text("TaxName"), _text("TaxCode"),
+        make_field("TaxRate", "Percent", precision=18, scale=6),
+        make_field("TaxEffectiveDate", "Date"),
+    ),
+    label="Invoice Line",
+    description="The amount a buyer must pay for one product, service or fee of an invoice.",
+)
+
 OBJECTS: Final[tuple[ObjectSchema, ...]] = (
     ORDER_SUMMARY, ORDER_DELIVERY_GROUP_SUMMARY, ORDER_ITEM_SUMMARY, FULFILLMENT_ORDER,
-    FULFILLMENT_ORDER_LINE_ITEM,
+    FULFILLMENT_ORDER_LINE_ITEM, INVOICE, INVOICE_LINE,
 )

@@ -15,7 +15,8 @@ from flowengine.org import ids
 from flowengine.org.base import OrgTransaction
 from flowengine.types import ObjectValue
 
-__all__ = ["fetch", "field_of", "items_of", "quantity_of", "record_id", "required"]
+__all__ = ["fetch", "field_of", "items_of", "managed_summary", "quantity_of", "record_id",
+           "required"]
 
 
 def required(value: Any, path: str) -> Any:
@@ -91,3 +92,18 @@ def quantity_of(value: Any, path: str) -> Decimal:
     if number <= 0:
         raise ActionError("INVALID_QUANTITY", f"{path} must be greater than 0, got {number}")
     return number
+
+
+def managed_summary(tx: OrgTransaction, summary_id: Any, owner: str, action: str) -> dict[str, Any]:
+    """The order summary `owner` (e.g. "fulfillment order 0a3...") belongs to, which must exist
+    (NOT_FOUND) and be MANAGED (UNMANAGED_ORDER): Order Management actions refuse the others."""
+    summary = tx.get("OrderSummary", summary_id) if summary_id else None
+    if summary is None:
+        raise ActionError("NOT_FOUND", f"{owner} refers to order summary {summary_id}, which does "
+                                       "not exist")
+    if summary.get("OrderLifeCycleType") != "MANAGED":
+        raise ActionError(
+            "UNMANAGED_ORDER",
+            f"{owner} belongs to order summary {summary['Id']}, whose OrderLifeCycleType is "
+            f"{summary.get('OrderLifeCycleType')}; only MANAGED order summaries can {action}")
+    return summary

@@ -1,5 +1,6 @@
 """Fixtures of the Order Management plug-in's tests: an org store with the plug-in's objects, a
-transaction on it, the invariants checked after a test, and the demo org of the examples."""
+transaction on it, the invariants checked after a test, the demo org of the examples, and a store
+with the platform's behaviour (the plug-in's save hooks) for the sample chain."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,6 +10,10 @@ from typing import Any
 import pytest
 
 DEMO_ORG = Path(__file__).resolve().parents[3] / "flows" / "fixtures" / "demo_org.yaml"
+# the standard objects the sample chain reads and writes beside the plug-in's own
+CHAIN_STANDARD_OBJECTS = ("OrderSummaryCreatedEvent", "OrderSumStatusChangedEvent",
+                          "FOStatusChangedEvent", "ProcessException", "OrderPaymentSummary",
+                          "BackgroundOperation")
 
 
 @pytest.fixture
@@ -18,6 +23,25 @@ def om_store(tmp_path: Path) -> Iterator[Any]:
     from flowengine_order_management import plugin
 
     store = open_org(tmp_path / "org.sqlite", schemas=plugin.objects, invariants=plugin.invariants)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def platform_store(org_target: str) -> Iterator[Any]:
+    """An empty org store with the plug-in's objects, the standard objects of the sample chain
+    (the Order Management events, process exceptions, payment summaries, background
+    operations), the plug-in's invariants and its save hooks — the platform's behaviour — on a
+    fixed clock (2026-01-15 09:30 UTC), once per backend (`org_target`). A module uses it as
+    its `om_store`."""
+    from flowengine.org import open_org
+    from flowengine.org.standard import standard_object
+    from flowengine.org.system import FixedClock
+    from flowengine_order_management import plugin
+
+    schemas = [*plugin.objects, *(standard_object(name) for name in CHAIN_STANDARD_OBJECTS)]
+    store = open_org(org_target, schemas=schemas, invariants=plugin.invariants,
+                     hooks=plugin.save_hooks, clock=FixedClock("2026-01-15T09:30:00Z"))
     yield store
     store.close()
 
@@ -40,15 +64,6 @@ def invariants_hold(org: Any) -> Iterator[None]:
     from flowengine_order_management.invariants import check_invariants
 
     assert check_invariants(org) == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def org_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a test's new org store is, once per backend: a SQLite file in tmp_path, or a store
-    of its own on the test PostgreSQL server (`flowengine.testing.postgres`)."""
-    if request.param == "sqlite":
-        return str(tmp_path / "org.sqlite")
-    return str(request.getfixturevalue("postgres_org"))
 
 
 @pytest.fixture

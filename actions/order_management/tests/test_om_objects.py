@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flowengine.org.standard import complete, is_standard
+from flowengine.org.standard import complete, is_standard, standard_object
 from flowengine.org.system import SYSTEM_FIELD_NAMES
 from flowengine_order_management import plugin
 from flowengine_order_management.invariants import check_invariants
@@ -76,7 +76,7 @@ def test_every_spec_field_is_modelled_and_only_calculated_ones_are_computed(org:
 def test_plug_in_objects_leave_products_and_locations_to_the_standard_ones() -> None:
     assert {s.name for s in OBJECTS} == {"OrderSummary", "OrderDeliveryGroupSummary",
                                          "OrderItemSummary", "FulfillmentOrder",
-                                         "FulfillmentOrderLineItem"}
+                                         "FulfillmentOrderLineItem", "Invoice", "InvoiceLine"}
     assert all(is_standard(SCHEMAS[name]) for name in ("Product2", "Location"))
 
 
@@ -225,6 +225,7 @@ def test_order_totals_that_do_not_match_their_lines_are_reported() -> None:
                     "Id": "F1", "ItemCount": Decimal(1), "TotalProductAmount": Decimal(10),
                     "TotalDeliveryAmount": Decimal(0), "TotalAmount": Decimal(10),
                     "TotalTaxAmount": Decimal(1), "GrandTotalAmount": Decimal(12)}],
+                "Invoice": [],
             }[name]
 
     assert check_invariants(Stub()) == [  # type: ignore[arg-type]
@@ -235,3 +236,73 @@ def test_order_totals_that_do_not_match_their_lines_are_reported() -> None:
 
 def test_invariants_are_registered_with_the_plugin() -> None:
     assert check_invariants in plugin.invariants
+
+
+# ---------------------------------------------------------------------------------------------
+# what the sample chain's flows read and write (Approve_Order_Summary,
+# Create_Fulfillment_Orders_Warehouse, Create_Invoice_and_Ensure_Funds_Event_Triggered)
+
+CHAIN = {**SCHEMAS, **{name: schema for name in ("ProcessException", "OrderPaymentSummary",
+                                                  "BackgroundOperation")
+                       if (schema := standard_object(name)) is not None}}
+
+
+@pytest.mark.parametrize("object_name, field, sf_type, target", [
+    ("OrderSummary", "Status", "Picklist", None),
+    ("Location", "LocationType", "Picklist", None),
+    ("OrderDeliveryGroupSummary", "OriginalOrderDeliveryGroupId", "Lookup", None),
+    ("OrderItemSummary", "OriginalOrderItemId", "Lookup", "OrderItem"),
+    ("OrderItemSummary", "Quantity", "Number", None),
+    ("FulfillmentOrder", "InvoiceId", "Lookup", "Invoice"),
+    ("FulfillmentOrder", "FulfilledToName", "Text", None),
+    ("FulfillmentOrder", "OrderSummaryId", "Lookup", "OrderSummary"),
+    ("ProcessException", "AttachedToId", "Lookup", None),
+    ("ProcessException", "OrderSummaryId", "Lookup", "OrderSummary"),
+    ("ProcessException", "Category", "Picklist", None),
+    ("ProcessException", "Priority", "Picklist", None),
+    ("ProcessException", "Severity", "Picklist", None),
+    ("ProcessException", "Message", "Text", None),
+    ("ProcessException", "Description", "LongTextArea", None),
+    ("Invoice", "Balance", "Currency", None),
+    ("InvoiceLine", "InvoiceId", "Lookup", "Invoice"),
+    ("OrderPaymentSummary", "AvailableToCaptureAmount", "Currency", None),
+    ("BackgroundOperation", "Status", "Picklist", None),
+])
+def test_fields_of_the_chain_have_salesforces_types(object_name: str, field: str, sf_type: str,
+                                                    target: str | None) -> None:
+    fdef = CHAIN[object_name].field(field)
+    assert fdef is not None
+    assert (fdef.sf_type or fdef.type.kind, fdef.reference_to) == (sf_type, target)
+
+
+@pytest.mark.parametrize("object_name, field, values", [
+    ("OrderSummary", "Status", ("Created", "Approved", "Waiting to Fulfill", "Fulfilled")),
+    ("Location", "LocationType", ("Warehouse", "Store")),
+    ("ProcessException", "Category", ("Fulfillment", "Invoicing")),
+    ("ProcessException", "Priority", ("High",)),
+    ("ProcessException", "Severity", ("High",)),
+])
+def test_picklist_values_the_chain_sets(object_name: str, field: str,
+                                        values: tuple[str, ...]) -> None:
+    fdef = CHAIN[object_name].field(field)
+    assert fdef is not None and set(values) <= set(fdef.picklist)
+
+
+def test_order_summary_statuses_are_each_orgs_own(org: Any, sample: SampleOrder) -> None:
+    status = CHAIN["OrderSummary"].field("Status")
+    assert status is not None and not status.restricted and status.default == "Created"
+    org.update("OrderSummary", sample.order_summary_id, {"Status": "Partially Shipped"})
+    assert org.get("OrderSummary", sample.order_summary_id)["Status"] == "Partially Shipped"
+
+
+def test_payment_summary_amounts_available_are_calculated() -> None:
+    schema = CHAIN["OrderPaymentSummary"]
+    capture, refund = schema.field("AvailableToCaptureAmount"), schema.field(
+        "AvailableToRefundAmount")
+    assert capture is not None and capture.calculated is not None
+    assert refund is not None and refund.calculated is not None
+    assert capture.calculated({"AuthorizationAmount": Decimal(100), "CapturedAmount": Decimal(30),
+                               "AuthorizationReversalAmount": Decimal(20)}) == 50
+    assert capture.calculated({"AuthorizationAmount": Decimal(10),
+                               "CapturedAmount": Decimal(30)}) == 0      # never below 0
+    assert refund.calculated({"CapturedAmount": Decimal(30), "RefundedAmount": None}) == 30

@@ -7,7 +7,11 @@ dropped. Indexes follow `indexed_fields`: lookups on the column, text fields on 
 value (`columns.fold`). A meta table records the format version, a schema version that counts
 changes, the catalog's `schema_fingerprint` (when it changes, every calculated and rolled-up
 value is recomputed) and the collation that folds text. A new store gets its default records
-(`flowengine.org.system.BOOTSTRAP`).
+(`flowengine.org.system.BOOTSTRAP`). Beside them: the deleted Ids, the Id counters, and the
+platform events with what their subscribers have still to process (`EVENT_TABLES`).
+
+Format versions: 1 without the event tables; 2 adds them (created when a version-1 store is
+opened).
 
 Many processes may open a store at once: the check runs without locking, and a migration takes
 a transaction-level advisory lock first, then looks again, so only one of them migrates.
@@ -29,12 +33,31 @@ from flowengine.types import TEXT_LIKE
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DELETED", "FORMAT_VERSION", "ID_COUNTERS", "META", "Layout", "migrate"]
+__all__ = ["CURSORS", "DELETED", "EVENTS", "EVENT_TABLES", "FORMAT_VERSION", "ID_COUNTERS",
+           "INTERVIEWS", "META", "PENDING", "SUBSCRIBERS", "Layout", "migrate"]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 META: Final = "_flowengine_meta"
 ID_COUNTERS: Final = "_flowengine_ids"
 DELETED: Final = "_flowengine_deleted"
+# platform events and the automation log (`flowengine.org.eventbus`); on a server many workers
+# share the events, so each subscriber's unprocessed events are rows of PENDING (one per
+# subscriber and event, written when the event is published or the subscriber first claims),
+# which a worker claims with FOR UPDATE SKIP LOCKED and deletes as it processes them
+EVENTS: Final = "_flowengine_events"
+CURSORS: Final = "_flowengine_cursors"
+INTERVIEWS: Final = "_flowengine_interviews"
+SUBSCRIBERS: Final = "_flowengine_subscribers"
+PENDING: Final = "_flowengine_pending"
+EVENT_TABLES: Final = {
+    EVENTS: "(replay_id bigint PRIMARY KEY, event text NOT NULL, published text NOT NULL, "
+            "payload text NOT NULL)",
+    CURSORS: "(subscriber text PRIMARY KEY, replay_id bigint NOT NULL)",
+    INTERVIEWS: "(number bigserial PRIMARY KEY, entry text NOT NULL)",
+    SUBSCRIBERS: "(subscriber text PRIMARY KEY, event text NOT NULL)",
+    PENDING: "(subscriber text NOT NULL, replay_id bigint NOT NULL, "
+             "PRIMARY KEY (subscriber, replay_id))",
+}
 _FOLDING: Final = "und-x-icu"     # ICU's root collation: lower() folds every letter
 Hook = Callable[["psycopg.Connection[Any]", str], None]   # (connection, fold collation)
 
@@ -80,7 +103,9 @@ def up_to_date(layout: Layout, catalog: Catalog, location: str) -> bool:
     _check_format(layout.meta, location)
     meta = layout.meta
     if meta.get("schema_fingerprint") != schema_fingerprint(catalog) or \
-            "bootstrapped" not in meta or DELETED not in layout.columns:
+            "bootstrapped" not in meta or DELETED not in layout.columns or \
+            not set(EVENT_TABLES) <= set(layout.columns) or \
+            int(meta.get("format_version", 0)) < FORMAT_VERSION:
         return False
     collation = meta.get("fold_collation", "default")
     for name, info in catalog.objects.items():
@@ -110,7 +135,11 @@ def migrate(conn: psycopg.Connection[Any], schema: str, catalog: Catalog, locati
                      f"CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value text "
                      f"NOT NULL); CREATE TABLE IF NOT EXISTS {ID_COUNTERS} (key_prefix "
                      f"{ID_TYPE} PRIMARY KEY, next bigint NOT NULL); CREATE TABLE IF NOT "
-                     f'EXISTS {DELETED} ("Id" {ID_TYPE} PRIMARY KEY, object text NOT NULL)')
+                     f'EXISTS {DELETED} ("Id" {ID_TYPE} PRIMARY KEY, object text NOT NULL); '
+                     + "; ".join(f"CREATE TABLE IF NOT EXISTS {table} {definition}"
+                                 for table, definition in EVENT_TABLES.items())
+                     + f"; CREATE INDEX IF NOT EXISTS {EVENTS}__event ON {EVENTS} "
+                       "(event, replay_id)")
         layout = Layout(conn, schema)          # as it is now that this process holds the lock
         meta = layout.meta
         _check_format(meta, location)

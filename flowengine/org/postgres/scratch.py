@@ -3,6 +3,7 @@ its own on a server, each dropped when the block ends."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,8 +50,30 @@ def scratch_database(url: str, prefix: str = "flowengine_test") -> Iterator[str]
     try:
         yield target.with_database(name)
     finally:
-        admin = connect(target)
-        try:
-            admin.execute(f"DROP DATABASE IF EXISTS {quoted(name)} WITH (FORCE)")
-        finally:
-            admin.close()
+        _drop_database(target, name)
+
+
+def _drop_database(target: PostgresUrl, name: str, attempts: int = 20) -> None:
+    """Drop the database, ending the sessions still connected to it. FORCE refuses to end a
+    session it may not signal (an autovacuum worker cleaning up after the tests, for one): then
+    this role's sessions are ended and the plain DROP, which stops autovacuum itself, is tried
+    until the other session is gone."""
+    admin = connect(target)
+    try:
+        for attempt in range(attempts):
+            try:
+                admin.execute(f"DROP DATABASE IF EXISTS {quoted(name)} WITH (FORCE)")
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+            try:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                              "datname = %s AND usename = current_user", (name,))
+                admin.execute(f"DROP DATABASE IF EXISTS {quoted(name)}")
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.25)
+    finally:
+        admin.close()

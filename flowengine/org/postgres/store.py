@@ -42,7 +42,7 @@ from flowengine.org.postgres.columns import ObjectColumns, quoted
 from flowengine.org.postgres.migrate import ID_COUNTERS, Layout, migrate
 from flowengine.org.postgres.transaction import PostgresTransaction, Taken
 
-__all__ = ["PostgresOrgStore", "PostgresUrl", "connect", "open_url"]
+__all__ = ["EventListener", "PostgresOrgStore", "PostgresUrl", "connect", "open_url"]
 
 CONNECT_TIMEOUT: Final = 10         # seconds, unless the URL says connect_timeout=
 MAX_IDLE: Final = 4                 # idle connections a store keeps for its next transactions
@@ -159,6 +159,7 @@ class PostgresOrgStore:
         self.rollups = RollupIndex(self.catalog)
         self.columns = {name: ObjectColumns(info) for name, info in self.catalog.objects.items()}
         self.invariants: tuple[Invariant, ...] = tuple(invariants)
+        self.save_hooks: tuple[Any, ...] = ()        # set by open_org: SaveHooks of each transaction
         self.clock: Clock = clock or system_clock
         self.running_user_id: str = DEFAULT_USER_ID
         self.collation = "default"
@@ -184,9 +185,27 @@ class PostgresOrgStore:
         wait past `timeout` is UNABLE_TO_LOCK_ROW); `write=False` reads one snapshot, without
         locks."""
         # BEGIN travels with the transaction's first statement (see `transaction`)
-        return PostgresTransaction(self, self._acquire(), write,
-                                   begin="BEGIN ISOLATION LEVEL READ COMMITTED" if write else
-                                   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        tx = PostgresTransaction(self, self._acquire(), write,
+                                 begin="BEGIN ISOLATION LEVEL READ COMMITTED" if write else
+                                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        tx.hooks = list(self.save_hooks)
+        return tx
+
+    @property
+    def events_channel(self) -> str:
+        """The channel (LISTEN/NOTIFY) on which a commit that published events says so."""
+        return f"flowengine_events_{self.target.schema}"[:63]
+
+    def listen(self) -> EventListener:
+        """A connection of its own that hears when a commit publishes events (workers wait on
+        it; see `flowengine.automation.worker`)."""
+        conn = self._connect()
+        try:
+            conn.execute(f"LISTEN {quoted(self.events_channel)}")
+        except psycopg.Error as exc:
+            conn.close()
+            raise self.error(exc) from None
+        return EventListener(self, conn)
 
     def wipe(self) -> None:
         """Delete every record (and every table of objects no schema describes any more)."""
@@ -373,6 +392,28 @@ class PostgresOrgStore:
     def _bootstrap(self, conn: psycopg.Connection[Any], collation: str) -> None:
         self.collation = collation
         PostgresTransaction(self, conn, True).create_default_records()
+
+
+class EventListener:
+    """Waits for the notifications of commits that published events (`PostgresOrgStore.listen`)."""
+
+    def __init__(self, store: PostgresOrgStore, conn: psycopg.Connection[Any]) -> None:
+        self.store = store
+        self.conn = conn
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a notification came within `timeout` seconds (those waiting are taken too).
+        OrgError when the connection is lost."""
+        try:
+            heard = any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+            while heard and any(True for _ in self.conn.notifies(timeout=0, stop_after=1)):
+                pass
+        except psycopg.Error as exc:
+            raise self.store.error(exc) from None
+        return heard
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def open_url(url: str, schemas: Iterable[ObjectSchema], invariants: Iterable[Invariant] = (),

@@ -16,6 +16,15 @@ Numbers of Id and auto-number counters are taken outside the transaction (`store
 so that transactions creating records of the same object do not wait for each other; a
 transaction or savepoint that rolls back gives its numbers back when no other transaction has
 taken numbers since.
+
+Platform events: ReplayIds are numbers of the same kind, so a transaction may commit events
+with smaller ReplayIds than one that committed before it. Subscribers therefore keep no cursor
+here: publishing an event adds a PENDING row for each registered subscriber of its object, and
+a subscriber's batch claims its oldest pending rows with FOR UPDATE SKIP LOCKED and deletes them
+with its writes — many workers share one subscriber's events, a worker that dies leaves its
+batch to the others, and no event is processed twice. A subscriber registers with its first
+claim, which also queues the events already stored; publishers hold a shared advisory lock on
+the event object and a registration an exclusive one, so no event slips between the two.
 """
 from __future__ import annotations
 
@@ -30,7 +39,14 @@ from flowengine.errors import OrgError
 from flowengine.org.batch import BatchTransaction, Row
 from flowengine.org.catalog import ObjectInfo
 from flowengine.org.postgres.columns import array_type, quoted
-from flowengine.org.postgres.migrate import DELETED
+from flowengine.org.postgres.migrate import (
+    CURSORS,
+    DELETED,
+    EVENTS,
+    INTERVIEWS,
+    PENDING,
+    SUBSCRIBERS,
+)
 from flowengine.org.postgres.select import build_select, build_simple_select
 from flowengine.org.query import QueryPlan
 
@@ -192,6 +208,119 @@ class PostgresTransaction(BatchTransaction):
         first = self.store.take_numbers(key, count)
         self._taken[-1].append((key, first, first + count))
         return first
+
+    # -- platform events and the automation log (see the module docstring) ----------------------
+
+    def _event_lock(self, event_name: str) -> str:
+        return f"flowengine:{self.store.target.schema}:events:{event_name}"
+
+    def _store_events(self, events: Sequence[tuple[int, str, str, str]]) -> None:
+        for name in sorted({event[1] for event in events}):
+            self._sql("SELECT pg_advisory_xact_lock_shared(hashtext(%s))",
+                      (self._event_lock(name),))
+        replay_ids, names, published, payloads = (list(column) for column in zip(*events))
+        self._sql(f"INSERT INTO {EVENTS} (replay_id, event, published, payload) SELECT * FROM "
+                  "unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])",
+                  (replay_ids, names, published, payloads))
+        self._sql(f"INSERT INTO {PENDING} (subscriber, replay_id) SELECT s.subscriber, "
+                  f"e.replay_id FROM {SUBSCRIBERS} s JOIN unnest(%s::bigint[], %s::text[]) AS "
+                  "e(replay_id, event) ON s.event = e.event", (replay_ids, names))
+        self._sql("SELECT pg_notify(%s, '')", (self.store.events_channel,))
+
+    def _read_events(self, after: int, names: Collection[str] | None,
+                     limit: int | None) -> list[tuple[int, str, str, str]]:
+        sql = f"SELECT replay_id, event, published, payload FROM {EVENTS} WHERE replay_id > %s"
+        params: list[Any] = [after]
+        if names is not None:
+            sql += " AND event = ANY(%s::text[])"
+            params.append(sorted(names))
+        sql += " ORDER BY replay_id" + (" LIMIT %s" if limit is not None else "")
+        if limit is not None:
+            params.append(limit)
+        return [(int(r[0]), r[1], r[2], r[3]) for r in self._sql(sql, params).fetchall()]
+
+    def _claim_events(self, subscriber: str, event_name: str,
+                      limit: int) -> list[tuple[int, str, str, str]]:
+        self._register(subscriber, event_name)
+        rows = self._sql(
+            f"SELECT e.replay_id, e.event, e.published, e.payload FROM {EVENTS} e JOIN (SELECT "
+            f"replay_id FROM {PENDING} WHERE subscriber = %s ORDER BY replay_id LIMIT %s FOR "
+            "UPDATE SKIP LOCKED) p USING (replay_id) ORDER BY e.replay_id",
+            (subscriber, limit)).fetchall()
+        return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def _register(self, subscriber: str, event_name: str) -> None:
+        """Make `subscriber` a subscriber of `event_name`'s events, queueing those it has not
+        processed yet (after its cursor: all, for a new one), unless it is one already."""
+        row = self._sql(f"SELECT event FROM {SUBSCRIBERS} WHERE subscriber = %s",
+                        (subscriber,)).fetchone()
+        if row is not None and row[0] == event_name:
+            return
+        self._sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._event_lock(event_name),))
+        changed = self._sql(
+            f"INSERT INTO {SUBSCRIBERS} AS s (subscriber, event) VALUES (%s, %s) ON CONFLICT "
+            "(subscriber) DO UPDATE SET event = EXCLUDED.event WHERE s.event <> EXCLUDED.event "
+            "RETURNING 1", (subscriber, event_name)).fetchone()
+        if changed is None:
+            return                    # another transaction registered it meanwhile
+        self._sql(f"DELETE FROM {PENDING} WHERE subscriber = %s", (subscriber,))
+        self._sql(f"INSERT INTO {PENDING} (subscriber, replay_id) SELECT %s, replay_id FROM "
+                  f"{EVENTS} WHERE event = %s AND replay_id > %s",
+                  (subscriber, event_name, self._stored_cursor(subscriber)))
+
+    def _mark_processed(self, subscriber: str, replay_ids: Sequence[int]) -> None:
+        self._sql(f"DELETE FROM {PENDING} WHERE subscriber = %s AND replay_id = "
+                  "ANY(%s::bigint[])", (subscriber, list(replay_ids)))
+
+    def _delivered(self, subscriber: str, replay_ids: Collection[int]) -> set[int]:
+        if not self._registered(subscriber):
+            cursor = self._stored_cursor(subscriber)
+            return {r for r in replay_ids if r <= cursor}
+        pending = {int(r[0]) for r in self._sql(
+            f"SELECT replay_id FROM {PENDING} WHERE subscriber = %s AND replay_id = "
+            "ANY(%s::bigint[])", (subscriber, list(replay_ids))).fetchall()}
+        return set(replay_ids) - pending
+
+    def _read_cursor(self, subscriber: str) -> int:
+        """The last ReplayId up to which the subscriber has processed every event."""
+        if not self._registered(subscriber):
+            return self._stored_cursor(subscriber)
+        row = self._sql(f"SELECT min(replay_id) - 1 FROM {PENDING} WHERE subscriber = %s",
+                        (subscriber,)).fetchone()
+        if row is not None and row[0] is not None:
+            return int(row[0])
+        row = self._sql(f"SELECT coalesce(max(replay_id), 0) FROM {EVENTS}").fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _write_cursor(self, subscriber: str, replay_id: int) -> None:
+        self._sql(f"INSERT INTO {CURSORS} (subscriber, replay_id) VALUES (%s, %s) ON CONFLICT "
+                  "(subscriber) DO UPDATE SET replay_id = EXCLUDED.replay_id",
+                  (subscriber, replay_id))
+        self._sql(f"DELETE FROM {PENDING} WHERE subscriber = %s AND replay_id <= %s",
+                  (subscriber, replay_id))
+
+    def _registered(self, subscriber: str) -> bool:
+        return self._sql(f"SELECT 1 FROM {SUBSCRIBERS} WHERE subscriber = %s",
+                         (subscriber,)).fetchone() is not None
+
+    def _stored_cursor(self, subscriber: str) -> int:
+        row = self._sql(f"SELECT replay_id FROM {CURSORS} WHERE subscriber = %s",
+                        (subscriber,)).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _store_interview(self, entry: str) -> int:
+        row = self._sql(f"INSERT INTO {INTERVIEWS} (entry) VALUES (%s) RETURNING number",
+                        (entry,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _read_interviews(self, after: int, limit: int | None) -> list[tuple[int, str]]:
+        sql = f"SELECT number, entry FROM {INTERVIEWS} WHERE number > %s ORDER BY number"
+        params: list[Any] = [after]
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return [(int(n), str(e)) for n, e in self._sql(sql, params).fetchall()]
 
     # -- SQL -----------------------------------------------------------------------------------
 

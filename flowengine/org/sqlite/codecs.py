@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from flowengine.errors import OrgError
 from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
 from flowengine.types import NUMERIC, format_decimal, text_of
@@ -152,16 +153,43 @@ class ObjectCodec:
         columns = [names[i] for i in keep]
         steps = [None if self.decoders[n] is str else Decimal
                  if self.decoders[n] is _decode_number else self.decoders[n] for n in columns]
+        damage = (ArithmeticError, ValueError, TypeError, AttributeError)
         if len(keep) == len(names):
             def decode(row: Sequence[Any]) -> Row:
-                return {name: raw if raw is None or step is None else step(raw)
-                        for name, raw, step in zip(columns, row, steps)}
+                try:
+                    return {name: raw if raw is None or step is None else step(raw)
+                            for name, raw, step in zip(columns, row, steps)}
+                except damage:
+                    raise self.damaged(names, row) from None
             return decode
 
         def decode_kept(row: Sequence[Any]) -> Row:
-            return {name: raw if raw is None or step is None else step(raw)
-                    for name, raw, step in zip(columns, (row[i] for i in keep), steps)}
+            try:
+                return {name: raw if raw is None or step is None else step(raw)
+                        for name, raw, step in zip(columns, (row[i] for i in keep), steps)}
+            except damage:
+                raise self.damaged(names, row) from None
         return decode_kept
+
+    def damaged(self, names: Sequence[str], row: Sequence[Any]) -> OrgError:
+        """A stored value that does not decode: the file was changed behind flowengine's back."""
+        record_id = row[list(names).index("Id")] if "Id" in names else "?"
+        index = next((i for i, name in enumerate(names) if name in self.decoders
+                      and row[i] is not None and not _decodes(self.decoders[name], row[i])), 0)
+        name = names[index]
+        fdef = self.info.schema.field(name)
+        kind = fdef.type if fdef is not None else "value"
+        return OrgError(f"the org store is damaged: {self.info.name} {record_id} field {name} "
+                        f"holds {str(row[index])[:40]!r}, which is not a valid {kind} (fix or "
+                        "delete the record, or recreate the store)", "ORG_STORE")
+
+
+def _decodes(decoder: Decoder, raw: Any) -> bool:
+    try:
+        decoder(raw)
+    except (ArithmeticError, ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def codecs_for(catalog: Catalog) -> dict[str, ObjectCodec]:

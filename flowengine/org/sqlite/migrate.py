@@ -10,7 +10,8 @@ calculated and rolled-up value is recomputed. A new store (or a wiped one) gets 
 records: the running user and its profile (`flowengine.org.system.BOOTSTRAP`).
 
 Format versions: 1 kept numbers as text only; 2 adds the sort-key columns (filled from the
-text when a version-1 file is opened), the table of deleted Ids and more indexes.
+text when a version-1 file is opened), the table of deleted Ids and more indexes; 3 adds the
+tables of platform events, subscribers' cursors and the automation log.
 """
 from __future__ import annotations
 
@@ -32,12 +33,23 @@ from flowengine.org.system import (
 )
 from flowengine.types import NUMERIC, TEXT_LIKE, text_of
 
-__all__ = ["DELETED", "FORMAT_VERSION", "ID_COUNTERS", "META", "indexed_fields", "migrate"]
+__all__ = ["CURSORS", "DELETED", "EVENTS", "FORMAT_VERSION", "ID_COUNTERS", "INTERVIEWS", "META",
+           "apply_schema", "indexed_fields", "migrate"]
 
-FORMAT_VERSION: Final = 2          # layout of the file itself (meta tables, encodings)
+FORMAT_VERSION: Final = 3          # layout of the file itself (meta tables, encodings)
 META: Final = "_flowengine_meta"
 ID_COUNTERS: Final = "_flowengine_ids"
 DELETED: Final = "_flowengine_deleted"
+# platform events, subscribers' cursors and the automation log (`flowengine.org.eventbus`)
+EVENTS: Final = "_flowengine_events"
+CURSORS: Final = "_flowengine_cursors"
+INTERVIEWS: Final = "_flowengine_interviews"
+_INTERNAL_TABLES: Final = {
+    EVENTS: "(replay_id INTEGER PRIMARY KEY, event TEXT NOT NULL, published TEXT NOT NULL, "
+            "payload TEXT NOT NULL)",
+    CURSORS: "(subscriber TEXT PRIMARY KEY, replay_id INTEGER NOT NULL)",
+    INTERVIEWS: "(number INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)",
+}
 Hook = Callable[[sqlite3.Connection], None]
 
 
@@ -69,11 +81,22 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute
         return
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
+    apply_schema(conn, catalog, location, recompute, bootstrap)
+    conn.execute("COMMIT")
+
+
+def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute: Hook,
+                 bootstrap: Hook) -> None:
+    """The work of `migrate` inside the caller's write transaction (`wipe` drops the tables and
+    creates them again in one)."""
+    fingerprint = schema_fingerprint(catalog)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {ID_COUNTERS} "
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {DELETED} "
                  "(Id TEXT PRIMARY KEY NOT NULL, object TEXT NOT NULL)")
+    for table, definition in _INTERNAL_TABLES.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} {definition}")
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
     _check_format(meta, location)
     for name, info in catalog.objects.items():
@@ -93,24 +116,23 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute
             conn.execute(_index_sql(info, fdef)[1])
     if meta.get("schema_fingerprint") != fingerprint:
         recompute(conn)
-        _set_meta(conn, "schema_version", str(int(meta.get("schema_version", 0)) + 1))
+        _set_meta(conn, "schema_version", str(_number(meta, "schema_version", 0, location) + 1))
         _set_meta(conn, "schema_fingerprint", fingerprint)
     if "bootstrapped" not in meta:
         bootstrap(conn)
         _set_meta(conn, "bootstrapped", "1")
     _set_meta(conn, "format_version", str(FORMAT_VERSION))
-    conn.execute("COMMIT")
 
 
 def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
                 fingerprint: str) -> bool:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if META not in tables or DELETED not in tables:
+    if META not in tables or DELETED not in tables or not set(_INTERNAL_TABLES) <= tables:
         return False
     meta = dict(conn.execute(f"SELECT key, value FROM {META}").fetchall())
     _check_format(meta, location)
     if meta.get("schema_fingerprint") != fingerprint or "bootstrapped" not in meta or \
-            int(meta.get("format_version", 0)) < FORMAT_VERSION:
+            _number(meta, "format_version", 0, location) < FORMAT_VERSION:
         return False
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     for name, info in catalog.objects.items():
@@ -123,8 +145,20 @@ def _up_to_date(conn: sqlite3.Connection, catalog: Catalog, location: str,
     return True
 
 
+def _number(meta: Mapping[str, str], key: str, default: int, location: str) -> int:
+    text = meta.get(key)
+    if text is None:
+        return default
+    try:
+        return int(str(text)[:20])
+    except ValueError:
+        raise OrgError(f"the org store {location} is damaged: its {key} is {str(text)[:40]!r}, "
+                       "expected a whole number (delete the file and run 'flowengine org init')",
+                       "ORG_STORE") from None
+
+
 def _check_format(meta: Mapping[str, str], location: str) -> None:
-    version = int(meta.get("format_version", FORMAT_VERSION))
+    version = _number(meta, "format_version", FORMAT_VERSION, location)
     if version > FORMAT_VERSION:
         raise OrgError(f"the org store {location} has format version {version}; this flowengine "
                        f"reads version {FORMAT_VERSION} (upgrade flowengine)", "ORG_STORE")

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
-from urllib.parse import unquote, urlsplit
+from typing import Any, Final
+from urllib.parse import quote, unquote, urlsplit
 
 from flowengine.errors import OrgError
 from flowengine.org.base import Invariant
@@ -25,7 +25,7 @@ from flowengine.org.catalog import Catalog
 from flowengine.org.rollups import RollupIndex
 from flowengine.org.schema import ObjectSchema
 from flowengine.org.sqlite.codecs import codecs_for
-from flowengine.org.sqlite.migrate import migrate
+from flowengine.org.sqlite.migrate import META, apply_schema, migrate
 from flowengine.org.sqlite.select import fold
 from flowengine.org.sqlite.transaction import SqliteTransaction
 from flowengine.org.system import DEFAULT_USER_ID, Clock, system_clock
@@ -55,21 +55,30 @@ class SqliteOrgStore:
         self.rollups = RollupIndex(self.catalog)
         self.codecs = codecs_for(self.catalog)
         self.invariants: tuple[Invariant, ...] = tuple(invariants)
+        self.save_hooks: tuple[Any, ...] = ()        # set by open_org: SaveHooks of each transaction
         self.timeout = timeout
         self.clock: Clock = clock or system_clock
         self.running_user_id: str = DEFAULT_USER_ID
         self._lock = threading.Lock()
         self._idle: sqlite3.Connection | None = None
         self._closed = False
-        if not self.path.exists():
+        self.created = False
+        self._new_folders: list[Path] = []
+        if self.path.exists():
+            refuse_foreign(self.path, self.location)
+        else:
             if not create:
                 raise OrgError(f"no org store at {self.location} (create one with 'flowengine "
                                "org init' or 'flowengine org load FIXTURE')", "ORG_NOT_FOUND")
+            self._new_folders = [p for p in reversed(self.path.parent.parents) if not p.exists()]
+            if not self.path.parent.exists():
+                self._new_folders.append(self.path.parent)
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OrgError(f"cannot create the org store {self.location}: {exc.strerror}",
                                "ORG_STORE") from None
+            self.created = True
         self._migrate()
 
     @property
@@ -91,10 +100,15 @@ class SqliteOrgStore:
         except sqlite3.Error as exc:
             self._release(conn, broken=True)
             raise self.error(exc) from None
-        return SqliteTransaction(self, conn, write)
+        tx = SqliteTransaction(self, conn, write)
+        tx.hooks = list(self.save_hooks)
+        return tx
 
     def wipe(self) -> None:
-        """Delete every record (and every table of objects no schema describes any more)."""
+        """Delete every record (and every table of objects no schema describes any more), and
+        create the empty tables again, in one transaction: a reader sees the store before or
+        after, never without its tables. (Every table is flowengine's: a file with tables of
+        another application is refused when it is opened.)"""
         with self._connection() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -102,12 +116,30 @@ class SqliteOrgStore:
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")]
                 for name in names:
                     conn.execute(f'DROP TABLE "{name}"')
+                apply_schema(conn, self.catalog, self.location, self._recompute, self._bootstrap)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise self.error(exc) from None
-        self._migrate()
+
+    def discard(self) -> None:
+        """Close the store and, when this store object created its file (`created`), delete the
+        file, its journal files and the folders it created: a failed first load leaves nothing
+        behind."""
+        self.close()
+        if not self.created:
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except OSError:
+                pass
+        for folder in reversed(self._new_folders):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def close(self) -> None:
         """Close the idle connection; transactions still open keep theirs until they end."""
@@ -178,17 +210,68 @@ class SqliteOrgStore:
 
     # -- migration ---------------------------------------------------------------------------
 
+    def _recompute(self, conn: sqlite3.Connection) -> None:
+        SqliteTransaction(self, conn, True).recompute_all()
+
+    def _bootstrap(self, conn: sqlite3.Connection) -> None:
+        SqliteTransaction(self, conn, True).create_default_records()
+
     def _migrate(self) -> None:
         """Bring the file up to the schemas (see `flowengine.org.sqlite.migrate`)."""
         with self._connection() as conn:
             try:
-                migrate(conn, self.catalog, self.location,
-                        lambda c: SqliteTransaction(self, c, True).recompute_all(),
-                        lambda c: SqliteTransaction(self, c, True).create_default_records())
+                migrate(conn, self.catalog, self.location, self._recompute, self._bootstrap)
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise self.error(exc) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Whose file is it?
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def refuse_foreign(path: Path, location: str) -> None:
+    """Raise OrgError(ORG_STORE) unless the existing file `path` is a flowengine org store or
+    empty (an empty file, or a SQLite database without tables). Reads without changing a byte:
+    a database of another application must be left exactly as it was."""
+    leave = "flowengine leaves it as it is; name another file with --org"
+    if not path.is_file():
+        raise OrgError(f"{location} is not an org store: it is not a regular file ({leave})",
+                       "ORG_STORE")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise OrgError(f"cannot read the org store {location}: {exc.strerror}", "ORG_STORE") from None
+    if not header:
+        return
+    if header != SQLITE_HEADER:
+        raise OrgError(f"{location} is not an org store (not a SQLite database); {leave}",
+                       "ORG_STORE")
+    tables = _tables_read_only(path, location)
+    if tables and META not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise OrgError(f"{location} is a SQLite database of another application (tables: "
+                       f"{shown}), not a flowengine org store; {leave}", "ORG_STORE")
+
+
+def _tables_read_only(path: Path, location: str) -> set[str]:
+    # immutable=1 reads the file as it is, with no lock and no journal; a database with a
+    # write-ahead log beside it needs the log read too, which mode=ro does
+    has_log = Path(f"{path}-wal").exists()
+    uri = f"file:{quote(os.fsencode(os.path.abspath(path)))}?mode=ro" + ("" if has_log else "&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise OrgError(f"{location} is not a usable org store (a damaged SQLite file: {exc})",
+                       "ORG_STORE") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from flowengine.org.batch import BatchTransaction, Row
 from flowengine.org.catalog import ObjectInfo
 from flowengine.org.query import Condition, QueryPlan, compare_of
-from flowengine.org.sqlite.migrate import DELETED, ID_COUNTERS
+from flowengine.org.sqlite.migrate import CURSORS, DELETED, EVENTS, ID_COUNTERS, INTERVIEWS
 from flowengine.org.sqlite.select import build_select, quoted
 
 if TYPE_CHECKING:
@@ -142,6 +142,50 @@ class SqliteTransaction(BatchTransaction):
         self._sql(f"INSERT OR REPLACE INTO {ID_COUNTERS} (key_prefix, next) VALUES (?, ?)",
                   (key, first + count))
         return first
+
+    # -- platform events and the automation log --------------------------------------------------
+
+    def _store_events(self, events: Sequence[tuple[int, str, str, str]]) -> None:
+        self._sql_many(f"INSERT INTO {EVENTS} (replay_id, event, published, payload) "
+                       "VALUES (?, ?, ?, ?)", events)
+
+    def _read_events(self, after: int, names: Collection[str] | None,
+                     limit: int | None) -> list[tuple[int, str, str, str]]:
+        sql = f"SELECT replay_id, event, published, payload FROM {EVENTS} WHERE replay_id > ?"
+        params: list[Any] = [after]
+        if names is not None:
+            wanted = sorted(names)
+            if not wanted:
+                return []
+            sql += f" AND event IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        sql += " ORDER BY replay_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]))
+                for r in self._sql(sql, params).fetchall()]
+
+    def _read_cursor(self, subscriber: str) -> int:
+        row = self._sql(f"SELECT replay_id FROM {CURSORS} WHERE subscriber = ?",
+                        (subscriber,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _write_cursor(self, subscriber: str, replay_id: int) -> None:
+        self._sql(f"INSERT OR REPLACE INTO {CURSORS} (subscriber, replay_id) VALUES (?, ?)",
+                  (subscriber, replay_id))
+
+    def _store_interview(self, entry: str) -> int:
+        cursor = self._sql(f"INSERT INTO {INTERVIEWS} (entry) VALUES (?)", (entry,))
+        return int(cursor.lastrowid or 0)
+
+    def _read_interviews(self, after: int, limit: int | None) -> list[tuple[int, str]]:
+        sql = f"SELECT number, entry FROM {INTERVIEWS} WHERE number > ? ORDER BY number"
+        params: list[Any] = [after]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [(int(n), str(e)) for n, e in self._sql(sql, params).fetchall()]
 
     # -- SQL -----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from flowengine.org.standard._build import (
     lookup,
     number,
     obj,
+    picklist,
     text,
 )
 from flowengine.org.standard.core import GENERATED
@@ -23,23 +24,31 @@ def _event(name: str, label: str, *fields: FieldDef, description: str) -> Object
                is_event=True)
 
 
+# FulfillmentOrder.StatusCategory's values: the event's status category fields are restricted
+FO_STATUS_CATEGORIES = ("DRAFT", "ACTIVATED", "FULFILLING", "CLOSED", "CANCELLED", "REJECTED")
+
 ORDER_SUMMARY_CREATED_EVENT = _event(
     "OrderSummaryCreatedEvent", "Order Summary Created Event",
     lookup("OrderSummaryId", "OrderSummary"),
     lookup("OrderId", "Order"),
+    text("UserLocale", 20),
     description="Published when an order summary is created.")
 
 ORDER_SUM_STATUS_CHANGED_EVENT = _event(
     "OrderSumStatusChangedEvent", "Order Summary Status Changed Event",
     lookup("OrderSummaryId", "OrderSummary"),
-    text("OldStatus"), text("NewStatus"),
+    lookup("OrderId", "Order"),
+    # the order summary statuses are each org's own: any value
+    picklist("OldStatus", default="Created"), picklist("NewStatus", default="Created"),
     description="Published when an order summary's status changes.")
 
 FO_STATUS_CHANGED_EVENT = _event(
     "FOStatusChangedEvent", "Fulfillment Order Status Changed Event",
     lookup("FulfillmentOrderId", "FulfillmentOrder"),
     lookup("OrderSummaryId", "OrderSummary"),
-    text("OldStatus"), text("NewStatus"), text("OldStatusCategory"), text("NewStatusCategory"),
+    picklist("OldStatus"), picklist("NewStatus", required=True),
+    picklist("OldStatusCategory", *FO_STATUS_CATEGORIES, restricted=True),
+    picklist("NewStatusCategory", *FO_STATUS_CATEGORIES, required=True, restricted=True),
     description="Published when a fulfillment order's status changes.")
 
 PROCESS_EXCEPTION_EVENT = _event(

@@ -1,19 +1,26 @@
 """Standard objects around Salesforce Order Management that flows read and write beside the
 order summaries themselves (which the Order Management plug-in ships, with their calculated
-fields): process exceptions, payment summaries, routing schedules, adjustment and tax lines.
+fields): process exceptions, payment summaries, routing schedules, adjustment and tax lines, and
+the background operations of the asynchronous job queue (Ensure Funds Async inserts one).
 Their lookups to the plug-in's objects hold plain Ids when the plug-in is not installed
 (`flowengine.org.standard.complete`)."""
 from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 from flowengine.org.schema import FieldDef
 from flowengine.org.standard._build import (
     area,
     auto,
+    calculated,
     currency,
     date,
     datetime,
     lookup,
     master,
+    number,
     obj,
     owner,
     percent,
@@ -67,8 +74,22 @@ ORDER_PAYMENT_SUMMARY = obj(
     text("Type"),
     text("FullName"),
     lookup("PaymentMethodId", None, "PaymentMethod"),
-    currency("AuthorizationAmount"), currency("CapturedAmount"), currency("RefundedAmount"),
-    currency("BalanceAmount"),
+    currency("AuthorizationAmount", description="Amount authorized."),
+    currency("AuthorizationReversalAmount", description="Amount of the authorization reversed."),
+    currency("CapturedAmount", description="Amount captured."),
+    currency("RefundedAmount", description="Amount refunded."),
+    currency("BalanceAmount", description="Balance of the captured payments: what can still be "
+                                          "applied to invoices."),
+    calculated(currency("AvailableToCaptureAmount", read_only=True,
+                        description="AuthorizationAmount − (CapturedAmount + "
+                                    "AuthorizationReversalAmount), and 0 when that is negative "
+                                    "(no pending amounts are modelled)."),
+               lambda r: _not_below_zero(r, "AuthorizationAmount", "CapturedAmount",
+                                         "AuthorizationReversalAmount")),
+    calculated(currency("AvailableToRefundAmount", read_only=True,
+                        description="CapturedAmount − RefundedAmount, and 0 when that is "
+                                    "negative."),
+               lambda r: _not_below_zero(r, "CapturedAmount", "RefundedAmount")),
     owner(),
     description="The payments of one order summary made with one payment method.")
 
@@ -123,6 +144,34 @@ FULFILLMENT_ORDER_ITEM_TAX = obj(
     *_tax(),
     description="The tax on a fulfillment order product or on one of its adjustments.")
 
+BACKGROUND_OPERATION = obj(
+    "BackgroundOperation", GENERATED, "Background Operation",
+    text("Name", required=True),
+    # Salesforce names complete, canceled, error and merged as final statuses; New, Waiting and
+    # Running are the states before them
+    picklist("Status", "New", "Waiting", "Running", "Complete", "Error", "Canceled", "Merged",
+             default="New"),
+    text("Error"),
+    datetime("SubmittedAt"), datetime("StartedAt"), datetime("FinishedAt"),
+    datetime("ProcessAfter"), datetime("ExpiresAt"),
+    text("ParentKey"), text("ExecutionGroup"), text("SequenceGroup"),
+    number("SequenceNumber", 9), number("NumFollowers", 9),
+    number("RetryCount", 9), number("RetryLimit", 9), number("RetryBackoff", 9),
+    number("Timeout", 9),
+    lookup("GroupLeaderId", "BackgroundOperation", "GroupLeader"),
+    description="An operation in the asynchronous job queue, such as the one Ensure Funds Async "
+                "inserts; its Status says how far it got.")
+
+
+def _not_below_zero(record: Mapping[str, Any], minuend: str, *subtrahends: str) -> Decimal:
+    """`minuend − Σ subtrahends` of a record's amounts (null counts as 0), or 0 if negative."""
+    def amount(name: str) -> Decimal:
+        value = record.get(name)
+        return Decimal(str(value)) if value is not None else Decimal(0)
+
+    return max(Decimal(0), amount(minuend) - sum((amount(n) for n in subtrahends), Decimal(0)))
+
+
 OBJECTS = (PROCESS_EXCEPTION, ORDER_PAYMENT_SUMMARY, ORDER_SUMMARY_ROUTING_SCHEDULE,
            ORDER_ITEM_ADJUSTMENT_LINE_SUMMARY, ORDER_ITEM_TAX_LINE_ITEM_SUMMARY,
-           FULFILLMENT_ORDER_ITEM_ADJUSTMENT, FULFILLMENT_ORDER_ITEM_TAX)
+           FULFILLMENT_ORDER_ITEM_ADJUSTMENT, FULFILLMENT_ORDER_ITEM_TAX, BACKGROUND_OPERATION)
