@@ -45,8 +45,9 @@ def flows(folder: Path, **texts: str) -> None:
 
 
 @pytest.fixture
-def org(project: Path) -> Iterator[Any]:
-    store = open_org(project / "org.sqlite", project=project)
+def org(project: Path, org_target: str) -> Iterator[Any]:
+    """The test's org store, once per backend."""
+    store = open_org(org_target, project=project)
     yield store
     store.close()
 
@@ -489,12 +490,12 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_org_commands_run_automation_and_show_it(project: Path, org: Any,
+def test_org_commands_run_automation_and_show_it(project: Path, org: Any, org_target: str,
                                                  capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     flows(project, prioritise=BEFORE, open_child=AFTER, on_alert=SUBSCRIBER)
     monkeypatch.chdir(project)
-    db = str(project / "org.sqlite")
+    db = org_target
     code, out, _ = cli(capsys, "org", "insert", "Ticket__c", "Name=T1", "Note__c=urgent",
                        "--org", db)
     assert code == 0 and out.splitlines()[0].startswith("a")

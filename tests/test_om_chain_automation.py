@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not all((SAMPLES / f"{n}.flow-meta.xml").exists(
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, org_target: str) -> Path:
     flows = tmp_path / "force-app" / "main" / "default" / "flows"
     flows.mkdir(parents=True)
     (tmp_path / "sfdx-project.json").write_text('{"packageDirectories": [{"path": "force-app"}]}')
@@ -37,17 +37,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             text = text.replace("<status>Draft</status>", "<status>Active</status>")
         (flows / f"{name}.flow-meta.xml").write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLOWENGINE_ORG", org_target)     # the commands' and `query`'s store
     return tmp_path
 
 
 def query(project: Path, object_name: str, **where: Any) -> list[dict[str, Any]]:
-    with open_org(project / "org.sqlite", project=project) as store, \
+    with open_org(None, project=project) as store, \
             store.begin(write=False) as tx:
         return tx.query(object_name, where or None)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code = main([*args, "--org", "org.sqlite"])
+    code = main(list(args))
     out, err = capsys.readouterr()
     assert code == 0, err
     return out

@@ -4,6 +4,7 @@ contract in `tests/org/test_contract.py`."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -205,21 +206,39 @@ def test_env_variable_may_be_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "env" / "org.sqlite").is_file()
 
 
-@pytest.mark.parametrize("url", ["postgresql://flow:s3cret@db.example/org",
-                                 "postgres://localhost/org", "PostgreSQL://localhost/org"])
-def test_postgresql_is_not_available_yet(url: str) -> None:
-    with pytest.raises(OrgError, match="the PostgreSQL backend is not available yet; use a file "
-                                       "path, sqlite:///absolute/path or sqlite:relative/path"
-                       ) as caught:
+@pytest.mark.parametrize("url", ["postgresql://flow:s3cret@127.0.0.1:1/org",
+                                 "postgres://flow@127.0.0.1:1/org?password=s3cret",
+                                 "PostgreSQL://flow:s3cret@127.0.0.1:1/org?schema=x"])
+def test_an_unreachable_postgresql_server_is_a_clear_error(url: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(OrgError, match=r"cannot reach the org store \S+127.0.0.1:1/org\S*: "
+                                       "connection (failed|to server)") as caught:
         open_org(url, ORG_SCHEMAS)
-    assert caught.value.error_code == "ORG_BACKEND"
-    assert "s3cret" not in str(caught.value)
+    assert caught.value.error_code == "ORG_UNREACHABLE"
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://h/org?schema=bad-name", "schema 'bad-name' must be letters, digits and "
+                                           "underscores"),
+    ("postgresql://h/org?lock_timeout=soon", "lock_timeout must be a number of seconds above 0, "
+                                             "found 'soon'"),
+    ("postgresql://h/org?lock_timeout=0", "lock_timeout must be a number"),
+    ("postgresql://h/org#top", "has a fragment"),
+    ("postgresql://h/org?a", "the query .* is not NAME=VALUE"),
+])
+def test_bad_postgresql_urls_are_refused_before_connecting(url: str, message: str) -> None:
+    with pytest.raises(OrgError, match=message) as caught:
+        open_org(url, ORG_SCHEMAS)
+    assert caught.value.error_code == "ORG_URL"
 
 
 @pytest.mark.parametrize("target, code, message", [
     ("mysql://localhost/org", "ORG_BACKEND", r"org store 'mysql://localhost/org': unknown URL "
-     r"scheme 'mysql:'; expected a file path, sqlite:///absolute/path or sqlite:relative/path "
-     r"\(supported schemes: sqlite; "),
+     r"scheme 'mysql:'; expected a file path, sqlite:///absolute/path, sqlite:relative/path or "
+     r"postgresql://user:password@host:port/database \(supported schemes: postgres, postgresql, "
+     r"sqlite; "),
     ("sqlite://host/org.sqlite", "ORG_URL", r"names a host \('host'\), but a SQLite store is a "
      "local file: expected sqlite:///absolute/path or sqlite:relative/path"),
     ("sqlite:org.sqlite?mode=ro", "ORG_URL", "has a query or fragment"),
@@ -237,7 +256,8 @@ def test_bad_store_targets_are_clear_errors(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_importing_the_org_package_loads_no_backend() -> None:
-    assert loaded_by_import("flowengine.org", ("sqlite3", "flowengine.org.sqlite")) == []
+    assert loaded_by_import("flowengine.org", ("sqlite3", "flowengine.org.sqlite", "psycopg",
+                                               "flowengine.org.postgres")) == []
 
 
 # -- queries in SQL: sort keys, indexes, long lists, letters beyond ASCII ---------------------
@@ -327,3 +347,19 @@ def test_a_version_1_file_is_upgraded_with_sort_keys(org_path: Path) -> None:
     indexes = {r[0] for r in sqlite3.connect(org_path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "Invoice__Name" in indexes
+
+
+def test_a_scratch_org_is_a_new_store_that_goes_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowengine.org.scratch import scratch_org
+
+    monkeypatch.delenv("FLOWENGINE_TEST_ORG", raising=False)
+    with scratch_org() as target:
+        with open_org(target, ORG_SCHEMAS) as store, store.begin() as tx:
+            assert tx.insert("Counter", {"Name": "x"}) == "a03XX0000000001YAA"
+        assert Path(target).is_file()
+    assert not Path(target).exists()
+    with pytest.raises(OrgError, match="expected a postgresql:// URL, found 'mysql://me:\\*\\*\\*@"
+                                       "h/db'") as caught:
+        with scratch_org("mysql://me:pw@h/db"):
+            pass
+    assert caught.value.error_code == "ORG_URL"

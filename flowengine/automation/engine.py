@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -60,6 +60,12 @@ class Automation:
         self._warned: set[str] = set()
         self._delivering = False
         self.jobs: list[Any] | None = None        # the plug-ins' after-commit work
+        self.event_batch = EVENT_BATCH            # events per batch of a subscriber
+        # whether commits deliver the events they publish (else workers do: `worker`)
+        self.deliver_on_commit = True
+        self.stopping: Callable[[], bool] = lambda: False     # checked between batches
+        # told of each batch delivered: subscriber, events, failed interviews, seconds
+        self.on_batch: Callable[[str, int, int, float], None] | None = None
 
     def begin(self, *, write: bool = True) -> Any:
         """A transaction whose writes run the record-triggered flows; after it commits, the
@@ -111,6 +117,8 @@ class Automation:
         for _round in range(MAX_DELIVERY_ROUNDS):
             progressed = self._after_commit_jobs()
             for pf in self.project.subscribers():
+                if self.stopping():
+                    return ran
                 flow = self.flow(pf)
                 if flow is None:
                     continue
@@ -142,9 +150,10 @@ class Automation:
         assert pf.trigger is not None
         event_name = pf.trigger.object
         tx = self.begin()
+        began = time.perf_counter()
+        failed = 0
         try:
-            cursor = tx.cursor(pf.name)
-            events = tx.events(after=cursor, names=[event_name], limit=EVENT_BATCH)
+            events = tx.claim_events(pf.name, event_name, self.event_batch)
             if not events:
                 tx.rollback()
                 return 0
@@ -163,15 +172,18 @@ class Automation:
                         result = flow.compiled.run_in(tx.inner, record=record, limits=limits,
                                                       trace=self.trace)
                         outcome.failed = not result.ok
+                    failed += not result.ok
                     self.log(tx, pf, started, event_name, f"ReplayId {event['ReplayId']}",
                              result, time.perf_counter() - clock)
             finally:
                 limits.end_batch()
-            tx.set_cursor(pf.name, events[-1]["ReplayId"])
+            tx.processed(pf.name, events)
             tx.commit()
         except BaseException:
             tx.rollback()
             raise
+        if self.on_batch is not None:
+            self.on_batch(pf.name, len(events), failed, time.perf_counter() - began)
         return len(events)
 
 
@@ -210,7 +222,8 @@ class _Committing:
 
     def commit(self) -> None:
         self.inner.commit()
-        self.automation.deliver()
+        if self.automation.deliver_on_commit:
+            self.automation.deliver()
 
     def rollback(self) -> None:
         self.inner.rollback()

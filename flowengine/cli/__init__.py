@@ -19,6 +19,7 @@ MODULE_OF_COMMAND = {
     "schema": "flowengine.cli.flows", "actions": "flowengine.cli.actions",
     "org": "flowengine.cli.org", "render": "flowengine.cli.render", "lint": "flowengine.cli.lint",
     "convert": "flowengine.cli.convert", "events": "flowengine.cli.automation",
+    "worker": "flowengine.cli.worker",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(MODULE_OF_COMMAND.values()))
 

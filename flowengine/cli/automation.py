@@ -26,6 +26,10 @@ def add_project_options(parser: Any, automation: bool = True) -> None:
         parser.add_argument("--no-automation", action="store_true",
                             help="write without running record-triggered flows or delivering "
                                  "platform events")
+        parser.add_argument("--no-deliver", action="store_true",
+                            help="run record-triggered flows but leave the platform events "
+                                 "published to 'flowengine worker' processes (for an org that "
+                                 "workers serve, such as a PostgreSQL server)")
     parser.add_argument("--automation-trace", action="store_true",
                         help="keep each automated interview's trace in the automation log "
                              "('flowengine org interviews --trace' shows it)")
@@ -47,8 +51,9 @@ def automated(args: argparse.Namespace, store: Any) -> Any:
         project = FlowProject.open(project_dir(args))
     except FlowError as exc:
         fail(f"--project: {exc}")
-    return AutomatedStore(Automation(project, store, trace=getattr(args, "automation_trace",
-                                                                     False)))
+    automation = Automation(project, store, trace=getattr(args, "automation_trace", False))
+    automation.deliver_on_commit = not getattr(args, "no_deliver", False)
+    return AutomatedStore(automation)
 
 
 def report_automation(store: Any, before: int, as_json: bool = False) -> dict[str, Any]:
@@ -312,8 +317,10 @@ def run_list(args: argparse.Namespace) -> int:
             events = tx.events(after=args.after)
             log = tx.interviews()
             project = FlowProject.open(project_dir(args))
+            replay_ids = [e["ReplayId"] for e in events]
             subscribers = {pf.name: (pf.trigger.object if pf.trigger else "",
-                                     tx.cursor(pf.name)) for pf in project.subscribers()}
+                                     tx.delivered(pf.name, replay_ids))
+                           for pf in project.subscribers()}
         finally:
             tx.rollback()
     started: dict[str, list[dict[str, Any]]] = {}
@@ -329,8 +336,8 @@ def run_list(args: argparse.Namespace) -> int:
             "replayId": replay, "event": event["event"],
             "fields": {k: plain_value(v) for k, v in event.items()
                        if k not in ("event", "ReplayId") and v is not None},
-            "delivered": [n for n in wanted if subscribers[n][1] >= replay],
-            "pending": [n for n in wanted if subscribers[n][1] < replay],
+            "delivered": [n for n in wanted if replay in subscribers[n][1]],
+            "pending": [n for n in wanted if replay not in subscribers[n][1]],
             "interviews": [{"flow": e["flow"], "status": e["status"], "fault": e.get("fault")}
                            for e in started.get(str(replay), [])]})
     if args.format == "json":

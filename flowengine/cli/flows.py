@@ -63,6 +63,9 @@ def register(sub: Any) -> None:
                    help="a field of $Record__Prior, the record before an update (repeatable)")
     add_project_options(p)
     add_format_option(p)
+    from flowengine.cli.batch import add_batch_options
+
+    add_batch_options(p)
     p.set_defaults(handler=run_command)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the flow format",
@@ -158,6 +161,10 @@ def run_command(args: argparse.Namespace) -> int:
     from flowengine.errors import InputError
     from flowengine.output import check_output
 
+    if args.batch:
+        from flowengine.cli.batch import batch_command
+
+        return batch_command(args)
     inputs_read = [args.flow] + ([args.inputs] if args.inputs else [])
     if args.report:   # before anything runs: a bad path must not surface after the commit
         check_output(args.report, inputs_read)

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     org = subparsers.add_parser(
         "org", help=ORG_HELP, description=ORG_HELP.capitalize() + ". The store is named by "
         "--org PATH|URL, else $FLOWENGINE_ORG, else ./.flowengine/org.sqlite (a SQLite file; "
-        "sqlite:PATH is the same).")
+        "sqlite:PATH is the same; postgresql://USER@HOST/DATABASE a PostgreSQL server).")
     org.set_defaults(handler=lambda args: _print_help(org))
     sub = org.add_subparsers(dest="org_command", metavar="SUBCOMMAND")
 
@@ -85,11 +85,10 @@ def _open(args: argparse.Namespace, create: bool) -> Any:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from flowengine.org import default_org_path
     from flowengine.org.fixtures import count_records
 
-    path = args.org or default_org_path()
     with _open(args, create=True) as store:
+        path = store.location                     # a URL without its password
         tx = store.begin(write=False)
         try:
             count = count_records(store, tx)

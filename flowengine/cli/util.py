@@ -60,8 +60,8 @@ def add_format_option(parser: Any, choices: tuple[str, ...] = ("text", "json")) 
 
 def add_org_option(parser: Any) -> None:
     parser.add_argument("--org", metavar="PATH|URL", default=None,
-                        help="org store: a SQLite file, or sqlite:PATH (default: $FLOWENGINE_ORG, "
-                             "else ./.flowengine/org.sqlite)")
+                        help="org store: a SQLite file, sqlite:PATH or postgresql://USER@HOST/DB "
+                             "(default: $FLOWENGINE_ORG, else ./.flowengine/org.sqlite)")
 
 
 class ProgressBar:

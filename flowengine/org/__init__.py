@@ -33,10 +33,11 @@ DEFAULT_ORG_PATH: Final = Path(".flowengine") / "org.sqlite"
 # URL scheme → module with `open_url(url, schemas, invariants, *, create, clock) -> OrgStore`
 BACKENDS: Final[Mapping[str, str]] = {
     "sqlite": "flowengine.org.sqlite",
+    "postgresql": "flowengine.org.postgres",
+    "postgres": "flowengine.org.postgres",
 }
-# schemes of backends that are planned but not written yet: a clear error, not "unknown scheme"
-_NOT_YET: Final[Mapping[str, str]] = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL"}
-_URL_FORMS: Final = "a file path, sqlite:///absolute/path or sqlite:relative/path"
+_URL_FORMS: Final = ("a file path, sqlite:///absolute/path, sqlite:relative/path or "
+                     "postgresql://user:password@host:port/database")
 # a scheme as RFC 3986 spells it; one letter is a Windows drive (C:\org.sqlite), not a scheme
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 
@@ -63,7 +64,11 @@ def open_org(target: str | os.PathLike[str] | None = None,
     `target` is one of:
     - a path (`str` or `os.PathLike`): a SQLite file, e.g. `.flowengine/org.sqlite`;
     - `sqlite:///absolute/path` or `sqlite:relative/path`: the same, as a URL;
-    - `postgresql://...` or `postgres://...`: OrgError(ORG_BACKEND), not available yet;
+    - `postgresql://user:password@host:port/database` (or `postgres://`): a PostgreSQL
+      database, created when missing; `?schema=NAME` keeps the store in a schema other than
+      `public`, `?lock_timeout=SECONDS` sets how long a write waits for a locked record (30),
+      other query parameters go to libpq (`sslmode=require`...). Needs psycopg 3
+      (`pip install 'flowengine[postgres]'`); see `flowengine.org.postgres`;
     - None: `default_org_path()` — `$FLOWENGINE_ORG` (a path or one of these URLs), else
       `./.flowengine/org.sqlite`.
     Any other URL scheme is OrgError(ORG_BACKEND) naming the supported forms.
@@ -112,20 +117,27 @@ def _backend(scheme: str, target: str) -> ModuleType:
     if module is not None:
         return importlib.import_module(module)
     target = _without_password(target)
-    if scheme in _NOT_YET:
-        raise OrgError(f"org store {target!r}: the {_NOT_YET[scheme]} backend is not available "
-                       f"yet; use {_URL_FORMS}", "ORG_BACKEND")
     raise OrgError(f"org store {target!r}: unknown URL scheme {scheme + ':'!r}; expected "
                    f"{_URL_FORMS} (supported schemes: {', '.join(sorted(BACKENDS))}; a file "
                    "whose name has a colon: start the path with ./)", "ORG_BACKEND")
 
 
 def _without_password(url: str) -> str:
-    """The URL as messages may show it: a password becomes ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    """The URL as messages may show it: a password, in the user part or as a `password=`
+    parameter, becomes ***."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:           # not a URL that can be taken apart: show nothing of it
+        return url.split(":", 1)[0] + ":***"
+    if password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1))
+    if "password=" in parts.query.lower():
+        parts = parts._replace(query=_PASSWORD_PARAMETER.sub(r"\1***", parts.query))
+    return parts.geturl()
+
+
+_PASSWORD_PARAMETER: Final = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 
 def _plugin_hooks() -> list[SaveHook]:

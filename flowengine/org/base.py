@@ -4,8 +4,9 @@ and actions use), with the isolation guarantee every backend gives.
 Kept narrow on purpose so that a server backend (PostgreSQL) can sit behind it without touching
 actions. Records cross this interface as plain dicts of field name → Python value (Decimal for
 quantities and amounts, 18-character Ids as str). Backends: `flowengine.org.sqlite` (the
-embedded default); the backend-neutral work lives in `flowengine.org.catalog` and
-`flowengine.org.batch`; `flowengine.org.open_org` picks a backend by the store's URL.
+embedded default) and `flowengine.org.postgres` (a server); the backend-neutral work lives in
+`flowengine.org.catalog` and `flowengine.org.batch`; `flowengine.org.open_org` picks a backend
+by the store's URL.
 
 Isolation — what concurrent interviews see
 ------------------------------------------
@@ -18,9 +19,10 @@ Isolation — what concurrent interviews see
    - SQLite: `begin()` takes the write lock of the whole store (`BEGIN IMMEDIATE`), so *every*
      pair of write transactions is serialised, whichever records they touch; the wait is up
      to 30 seconds by default.
-   - A server backend: row locks on every record a write transaction writes *or reads*
-     (`SELECT ... FOR UPDATE`), held until it ends; write transactions that share no record
-     run side by side.
+   - A server backend (PostgreSQL): row locks on every record a write transaction writes
+     *or reads* (`SELECT ... FOR UPDATE`), held until it ends; write transactions that share no
+     record run side by side. Two that wait for each other (a deadlock) are found by the
+     server, and one of them fails with OrgError(UNABLE_TO_LOCK_ROW) instead of waiting.
 4. Validate-then-write is safe: nothing a write transaction has read can be changed or deleted
    by another transaction before it commits. The Order Management cancel relies on exactly this
    (spec section 5): it reads the fulfillment order, its lines and their order item summaries,

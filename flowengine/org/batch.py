@@ -285,11 +285,9 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
     def _number(self, info: ObjectInfo, name: str, auto: AutoNumber, rows: list[Row],
                 now: _dt.datetime) -> None:
         """Number the new records' auto-number field, in batch order."""
-        key = f"{info.name}.{name}"
-        counter = self._read_counter(key)
+        first = self._take_numbers(f"{info.name}.{name}", len(rows))
         for offset, record in enumerate(rows):
-            record[name] = auto.format(counter + offset, now)
-        self._write_counter(key, counter + len(rows))
+            record[name] = auto.format(first + offset, now)
 
     def _new_ids(self, info: ObjectInfo, count: int, taken: Iterable[str]) -> list[str]:
         """`count` generated Ids, numbered on from the object's counter and skipping Ids in use,
@@ -297,15 +295,13 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
         them."""
         if not count:
             return []
-        counter = self._read_counter(info.schema.key_prefix)
         taken = set(taken)
         found: list[str] = []
         while len(found) < count:
             wanted = count - len(found)
+            first = self._take_numbers(info.schema.key_prefix, wanted)
             candidates = [ids.make_id(info.schema.key_prefix, n)
-                          for n in range(counter, counter + wanted)]
-            counter += wanted
+                          for n in range(first, first + wanted)]
             used = self._existing_ids(info, candidates) | set(self._deleted_ids(candidates)) | taken
             found += [c for c in candidates if c not in used]
-        self._write_counter(info.schema.key_prefix, counter)
         return found

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
-from flowengine.org.fieldtypes import ID_TYPES
+from flowengine.org.fieldtypes import ID_TYPES, holds_id
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.org.system import RUNNING_USER, SYSTEM_BY_NAME, AutoNumber, with_system_fields
 from flowengine.types import (
@@ -34,7 +34,7 @@ from flowengine.types import (
     round_to_scale,
 )
 
-__all__ = ["Catalog", "FieldError", "NewRecord", "ObjectInfo", "schema_fingerprint"]
+__all__ = ["Catalog", "FieldError", "NewRecord", "ObjectInfo", "indexed_fields", "schema_fingerprint"]
 
 NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
@@ -387,6 +387,24 @@ def _compile(schema: ObjectSchema) -> ObjectInfo:
         by_name={f.name: f for f in schema.fields},
         unique=tuple(f for f in stored if f.unique),
         auto_numbers=tuple(f for f in stored if isinstance(f.default, AutoNumber)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexes: what every backend indexes
+
+# fields Salesforce indexes on every object ("Indexes" in the Query & Search Optimization
+# Cheat Sheet): Id (the primary key), Name, CreatedDate, SystemModstamp, lookups and
+# master-detail fields, unique fields
+INDEXED_NAMES: Final = frozenset({"Name", "CreatedDate", "SystemModstamp"})
+AUDIT_USERS: Final = frozenset({"CreatedById", "LastModifiedById"})
+
+
+def indexed_fields(info: ObjectInfo) -> list[FieldDef]:
+    """The fields of an object that the store indexes (not CreatedById and LastModifiedById:
+    nearly every record names the same few users, so such an index selects little and costs
+    every write)."""
+    return [f for f in info.stored
+            if (holds_id(f) and f.name not in AUDIT_USERS) or f.unique or f.name in INDEXED_NAMES]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,10 +59,9 @@ class EventBusMixin(StorageTransaction):
             published.append(event)
         if not published:
             return []
-        first = self._read_counter(REPLAY_COUNTER)
+        first = self._take_numbers(REPLAY_COUNTER, len(published))
         for offset, event in enumerate(published):
             event["ReplayId"] = first + offset
-        self._write_counter(REPLAY_COUNTER, first + len(published))
         self._store_events([(e["ReplayId"], info.name, now.isoformat(), _encode(e))
                             for e in published])
         return [{"event": info.name, **e} for e in published]
@@ -96,6 +95,34 @@ class EventBusMixin(StorageTransaction):
         self._check_writable()
         self._write_cursor(subscriber, replay_id)
 
+    def claim_events(self, subscriber: str, event_name: str, limit: int) -> list[dict[str, Any]]:
+        """The next events of `event_name` that `subscriber` has not processed, at most `limit`,
+        in replay order (as `events` gives them), claimed by this transaction: another
+        transaction claiming for the same subscriber meanwhile gets other events, or none. A
+        subscriber that never claimed before starts from the first event the store holds. Call
+        `processed` for them before the transaction commits; if it rolls back (or its process
+        dies), they are claimed again later."""
+        self._check_writable()
+        out = []
+        for replay_id, name, _published, payload in self._claim_events(subscriber, event_name,
+                                                                       limit):
+            info = self.catalog.objects.get(name)
+            event = _decode(self, info, payload) if info is not None else json.loads(payload)
+            event["ReplayId"] = replay_id
+            out.append({"event": name, **event})
+        return out
+
+    def processed(self, subscriber: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Record, with the transaction, that `subscriber` has processed these claimed events."""
+        self._check_writable()
+        if events:
+            self._mark_processed(subscriber, sorted(int(e["ReplayId"]) for e in events))
+
+    def delivered(self, subscriber: str, replay_ids: Collection[int]) -> set[int]:
+        """Those of `replay_ids` that `subscriber` has processed."""
+        self._check_open()
+        return self._delivered(subscriber, replay_ids)
+
     def log_interview(self, entry: Mapping[str, Any]) -> int:
         """Keep an entry of the automation log (JSON data); returns its number."""
         self._check_writable()
@@ -124,6 +151,21 @@ class EventBusMixin(StorageTransaction):
 
     def _write_cursor(self, subscriber: str, replay_id: int) -> None:
         raise NotImplementedError
+
+    # A store with one writer at a time keeps a cursor per subscriber: its claims are the events
+    # after the cursor, and processing moves the cursor. A server backend, where transactions
+    # publish and claim side by side, overrides the three.
+
+    def _claim_events(self, subscriber: str, event_name: str,
+                      limit: int) -> list[tuple[int, str, str, str]]:
+        return self._read_events(self._read_cursor(subscriber), [event_name], limit)
+
+    def _mark_processed(self, subscriber: str, replay_ids: Sequence[int]) -> None:
+        self._write_cursor(subscriber, max(replay_ids[-1], self._read_cursor(subscriber)))
+
+    def _delivered(self, subscriber: str, replay_ids: Collection[int]) -> set[int]:
+        cursor = self._read_cursor(subscriber)
+        return {r for r in replay_ids if r <= cursor}
 
     def _store_interview(self, entry: str) -> int:
         """Append an automation log entry (JSON); returns its number (1, 2, 3...)."""

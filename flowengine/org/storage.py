@@ -3,7 +3,7 @@
 `StorageTransaction` is the bottom of `flowengine.org.batch.BatchTransaction`: a backend
 (SQLite's is `flowengine.org.sqlite.transaction`) implements the abstract methods here — read
 rows by field values or by a query plan, insert, update and delete rows, remember deleted Ids,
-keep counters, savepoints — and everything above them is backend-neutral: roll-ups
+take numbers from counters, savepoints — and everything above them is backend-neutral: roll-ups
 (`flowengine.org.rollups.RollupUpkeep`), deletes (`flowengine.org.deletes`), checks and system
 fields (`flowengine.org.batch`).
 """
@@ -79,13 +79,11 @@ class StorageTransaction(ABC):
         """Those of `record_ids` that belonged to deleted records → the object's name."""
 
     @abstractmethod
-    def _read_counter(self, key: str) -> int:
-        """The next number of the counter `key` (1 at first)."""
-
-    @abstractmethod
-    def _write_counter(self, key: str, next_number: int) -> None:
-        """Remember the next number of the counter `key`; undone with the transaction or
-        savepoint."""
+    def _take_numbers(self, key: str, count: int) -> int:
+        """Take the next `count` numbers of the counter `key` (which starts at 1); returns the
+        first. Taking them is undone with the transaction or savepoint, so the numbers are
+        handed out again — on a server backend, as long as no other transaction has taken
+        numbers of `key` since (a gap is left otherwise, and other transactions never wait)."""
 
     @abstractmethod
     def savepoint(self) -> AbstractContextManager[None]:

@@ -99,9 +99,12 @@ def skip_reason(flow: Flow) -> str | None:
     return None
 
 
-def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
-    """Run one case in a fresh temporary org. Raises CaseSpecError when the case does not fit
-    the flow, OrgError/LoadError when its fixture cannot be loaded."""
+def run_case(test: FlowTestFile, case: Case, flow: Flow, org_server: str | None = None
+             ) -> CaseOutcome:
+    """Run one case in a fresh scratch org (`flowengine.org.scratch`): a temporary SQLite file,
+    or a schema of its own on the PostgreSQL server `org_server` names (default:
+    `$FLOWENGINE_TEST_ORG`). Raises CaseSpecError when the case does not fit the flow,
+    OrgError/LoadError when its fixture cannot be loaded."""
     prepared = prepare_case(test, case, flow)
     plan = MockPlan(case.mocks, prepared.action_elements)
     if prepared.record is not None and not flow.compiled.entry_matches(prepared.record,
@@ -114,10 +117,14 @@ def run_case(test: FlowTestFile, case: Case, flow: Flow) -> CaseOutcome:
         with active_plan(plan):
             result = flow.run(prepared.inputs, **run)
         return _outcome(test, prepared, result, plan, [])
+    from flowengine.org import open_org
     from flowengine.org.fixtures import load_fixture
+    from flowengine.org.scratch import scratch_org
 
-    with tempfile.TemporaryDirectory(prefix="flowtest-") as tmp:
-        store = _fresh_org(Path(tmp) / "org.sqlite", flow.project_dir)
+    with scratch_org(org_server) as target:
+        # a SQLite scratch org is a copy of an empty store; a PostgreSQL one a schema of its own
+        store = _fresh_org(target, flow.project_dir) if isinstance(target, Path) else \
+            open_org(target, project=flow.project_dir)
         try:
             if case.org is not None:
                 _load_fixture(test, case, store, load_fixture)

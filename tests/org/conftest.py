@@ -13,10 +13,9 @@ from flowengine.org.base import OrgStore
 
 @pytest.fixture(params=sorted(STORE_TARGETS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    backend = Backend(request.param, STORE_TARGETS[request.param](tmp_path))
+    backend = STORE_TARGETS[request.param](request, tmp_path)
     yield backend
-    for store in backend.opened:
-        store.close()
+    backend.finish()
 
 
 @pytest.fixture

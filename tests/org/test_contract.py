@@ -573,13 +573,14 @@ def test_a_second_writer_waits_for_the_first_and_sees_its_commit(store: OrgStore
 
     def second() -> None:
         assert first_wrote.wait(10)
-        with store.begin() as tx:               # waits for the first to finish
-            events.append("second began")
+        # waits for the first to finish: SQLite in begin(), a row-locking server at the read
+        with store.begin() as tx:
             seen.append(tx.get("Counter", counter)["Value"])
+            events.append("second read")
             tx.update("Counter", counter, {"Value": seen[-1] + 1})
 
     in_threads(first, second)
-    assert events == ["first commits", "second began"]
+    assert events == ["first commits", "second read"]
     assert seen == [1]
     with store.begin(write=False) as tx:
         assert tx.get("Counter", counter)["Value"] == 2

@@ -28,18 +28,19 @@ def om_store(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def platform_store(tmp_path: Path) -> Iterator[Any]:
+def platform_store(org_target: str) -> Iterator[Any]:
     """An empty org store with the plug-in's objects, the standard objects of the sample chain
     (the Order Management events, process exceptions, payment summaries, background
     operations), the plug-in's invariants and its save hooks — the platform's behaviour — on a
-    fixed clock (2026-01-15 09:30 UTC). A module uses it as its `om_store`."""
+    fixed clock (2026-01-15 09:30 UTC), once per backend (`org_target`). A module uses it as
+    its `om_store`."""
     from flowengine.org import open_org
     from flowengine.org.standard import standard_object
     from flowengine.org.system import FixedClock
     from flowengine_order_management import plugin
 
     schemas = [*plugin.objects, *(standard_object(name) for name in CHAIN_STANDARD_OBJECTS)]
-    store = open_org(tmp_path / "chain.sqlite", schemas=schemas, invariants=plugin.invariants,
+    store = open_org(org_target, schemas=schemas, invariants=plugin.invariants,
                      hooks=plugin.save_hooks, clock=FixedClock("2026-01-15T09:30:00Z"))
     yield store
     store.close()
@@ -63,6 +64,17 @@ def invariants_hold(org: Any) -> Iterator[None]:
     from flowengine_order_management.invariants import check_invariants
 
     assert check_invariants(org) == []
+
+
+@pytest.fixture
+def demo_org_on(org_target: str) -> str:
+    """`org_target`, loaded with flows/fixtures/demo_org.yaml."""
+    from flowengine.org import open_org
+    from flowengine.org.fixtures import load_fixture
+
+    with open_org(org_target) as store:
+        load_fixture(store, DEMO_ORG)
+    return org_target
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """Two interviews cancelling the same line at once never over-cancel (spec section 5): the store's
-write lock serialises them, and the second validates against what the first committed."""
+locks serialise them — SQLite's on the whole store, PostgreSQL's on the rows the first one read —
+and the second validates against what the first committed."""
 from __future__ import annotations
 
 import threading
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from flowengine.errors import ActionError
@@ -17,8 +17,8 @@ from flowengine_order_management.sample import build_sample_order, cancel_input
 CANCEL = next(a for a in plugin.actions if a.name == "cancelFulfillmentOrderItem")
 
 
-def test_concurrent_cancels_of_the_same_line_do_not_over_cancel(tmp_path: Path) -> None:
-    path = tmp_path / "org.sqlite"
+def test_concurrent_cancels_of_the_same_line_do_not_over_cancel(org_target: str) -> None:
+    path = org_target
     with open_org(path, schemas=plugin.objects, invariants=plugin.invariants) as store:
         with store.begin() as tx:
             sample = build_sample_order(tx, 1)          # the line has Quantity 3
@@ -29,7 +29,7 @@ def test_concurrent_cancels_of_the_same_line_do_not_over_cancel(tmp_path: Path) 
 
     def interview(name: str, hold: bool) -> None:
         with open_org(path, schemas=plugin.objects) as own_store:
-            tx = own_store.begin()                      # takes the write lock (or waits for it)
+            tx = own_store.begin()          # SQLite: takes the write lock (or waits for it)
             try:
                 CANCEL.handler(inputs, ActionContext(org=tx, element=name))
                 if hold:

@@ -49,12 +49,14 @@ start: Build
 """ % {"line": SHOES_LINE, "fo": FO}  # noqa: UP031 - a flow full of braces
 
 
-def test_racing_processes_never_over_cancel(tmp_path: Path, demo_org: Path) -> None:
-    org = demo_org
+def test_racing_processes_never_over_cancel(tmp_path: Path, demo_org_on: str) -> None:
+    """On SQLite the processes take the store's lock in turn; on PostgreSQL they lock the
+    fulfillment order, its line and its summary as they read them."""
+    org = demo_org_on
     flow = tmp_path / "cancel_one_shoe.yaml"
     flow.write_text(RACE_FLOW)
     racers = 6
-    procs = [subprocess.Popen([sys.executable, "-m", "flowengine", "run", str(flow), "--org", str(org),
+    procs = [subprocess.Popen([sys.executable, "-m", "flowengine", "run", str(flow), "--org", org,
                                "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
              for _ in range(racers)]

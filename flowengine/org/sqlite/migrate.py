@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from flowengine.errors import OrgError
-from flowengine.org.catalog import Catalog, ObjectInfo, schema_fingerprint
+from flowengine.org.catalog import Catalog, ObjectInfo, indexed_fields, schema_fingerprint
 from flowengine.org.fieldtypes import holds_id
 from flowengine.org.schema import FieldDef
 from flowengine.org.sqlite.codecs import KEY_SUFFIX, ObjectCodec, key_column, numeric_key, sql_type
@@ -50,20 +50,7 @@ _INTERNAL_TABLES: Final = {
     CURSORS: "(subscriber TEXT PRIMARY KEY, replay_id INTEGER NOT NULL)",
     INTERVIEWS: "(number INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)",
 }
-# fields Salesforce indexes on every object ("Indexes" in the Query & Search Optimization
-# Cheat Sheet): Id (the primary key), Name, CreatedDate, SystemModstamp, lookups and
-# master-detail fields, unique fields
-INDEXED_NAMES: Final = frozenset({"Name", "CreatedDate", "SystemModstamp"})
-AUDIT_USERS: Final = frozenset({"CreatedById", "LastModifiedById"})
 Hook = Callable[[sqlite3.Connection], None]
-
-
-def indexed_fields(info: ObjectInfo) -> list[FieldDef]:
-    """The fields of an object that the store indexes (not CreatedById and LastModifiedById:
-    nearly every record names the same few users, so such an index selects little and costs
-    every write)."""
-    return [f for f in info.stored
-            if (holds_id(f) and f.name not in AUDIT_USERS) or f.unique or f.name in INDEXED_NAMES]
 
 
 def _index_sql(info: ObjectInfo, fdef: FieldDef) -> tuple[str, str]:

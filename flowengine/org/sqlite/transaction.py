@@ -135,13 +135,13 @@ class SqliteTransaction(BatchTransaction):
                                    f"({', '.join('?' * len(chunk))})", chunk).fetchall())
         return found
 
-    def _read_counter(self, key: str) -> int:
+    def _take_numbers(self, key: str, count: int) -> int:
+        # nobody else writes while this transaction holds the lock: read, then move on
         row = self._sql(f"SELECT next FROM {ID_COUNTERS} WHERE key_prefix = ?", (key,)).fetchone()
-        return row[0] if row else 1
-
-    def _write_counter(self, key: str, next_number: int) -> None:
+        first: int = row[0] if row else 1
         self._sql(f"INSERT OR REPLACE INTO {ID_COUNTERS} (key_prefix, next) VALUES (?, ?)",
-                  (key, next_number))
+                  (key, first + count))
+        return first
 
     # -- platform events and the automation log --------------------------------------------------
 
