@@ -40,6 +40,9 @@ NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
 _NO_TYPES: Final = TypeRegistry()
 _UNCONVERTED: Final = object()
+# an email address as Salesforce accepts one in an Email field: a local part, one @, a domain of
+# dot-separated labels (the exact rule is not documented; this refuses what is plainly no address)
+_EMAIL: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 class FieldError(OrgError):
@@ -190,7 +193,8 @@ class Catalog:
         FIELD_INTEGRITY_EXCEPTION, as Salesforce says of a lookup to the wrong object. Text
         longer than the field holds is STRING_TOO_LONG, a number with more digits than its
         precision NUMBER_OUTSIDE_VALID_RANGE, a value a restricted picklist does not list
-        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST."""
+        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, text that is no email address in an Email field
+        INVALID_EMAIL_ADDRESS."""
         if value is None:
             return None
         if fdef.reference_to is not None or fdef.sf_type in ID_TYPES:
@@ -215,6 +219,9 @@ class Catalog:
             raise FieldError(info.name, fdef.name, f"data value too large: {describe(converted)} "
                              f"has {len(converted):,} characters (max length={fdef.length})",
                              "STRING_TOO_LONG")
+        if fdef.sf_type == "Email" and not _EMAIL.fullmatch(converted):
+            raise FieldError(info.name, fdef.name, f"invalid email address: {converted}",
+                             "INVALID_EMAIL_ADDRESS")
         if fdef.picklist and fdef.restricted:
             chosen = converted.split(";") if fdef.type.kind == "Multipicklist" else [converted]
             for item in chosen:
