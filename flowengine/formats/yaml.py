@@ -365,7 +365,7 @@ class _Builder:
         if tag.startswith("!") and not tag.startswith("!!") and before.endswith("{"):
             raise self.fail(unquoted_merge_message(f"{{{tag}}}"), mark, code="unquoted-merge-field")
         shown = "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
-        raise self.fail(f"YAML tag {shown} is not allowed in flow files (only plain data: text, "
+        raise self.fail(f"YAML tag {shown} is not allowed in {self.limits.what} (only plain data: text, "
                         "numbers, booleans, dates, lists and mappings; a text starting with ! "
                         "must be quoted)", mark)
 

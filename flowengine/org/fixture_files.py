@@ -128,6 +128,7 @@ def _read_jsonl(name: str, limit: int) -> Iterator[FixtureItem]:
                                 number, exc.start + 1, code="file") from None
             if not text.strip():
                 continue
+            text = text.rstrip("\r\n")      # so that an error at the end of a line names its column
             try:
                 entry = _DECODER.decode(text)
             except json.JSONDecodeError as exc:
@@ -172,7 +173,8 @@ class _JsonReader:
         self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
         with self.fh:
             if self.peek() != "{":
-                yield None, -1, self.value(), self.line_at(self.pos)
+                line = self.line_at(self.pos)
+                yield None, -1, self.value(), line
                 self.expect_end()
                 return
             self.pos += 1
@@ -212,6 +214,7 @@ class _JsonReader:
             return
         index = 0
         while True:
+            self.peek()                     # the line of the record, not of the comma before it
             line = self.line_at(self.pos)
             yield key, index, self.value(), line
             index += 1

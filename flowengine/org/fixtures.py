@@ -523,7 +523,7 @@ def _yaml_limits() -> Any:
 
     return YamlLimits(max_bytes=MAX_FIXTURE_BYTES, max_depth=MAX_YAML_DEPTH,
                       max_nodes=MAX_YAML_NODES, marks=False, yaml11_booleans=False,
-                      what="fixtures", expected="a YAML or JSON fixture file")
+                      what="fixtures", expected="a YAML, JSON or JSON Lines fixture file")
 
 
 def _where(problem: Problem) -> str:
