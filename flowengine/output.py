@@ -27,7 +27,8 @@ from typing import Final
 
 from flowengine.errors import FlowError
 
-__all__ = ["STDOUT", "WriteError", "check_output", "write_atomically", "write_output"]
+__all__ = ["STDOUT", "WriteError", "check_output", "write_atomically", "write_output",
+           "write_output_chunks"]
 
 STDOUT: Final = "-"
 PathLike = str | os.PathLike[str]
@@ -46,25 +47,33 @@ def check_output(path: PathLike, inputs: Iterable[PathLike] = ()) -> None:
 def write_output(path: PathLike, text: str, inputs: Iterable[PathLike] = ()) -> None:
     """Write `text` to `path` as the module docstring says (never over one of `inputs`).
     Raises WriteError (a FlowError and an OSError)."""
+    write_output_chunks(path, (text,), inputs)
+
+
+def write_output_chunks(path: PathLike, chunks: Iterable[str],
+                        inputs: Iterable[PathLike] = ()) -> None:
+    """`write_output` of the text that `chunks` yield, written as it comes (large outputs are
+    never held whole): a file is still replaced only once every chunk is written."""
     how, target = _plan(path, inputs)
-    data = _encode(text)
     if how == "stdout":
         sys.stdout.flush()
         buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is not None:
-            buffer.write(data)
-        else:                            # a replaced sys.stdout (tests, an embedding program)
-            sys.stdout.write(text)
+        for text in chunks:
+            if buffer is not None:
+                buffer.write(_encode(text))
+            else:                        # a replaced sys.stdout (tests, an embedding program)
+                sys.stdout.write(text)
         sys.stdout.flush()
         return
     if how == "through":
         try:
             with open(target, "wb") as fh:
-                fh.write(data)
+                for text in chunks:
+                    fh.write(_encode(text))
         except OSError as exc:
             raise _error(path, exc) from exc
         return
-    _replace(path, target, data)
+    _replace(path, target, chunks)
 
 
 def write_atomically(path: PathLike, text: str) -> None:
@@ -133,7 +142,7 @@ def _same(target: str, found: os.stat_result) -> bool:
     return (real.st_dev, real.st_ino) == (found.st_dev, found.st_ino)
 
 
-def _replace(name: PathLike, target: str, data: bytes) -> None:
+def _replace(name: PathLike, target: str, chunks: Iterable[str]) -> None:
     folder = os.path.dirname(os.path.abspath(target))
     tmp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
     try:
@@ -146,7 +155,8 @@ def _replace(name: PathLike, target: str, data: bytes) -> None:
         raise _error(name, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for text in chunks:
+                fh.write(_encode(text))
         if old is not None:
             os.chmod(tmp, stat.S_IMODE(old.st_mode))
             if hasattr(os, "chown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):

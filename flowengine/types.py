@@ -16,6 +16,7 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
+    getcontext,
 )
 from typing import Any, Final, Protocol
 
@@ -331,8 +332,10 @@ def round_to_scale(value: Decimal, scale: int | None) -> Decimal:
     """Round half-up to `scale` decimal places (Salesforce's rounding); None leaves it alone."""
     if scale is None:
         return value
-    return value.quantize(_QUANTUM[scale] if scale < 19 else Decimal(1).scaleb(-scale),
-                          rounding=ROUND_HALF_UP)
+    quantum = _QUANTUM[scale] if scale < 19 else Decimal(1).scaleb(-scale)
+    if value.same_quantum(quantum) and value.adjusted() < getcontext().prec - scale:
+        return value    # has the scale already and fits the context: quantize would give it back
+    return value.quantize(quantum, ROUND_HALF_UP)
 
 
 def text_of(value: Any) -> str:
@@ -362,6 +365,20 @@ def format_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _rounder(scale: int) -> Callable[[Any], Any]:
+    """Round to `scale`, leaving null and a value that has the scale already as they are (the
+    common case: a Number read where a Number of its own scale is expected)."""
+    quantum = _QUANTUM[scale] if scale < 19 else Decimal(1).scaleb(-scale)
+
+    def rounded(v: Any) -> Any:
+        if v is None:
+            return None
+        if v.same_quantum(quantum) and v.adjusted() < getcontext().prec - scale:
+            return v    # quantize would give it back (or raise for more digits than it holds)
+        return v.quantize(quantum, ROUND_HALF_UP)
+    return rounded
+
+
 def converter(source: FlowType, target: FlowType) -> Callable[[Any], Any] | None:
     """A function that turns a value of `source` into one of `target`, or None when no change is
     needed. Decided once, at compile time."""
@@ -370,8 +387,7 @@ def converter(source: FlowType, target: FlowType) -> Callable[[Any], Any] | None
     if t.kind in TEXT_LIKE and s.kind not in TEXT_LIKE:
         fn = text_of
     elif t.kind in NUMERIC and t.effective_scale is not None:
-        scale = t.effective_scale
-        fn = lambda v: None if v is None else round_to_scale(v, scale)
+        fn = _rounder(t.effective_scale)
     elif t.kind == "DateTime" and s.kind == "Date":
         fn = lambda v: None if v is None or isinstance(v, _dt.datetime) else \
             _dt.datetime(v.year, v.month, v.day, tzinfo=UTC)
@@ -422,7 +438,9 @@ def convert_literal(value: Any, target: FlowType, registry: TypeRegistry, path: 
     if target.collection:
         items = value if isinstance(value, list) else [value]
         item_t = target.item
-        return [convert_literal(v, item_t, registry, f"{path}[{i}]") for i, v in enumerate(items)]
+        if item_t.kind in ("Apex", "Record"):
+            return _to_objects(items, item_t, registry, path)
+        return [convert_literal(v, item_t, registry, path) for v in items]
     if isinstance(value, list):
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a single value)")
     kind = target.kind
@@ -532,25 +550,76 @@ def _to_object(value: Any, target: FlowType, registry: TypeRegistry, path: str) 
         raise ValueTypeError(f"a {value.type_name} object does not fit {target}")
     if not isinstance(value, dict):
         raise ValueTypeError(f"{describe(value)} does not fit {target} (expected a mapping of fields)")
+    return _fill(_object_shape(target, registry), value, registry, path)
+
+
+def _to_objects(items: list[Any], target: FlowType, registry: TypeRegistry, path: str) -> list[Any]:
+    """The items of a collection of objects: the class or object is looked up once for all."""
+    shape: _Shape | None = None
+    out: list[Any] = []
+    for value in items:
+        if not isinstance(value, dict):
+            out.append(convert_literal(value, target, registry, path))
+            continue
+        try:
+            if shape is None:
+                shape = _object_shape(target, registry)
+            out.append(_fill(shape, value, registry, path))
+        except ValueTypeError:
+            raise
+        except (ValueError, TypeError, InvalidOperation, ArithmeticError):
+            raise ValueTypeError(f"{describe(value)} does not fit {target}") from None
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What converting a mapping to an object of one Apex class or object needs, looked up once."""
+
+    name: str
+    fields: dict[str, FlowType]
+    make: type[ObjectValue]
+    # field → the one Python type whose values it takes as they are (str for a single Text
+    # field, bool for a Boolean): convert_literal would give them back unchanged
+    plain: dict[str, type]
+
+
+def _object_shape(target: FlowType, registry: TypeRegistry) -> _Shape:
+    """The name, field types and value class of the objects of an Apex or Record type."""
+    make: type[ObjectValue]
     if target.kind == "Apex":
         cls = registry.apex_class(target.apex_class)
         if cls is None:
             raise ValueTypeError(f"unknown Apex class {target.apex_class}")
-        type_name, field_types = cls.name, {n: f.type for n, f in cls.fields.items()}
-        obj: ObjectValue = ApexObject(type_name)
+        name, fields, make = cls.name, {n: f.type for n, f in cls.fields.items()}, ApexObject
     else:
         schema = registry.object_schema(target.object)
         if schema is None:
             raise ValueTypeError(f"unknown object {target.object}")
-        type_name, field_types = schema.name, dict(schema.field_types())
-        obj = RecordValue(type_name)
+        name, fields, make = schema.name, dict(schema.field_types()), RecordValue
+    plain: dict[str, type] = {}
+    for field_name, ftype in fields.items():
+        if not ftype.collection and ftype.kind in TEXT_LIKE:
+            plain[field_name] = str
+        elif not ftype.collection and ftype.kind == "Boolean":
+            plain[field_name] = bool
+    return _Shape(name, fields, make, plain)
+
+
+def _fill(shape: _Shape, value: dict[Any, Any], registry: TypeRegistry, path: str) -> ObjectValue:
+    type_name, field_types, plain = shape.name, shape.fields, shape.plain
+    obj = shape.make(type_name)
+    fields = obj.fields
     for key, raw in value.items():
+        if type(raw) is plain.get(key):
+            fields[key] = raw
+            continue
         ftype = field_types.get(key)
         if ftype is None:
             raise ValueTypeError(f"{type_name} has no field {key!r}"
                                  f"{did_you_mean(str(key), field_types)}")
         try:
-            obj.fields[key] = convert_literal(raw, ftype, registry, f"{path}.{key}")
+            fields[key] = convert_literal(raw, ftype, registry, path)
         except ValueTypeError as exc:
             raise ValueTypeError(f"field {key!r} of {type_name}: {exc}") from None
     return obj

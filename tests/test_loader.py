@@ -157,7 +157,7 @@ def test_quoted_merge_fields_and_text_with_merge_fields_load_as_text() -> None:
 def test_tags_other_than_plain_data_are_refused(text: str, shown: str) -> None:
     error = load_error("flow: Demo\n" + text + "\n")
     assert (error.problem.code, error.problem.line, error.problem.column) == ("yaml", 2, 4)
-    assert error.problem.message.startswith(f"YAML tag {shown} is not allowed in flows and fixtures")
+    assert error.problem.message.startswith(f"YAML tag {shown} is not allowed in flow files")
 
 
 def test_standard_tags_for_plain_data_are_allowed() -> None:

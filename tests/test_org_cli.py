@@ -173,3 +173,18 @@ def test_org_without_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) 
 
 def test_cli_module_imports_stay_light() -> None:
     assert loaded_by_import("flowengine.cli.org", ("sqlite3", "yaml", "flowengine.plugins.registry")) == []
+
+
+def test_a_yaml_export_of_unusual_text_loads_back(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    # characters beyond U+FFFF, escapes, line breaks and text that reads as another type
+    name = 'INV 💥 \x1b[31m "q" é\u2028 yes 0123 a: b\nsecond line'
+    (tmp_path / "odd.json").write_text(json.dumps({"Invoice": [{"Name": name, "Paid": 5}]}))
+    assert _run(capsys, "org", "load", "odd.json")[0] == 0
+    code, exported, _ = _run(capsys, "org", "export", "--format", "yaml", "-o", "out.yaml")
+    assert code == 0
+    assert yaml.safe_load((tmp_path / "out.yaml").read_text())["Invoice"][0]["Name"] == name
+    assert _run(capsys, "org", "init", "--force")[0] == 0
+    assert _run(capsys, "org", "load", "out.yaml")[0] == 0
+    code, shown, _ = _run(capsys, "org", "show", "Invoice", "--format", "json")
+    assert json.loads(shown)[0]["Name"] == name

@@ -219,9 +219,9 @@ def test_store_invariants_are_the_default(org_path: Path) -> None:
     ("x: " + "[" * 100 + "]" * 100, "nesting deeper than 64 levels"),
     ("x: !!python/object:os.system {}", "YAML tag !!python/object:os.system is not allowed"),
     ("Account:\n  - {Name: !!binary aGVsbG8=}\n", "line 2 column 12: YAML tag !!binary is not "
-     "allowed in flows and fixtures"),
-    ("Account:\n  - !!set {a, b}\n", "line 2 column 5: YAML tag !!set is not allowed in flows "
-     "and fixtures"),
+     "allowed in fixtures"),
+    ("Account:\n  - !!set {a, b}\n", "line 2 column 5: YAML tag !!set is not allowed in "
+     "fixtures"),
 ])
 def test_hostile_or_broken_yaml_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(OrgError, match=message) as caught:

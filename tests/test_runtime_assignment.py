@@ -398,3 +398,21 @@ def test_text_with_merge_fields_shows_null_as_empty() -> None:
     out = outputs({"t": TEXT, "missing": NUM, "d": {"type": "Date", "default": "2026-01-31"}},
                   ("t", "Assign", "[{!missing}] on {!d}"))
     assert out["t"] == "[] on 2026-01-31"
+
+
+def test_collection_add_at_start_leaves_earlier_copies_alone() -> None:
+    # AddAtStart grows the variable's own list: a copy assigned before must not change with it
+    out = outputs({"a": {**TEXTS, "default": ["x"]}, "b": TEXTS},
+                  ("b", "Assign", "{!a}"), ("a", "AddAtStart", "w"), ("a", "AddAtStart", "{!a}"))
+    assert out["b"] == ["x"]
+    assert out["a"] == ["w", "x", "w", "x"]
+
+
+def test_a_number_read_into_its_own_scale_keeps_its_places() -> None:
+    scaled = {"type": "Number", "scale": 2}
+    out = outputs({"x": {**scaled, "default": 1.25}, "y": scaled, "z": {"type": "Number", "scale": 1},
+                   "t": TEXT},
+                  ("y", "Assign", "{!x}"), ("z", "Assign", "{!x}"), ("t", "Assign", "{!y} {!z}"))
+    assert str(out["y"]) == "1.25"
+    assert str(out["z"]) == "1.3"       # 1.25 rounded half up to one place
+    assert out["t"] == "1.25 1.3"

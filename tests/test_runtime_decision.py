@@ -357,3 +357,22 @@ def test_was_visited() -> None:
     flow = load_flow_text(yaml.safe_dump(doc, sort_keys=False))
     assert flow.run().outputs["log"] == "extra;done 2"
     assert flow.run(trace=True).outputs["log"] == "extra;done 2"
+
+
+def test_a_traced_decision_shows_a_faulting_condition_and_fails_where_it_is_reached() -> None:
+    parcel = {"type": "Apex", "apexClass": "Acme.Parcel"}
+    # OR: the first condition is true, so the second's fault is shown but not raised
+    passed = decide({"p": parcel, "n": var("Number", 1)}, ("n", "EqualTo", 1),
+                    ("p.weight", "GreaterThan", 1), logic="or", trace=True)
+    assert passed.status == "Finished" and passed.outputs["outcome"] == "yes"
+    rows = passed.trace[0]["conditions"]  # type: ignore[index]
+    assert [r["result"] for r in rows][0] is True
+    assert "hasn't been set or assigned" in rows[1]["result"]
+    # the first is false: the rule needs the second, whose fault fails the interview
+    failed = decide({"p": parcel, "n": var("Number", 0)}, ("n", "EqualTo", 1),
+                    ("p.weight", "GreaterThan", 1), logic="or", trace=True)
+    assert failed.status == "Failed"
+    assert "hasn't been set or assigned" in failed.error.message  # type: ignore[union-attr]
+    assert failed.error.message == decide(  # type: ignore[union-attr]
+        {"p": parcel, "n": var("Number", 0)}, ("n", "EqualTo", 1), ("p.weight", "GreaterThan", 1),
+        logic="or").error.message  # type: ignore[union-attr]

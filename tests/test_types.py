@@ -295,3 +295,23 @@ def test_type_of_literal() -> None:
     assert type_of_literal(dt.time(1)) == FlowType("Time")
     assert type_of_literal("x") == Text()
     assert type_of_literal([1]) is None
+
+
+def test_a_collection_of_objects_converts_each_item_and_names_the_bad_one(registry: TypeRegistry) -> None:
+    lines = FlowType("Apex", apex_class="ConnectApi__LineInput", collection=True)
+    converted = convert_literal([{"lineId": "a", "quantity": 2.4, "tags": ["x"]},
+                                 {"lineId": 7, "child": {"lineId": "c"}}, None], lines, registry)
+    assert [type(v) for v in converted] == [ApexObject, ApexObject, type(None)]
+    assert converted[0].type_name == "ConnectApi.LineInput"
+    assert converted[0].fields == {"lineId": "a", "quantity": Decimal(2), "tags": ["x"]}
+    assert converted[1].fields["lineId"] == "7" and converted[1].fields["child"].fields == {"lineId": "c"}
+    with pytest.raises(ValueTypeError, match=r"field 'quantity' of ConnectApi.LineInput: .*does not fit"):
+        convert_literal([{"lineId": "a"}, {"quantity": "many"}], lines, registry)
+    with pytest.raises(ValueTypeError, match=r"ConnectApi.LineInput has no field 'lineID'.*lineId"):
+        convert_literal([{"lineId": "a"}, {"lineID": "b"}], lines, registry)
+    with pytest.raises(ValueTypeError, match="unknown Apex class Nope"):
+        convert_literal([{"lineId": "a"}], FlowType("Apex", apex_class="Nope", collection=True), registry)
+    records = convert_literal([{"Id": "x", "Quantity": "3"}],
+                              FlowType("Record", object="FulfillmentOrderLineItem", collection=True),
+                              registry)
+    assert isinstance(records[0], RecordValue) and records[0].fields == {"Id": "x", "Quantity": Decimal(3)}

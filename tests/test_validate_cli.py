@@ -212,7 +212,7 @@ def test_json_of_a_load_error_and_of_a_valid_file(capsys: pytest.CaptureFixture[
     assert code == 1
     assert json.loads(out) == [{
         "severity": "error", "code": "yaml", "file": str(bad), "line": 2, "column": 4, "path": None,
-        "message": "YAML tag !!python/object:os.system is not allowed in flows and fixtures (only plain "
+        "message": "YAML tag !!python/object:os.system is not allowed in flow files (only plain "
                    "data: text, numbers, booleans, dates, lists and mappings; a text starting "
                    "with ! must be quoted)"}]
     assert validate(capsys, "--format", "json", good) == (0, "[]\n", "")

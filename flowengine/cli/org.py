@@ -39,10 +39,11 @@ def register(subparsers: Any) -> None:
     add_org_option(p)
     p.set_defaults(handler=run_init)
 
-    p = sub.add_parser("load", help="load records from a YAML or JSON fixture",
+    p = sub.add_parser("load", help="load records from a YAML, JSON or JSON Lines fixture",
                        description="Load a fixture (object name → list of records) in one "
                                    "transaction: all of it, or nothing when anything is wrong.")
-    p.add_argument("fixture", metavar="FIXTURE", help="YAML or JSON file")
+    p.add_argument("fixture", metavar="FIXTURE",
+                   help="YAML, JSON or JSON Lines (.jsonl) file, read as a stream")
     add_org_option(p)
     add_project_options(p)
     p.set_defaults(handler=run_load)
@@ -63,8 +64,8 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("export", help="write every record as a fixture",
                        description="Write every record (stored fields only) in a form that "
                                    "'flowengine org load' re-loads into an empty store.")
-    p.add_argument("--format", choices=("json", "yaml"), default="json",
-                   help="fixture format (default: json)")
+    p.add_argument("--format", choices=("json", "yaml", "jsonl"), default="json",
+                   help="fixture format (default: json; jsonl: one record a line)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     add_org_option(p)
     p.set_defaults(handler=run_export)
@@ -107,16 +108,16 @@ def run_init(args: argparse.Namespace) -> int:
 
 def run_load(args: argparse.Namespace) -> int:
     from flowengine.cli.automation import automated, last_log_entry, report_automation
-    from flowengine.org.fixtures import load_records, read_fixture
+    from flowengine.org.fixtures import check_fixture_file, load_fixture
 
-    data = read_fixture(args.fixture)  # before opening: a bad file creates no store
+    check_fixture_file(args.fixture)  # before opening: a missing file creates no store
     progress = ProgressBar("loading records")
     try:
         with _open(args, create=True) as raw:
             store = automated(args, raw)     # the project's triggered flows, then its events
             before = last_log_entry(store) if store is not raw else 0
             try:
-                loaded = load_records(store, data, source=args.fixture, progress=progress)
+                loaded = load_fixture(store, args.fixture, progress=progress)
             except BaseException:
                 # a store this load created is removed again: a failed load creates nothing
                 getattr(raw, "discard", raw.close)()
@@ -175,24 +176,23 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    import json
+    from flowengine.org.fixture_files import write_chunks
+    from flowengine.org.fixtures import iter_export
+    from flowengine.output import STDOUT, write_output_chunks
 
-    from flowengine.org.fixtures import export_records
+    total = 0
+
+    def counted(records: Any) -> Any:
+        nonlocal total
+        for record in records:
+            total += 1
+            yield record
 
     with _open(args, create=False) as store:
-        data = export_records(store)
-    if args.format == "yaml":
-        import yaml
-
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
-    else:
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    from flowengine.output import STDOUT, write_output
-
-    write_output(args.output or STDOUT, text)
+        objects = ((name, counted(records)) for name, records in iter_export(store))
+        write_output_chunks(args.output or STDOUT, write_chunks(args.format, objects))
     if args.output is None or args.output == STDOUT:
         return 0
-    total = sum(len(v) for v in data.values())
     print(f"exported {total} record{'s' * (total != 1)} to {args.output}")
     return 0
 

@@ -39,8 +39,9 @@ def terminal_safe(text: str, lines: bool = True) -> str:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
+    # one write: json.dump would write each small piece of the text on its own (slow for a
+    # long trace, and more so on an unbuffered stream)
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def use_color(stream: Any = None) -> bool:

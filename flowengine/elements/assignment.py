@@ -431,9 +431,13 @@ def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:
         return add
     if op == "AddAtStart":
         def add_at_start(old: Any, v: Any) -> Any:
+            # in place, as Add is: the variable's list is its own
             new = items(v)
-            _check_items(len(new) + len(old or ()))
-            return new + (old or [])
+            if old is None:
+                return new
+            _check_items(len(new) + len(old))
+            old[:0] = new
+            return old
         return add_at_start
     # the operators below compare items by equality: through an index of the value's items
     # (flowengine.runtime.membership), so they are linear in both collections

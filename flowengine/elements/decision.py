@@ -32,6 +32,7 @@ from flowengine.conditions import (
     logic_tree,
 )
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts, NameEntry, StrictModel
+from flowengine.errors import FlowRuntimeError
 from flowengine.references import merge_field_roots
 from flowengine.runtime.nodes import Node, Targets, probe, trace_json
 from flowengine.types import FlowType
@@ -60,14 +61,16 @@ class DecisionElement(ElementModel):
 
 
 class DecisionNode(Node):
-    __slots__ = ("rules", "default", "conditions")
+    __slots__ = ("rules", "default", "conditions", "decides")
 
     def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
-                 conditions: list[list[CompiledCondition]]) -> None:
+                 conditions: list[list[CompiledCondition]],
+                 decides: list[Callable[[list[Any]], bool]]) -> None:
         super().__init__(name, "Decision")
         self.rules: list[tuple[Callable[[Interview], bool], Node | None, str]] = \
             [(test, None, outcome) for test, outcome in rules]      # test, target, outcome
         self.conditions = conditions                                 # per rule, for the trace
+        self.decides = decides          # per rule: its logic over its conditions' results
         self.default: Node | None = None
 
     def link(self, targets: Targets) -> None:
@@ -84,22 +87,39 @@ class DecisionNode(Node):
         return self.default
 
     def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        # evaluates exactly what run() does, in the same order; each condition is also probed
-        # on its own for display, without letting a probe's fault change the run
+        # each condition is evaluated once, for display; the rule's logic then decides from
+        # those results as run() would, a condition's fault raised where run() would meet it
         rows = entry["conditions"] = []
         values = st.values
-        for (test, target, outcome), conds in zip(self.rules, self.conditions):
+        for (_, target, outcome), conds, decide in zip(self.rules, self.conditions, self.decides):
+            results: list[Any] = []
             for cond in conds:
+                result: Any
+                shown: Any
+                try:
+                    result = shown = cond.test(st)
+                except FlowRuntimeError as exc:
+                    result, shown = exc, f"<{exc.message}>"
                 rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": probe(_left_of(cond), st),
-                             "result": probe(cond.test, st)})
-            if test(st):
+                             "left": probe(_left_of(cond), st), "result": shown})
+                results.append(result)
+            if decide(results):
                 values[outcome] = True
                 entry["outcome"] = outcome
                 return target
             values[outcome] = False
         entry["outcome"] = "default"
         return self.default
+
+
+def _recorded(index: int) -> Callable[[list[Any]], bool]:
+    """The result of a rule's condition `index` as a traced run recorded it (its fault again)."""
+    def result(results: list[Any]) -> bool:
+        value = results[index]
+        if isinstance(value, FlowRuntimeError):
+            raise value
+        return bool(value)
+    return result
 
 
 def _left_of(cond: CompiledCondition) -> Callable[[Interview], Any]:
@@ -144,14 +164,15 @@ class DecisionKind(ElementKind):
                 check_condition(ctx, base + ("conditions", c), cond)
 
     def compile(self, ctx: CompileContext, name: str, element: DecisionElement) -> Node:
-        rules, conditions = [], []
+        rules, conditions, decides = [], [], []
         for rule in element.rules:
             conds = [compile_condition(ctx.values, c) for c in rule.conditions]
             tree = ctx.checked.logic[(name, rule.name)]
             rules.append((compile_logic(tree, [c.test for c in conds]), rule.name))
+            decides.append(compile_logic(tree, [_recorded(i) for i in range(len(conds))]))
             conditions.append(conds)
             ctx.uses_visited = ctx.uses_visited or any(c.op == "WasVisited" for c in rule.conditions)
-        return DecisionNode(name, rules, conditions)
+        return DecisionNode(name, rules, conditions, decides)
 
     def initial_values(self, name: str, element: DecisionElement) -> dict[str, Any]:
         return {rule.name: False for rule in element.rules}

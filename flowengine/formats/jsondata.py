@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from flowengine.errors import LoadError
 
-__all__ = ["MAX_JSON_DEPTH", "parse_json"]
+__all__ = ["MAX_JSON_DEPTH", "parse_json", "whole_number"]
 
 MAX_JSON_DEPTH: Final = 100        # as for YAML (flowengine.formats.yaml)
 # a string (skipped whole, so brackets inside it do not count) or a bracket
@@ -34,14 +34,14 @@ def parse_json(text: str, file: str | None = None, *, max_depth: int = MAX_JSON_
             depth -= 1
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_float=Decimal if exact else float, parse_int=_whole_number)
+                          parse_float=Decimal if exact else float, parse_int=whole_number)
     except json.JSONDecodeError as exc:
         raise LoadError(f"invalid JSON: {exc.msg}", file, exc.lineno, exc.colno, code="json") from None
     except (ValueError, RecursionError) as exc:
         raise LoadError(f"invalid JSON: {exc}", file, code="json") from None
 
 
-def _whole_number(text: str) -> int | Decimal:
+def whole_number(text: str) -> int | Decimal:
     """A JSON whole number; one longer than Python turns into an int (4,300 digits) is read as
     Decimal, for the types' own check to refuse by its digits."""
     return int(text) if len(text) <= 4000 else Decimal(text)

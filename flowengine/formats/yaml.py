@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -266,6 +266,7 @@ class _Builder:
         self._lines: list[str] | None = None
         self.resolved: dict[str, str] = {}         # plain scalar text → its implicit tag
         self.nodes = 0
+        self.alias_nodes = 0                       # nodes pasted by aliases, over the whole text
         self.root: Any = None
         self.documents = 0
         self.doc = Document(None, file, text=text)
@@ -294,6 +295,7 @@ class _Builder:
         if event.anchor not in self.anchors:
             raise self.fail(f"unknown alias *{event.anchor}", event.start_mark)
         value, size, height = self.anchors[event.anchor]
+        self.alias_nodes += size
         self.count(size, event.start_mark)
         # an alias pastes its anchor's whole tree here: the depth limit counts it too
         self.check_depth(len(self.stack) + height, event.start_mark)
@@ -315,7 +317,7 @@ class _Builder:
 
     def _collection_end(self, event: Any) -> None:
         frame = self.stack.pop()
-        size = self.nodes - frame.start_count + 1
+        size = max(1, self.nodes - frame.start_count + 1)   # a streamed list counts from 1
         if frame.anchor:
             self.anchors[frame.anchor] = (frame.value, size, frame.height)
         self.attach(frame.value, event.start_mark, size, frame.height, new_path=False)
@@ -368,7 +370,7 @@ class _Builder:
         if tag.startswith("!") and not tag.startswith("!!") and before.endswith("{"):
             raise self.fail(unquoted_merge_message(f"{{{tag}}}"), mark, code="unquoted-merge-field")
         shown = "!!" + tag[len(_STANDARD_TAG):] if tag.startswith(_STANDARD_TAG) else tag
-        raise self.fail(f"YAML tag {shown} is not allowed in flows and fixtures (only plain data: text, "
+        raise self.fail(f"YAML tag {shown} is not allowed in {self.limits.what} (only plain data: text, "
                         "numbers, booleans, dates, lists and mappings; a text starting with ! "
                         "must be quoted)", mark)
 
@@ -488,6 +490,98 @@ class _Frame:
     start_count: int
     key: Any = None
     height: int = 1          # levels of lists/mappings in this subtree, itself included
+    streamed: int = 0        # items handed out by a streaming read instead of kept
+
+
+class _StreamBuilder(_Builder):
+    """A builder that hands out the items of the lists at `level` (2: the lists that a top-level
+    mapping's keys name) as they end, instead of keeping them: memory holds one item at a time.
+    The node limit then bounds one item; what aliases paste still counts for the whole text,
+    so an alias bomb spread over many items is refused all the same."""
+
+    def __init__(self, file: str | None, limits: YamlLimits, level: int) -> None:
+        super().__init__(file, "", limits)
+        self.level = level
+        self.out: list[tuple[Any, int, Any, int]] = []
+        self.item_line = 0
+
+    def feed(self, event: Any) -> None:
+        stack = self.stack
+        if len(stack) == self.level and isinstance(stack[-1].value, list):
+            self.item_line = event.start_mark.line + 1      # where the next item starts
+        super().feed(event)
+
+    def attach(self, value: Any, mark: Any, size: int, height: int, new_path: bool = True) -> None:
+        stack = self.stack
+        # a list with an anchor is kept whole: an alias may paste it again
+        if len(stack) == self.level and isinstance(stack[-1].value, list) \
+                and not stack[-1].anchor:
+            top = stack[-1]
+            self.out.append((stack[0].key if stack[0].key is not _SKIP else None, top.streamed,
+                             value, self.item_line))
+            top.streamed += 1
+            self.nodes = self.alias_nodes
+            return
+        super().attach(value, mark, size, height, new_path)
+
+
+def stream_yaml(path: str | os.PathLike[str], limits: YamlLimits,
+                level: int = 2) -> Iterator[tuple[Any, int, Any, int]]:
+    """Read a YAML file as a stream: yields (key, index, item, line) for each item of a list at
+    `level` (key: the top-level key it stands under), then (None, -1, the rest of the document,
+    0), in which those lists are empty (but for lists with an anchor, kept whole). The file is
+    never held whole; `limits.max_bytes` is not applied (what is held is bounded by the node
+    limit instead). Raises LoadError."""
+    import yaml
+
+    name = os.fspath(path)
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if not _Builder._handlers:
+        _register_handlers()
+    builder = _StreamBuilder(name, limits, level)
+    try:
+        with open(name, "rb") as fh:
+            for event in yaml.parse(fh, Loader=loader_cls):
+                builder.feed(event)
+                if builder.doc.problems:
+                    problem = builder.doc.problems[0]
+                    raise LoadError(problem.message, name, problem.line, problem.column,
+                                    code=problem.code)
+                if builder.out:
+                    yield from builder.out
+                    builder.out.clear()
+    except FileNotFoundError:
+        raise LoadError("file not found", name, code="file") from None
+    except IsADirectoryError:
+        raise LoadError(f"is a directory, expected {limits.expected}", name, code="file") from None
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise LoadError(f"invalid YAML: {message}", name, mark.line + 1 if mark else None,
+                        mark.column + 1 if mark else None, code="yaml") from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column_of_byte(name, max(exc.position, 0))
+        if "UTF" in str(exc.reason).upper() or "octet" in str(exc.reason):
+            raise LoadError(f"file is not UTF-8 text (byte {exc.position})", name, line,
+                            code="file") from None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise LoadError(f"invalid YAML: the character U+{code:04X} is not allowed in YAML "
+                        "(control characters other than tab and line breaks must be escaped in "
+                        "a double-quoted string, e.g. \"\\x01\")", name, line, column,
+                        code="yaml") from None
+    except yaml.YAMLError as exc:
+        raise LoadError(f"invalid YAML: {exc}", name, code="yaml") from None
+    yield None, -1, builder.root, 0
+
+
+def _line_column_of_byte(name: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of byte `offset` of a file (for errors only: reads the file)."""
+    with open(name, "rb") as fh:
+        head = fh.read(offset)
+    start = head.rfind(b"\n") + 1
+    return head.count(b"\n") + 1, len(head[start:].decode("utf-8", errors="replace")) + 1
 
 
 _STRICT_RESOLVER: Any = None

@@ -83,6 +83,17 @@ def apply(impl: Callable[..., Any], fns: tuple[Getter, ...], texts: tuple[bool, 
         if texts[0]:
             return lambda s: impl(f(s) or "")
         return lambda s: None if (v := f(s)) is None else impl(v)
+    if len(fns) == 2 and not any(texts):
+        # the common two-number call (MOD, ROUND...), without the loop below
+        f, g = fns
+
+        def two(s: Any) -> Any:
+            a = f(s)
+            if a is None:
+                return None
+            b = g(s)
+            return None if b is None else impl(a, b)
+        return two
 
     def many(s: Any) -> Any:
         values = []

@@ -10,21 +10,21 @@ from __future__ import annotations
 import datetime as _dt
 import graphlib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from flowengine.errors import LoadError, OrgError, Problem, did_you_mean
-from flowengine.org.catalog import Catalog, FieldError
+from flowengine.org.catalog import Catalog, FieldError, ObjectInfo
+from flowengine.org.fixture_files import FixtureItem
 from flowengine.org.system import AUDIT_FIELDS, BOOTSTRAP_IDS
 from flowengine.types import describe, text_of
 
 if TYPE_CHECKING:
     from flowengine.org.base import Invariant, OrgStore, OrgTransaction
 
-__all__ = ["MAX_FIXTURE_BYTES", "count_records", "export_records", "load_fixture", "load_records",
-           "plain_value", "read_fixture"]
+__all__ = ["MAX_FIXTURE_BYTES", "check_fixture_file", "count_records", "export_records",
+           "iter_export", "load_fixture", "load_records", "plain_value", "read_fixture"]
 
 MAX_FIXTURE_BYTES: Final = 50 * 1024 * 1024
 MAX_YAML_NODES: Final = 10_000_000   # counted with aliases expanded: stops "billion laughs"
@@ -34,14 +34,19 @@ RecordKey = tuple[str, int]          # (object name, index in the file's list)
 
 
 def load_fixture(store: OrgStore, path: str | os.PathLike[str],
-                 invariants: Iterable[Invariant] | None = None) -> dict[str, list[str]]:
-    """Load the records of a YAML or JSON fixture file into `store` in one transaction.
+                 invariants: Iterable[Invariant] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
+    """Load the records of a YAML, JSON or JSON Lines fixture file into `store` in one
+    transaction, reading the file as a stream (`flowengine.org.fixture_files`): a file of any
+    size loads in bounded memory.
 
     Returns object name → the 18-character Ids of its records, in file order. Raises OrgError
     (nothing loaded) listing every problem. `invariants` default to the store's own
     (`store.invariants`, the plug-ins' checks); each runs on the transaction before commit.
     """
-    return load_records(store, read_fixture(path), source=os.fspath(path), invariants=invariants)
+    from flowengine.org.fixture_files import read_items
+
+    return _load(store, read_items(path, _yaml_limits()), os.fspath(path), invariants, progress)
 
 
 def load_records(store: OrgStore, data: Any, *, source: str = "<fixture>",
@@ -49,16 +54,42 @@ def load_records(store: OrgStore, data: Any, *, source: str = "<fixture>",
                  progress: Callable[[int, int], None] | None = None) -> dict[str, list[str]]:
     """Load already-parsed fixture data (object name → list of records); see `load_fixture`.
 
-    `progress(done, total)` is called as records are written (for a progress bar)."""
+    `progress(done, read)` is called as records are written (for a progress bar)."""
+    total = sum(len(r) for r in data.values() if isinstance(r, list)) \
+        if isinstance(data, Mapping) else 0
+    return _load(store, _items_of(data), source, invariants, progress, total)
+
+
+def _items_of(data: Any) -> Iterator[FixtureItem]:
+    if data is None:
+        return
+    if not isinstance(data, Mapping):
+        yield None, -1, data, 0
+        return
+    for object_name, records in data.items():
+        if isinstance(records, list):
+            for index, record in enumerate(records):
+                yield object_name, index, record, 0
+        else:
+            yield object_name, -1, records, 0
+
+
+def _load(store: OrgStore, items: Iterable[FixtureItem], source: str,
+          invariants: Iterable[Invariant] | None,
+          progress: Callable[[int, int], None] | None,
+          total: int | None = None) -> dict[str, list[str]]:
     plan = _Plan(store.catalog, source)
     plan.progress = progress
-    plan.collect(data)
-    if plan.problems:
-        raise plan.error()
+    plan.total = total
     checks = tuple(store.invariants if invariants is None else invariants)
     tx = store.begin()
     try:
-        loaded = plan.insert(tx)
+        try:
+            for item in items:
+                plan.add(tx, item)
+        except LoadError as exc:
+            raise _bad(source, _where(exc.problem) + exc.problem.message) from None
+        plan.finish(tx)
         if not plan.problems:
             plan.check_invariants(tx, checks)
         if plan.problems:
@@ -67,26 +98,47 @@ def load_records(store: OrgStore, data: Any, *, source: str = "<fixture>",
         tx.rollback()
         raise
     tx.commit()
-    return loaded
+    return plan.loaded()
 
 
 _CHUNK: Final = 2_000   # records per insert_many call, and between progress reports
 
 
+class _Queued(NamedTuple):
+    """A checked record waiting for its insert_many."""
+
+    position: int                       # in its object's list of loaded Ids
+    fields: dict[str, Any]
+    label: str
+    line: int                           # in the file (0: data given in memory)
+
+
 class _Plan:
-    """The records of one fixture, checked, and the order in which to insert them."""
+    """The records of one fixture, checked as they stream in and inserted in chunks of one
+    object. A record that refers to an Id of the file not yet inserted waits for it (only
+    waiting records are held); at the end, what still waits is inserted in dependency order."""
 
     def __init__(self, catalog: Catalog, source: str) -> None:
         self.catalog = catalog
         self.source = source
         self.problems: list[tuple[str, str]] = []    # (message, error code)
-        self.records: dict[RecordKey, dict[str, Any]] = {}
-        self.labels: dict[RecordKey, str] = {}
-        self.depends: dict[RecordKey, set[RecordKey]] = {}
+        self.static_problem = False                  # then nothing more is inserted
         self.progress: Callable[[int, int], None] | None = None
+        self.seen: dict[str, int | tuple[int, Any]] = {}   # given Id → index of its record
+        self.inserted: set[str] = set()              # given Ids now in the store
+        self.failed: set[str] = set()                # given Ids of rejected records
+        self.unknown: set[str] = set()               # unknown objects, reported once
+        self.ids: dict[str, list[str | None]] = {}   # object → its new Ids, in file order
+        self.queues: dict[str, list[_Queued]] = {}
+        self.waiting: dict[str, list[tuple[str, _Queued]]] = {}   # Id → records waiting on it
+        self.pending: dict[int, set[str]] = {}       # id(_Queued) → Ids it still waits for
+        self.read = self.done = 0
+        self.line = 0                                # of the record being checked or inserted
+        self.total: int | None = None                # of records, when known before reading
 
     def problem(self, where: str, message: str, code: str) -> None:
-        self.problems.append((f"{where}: {message}", code))
+        at = f" (line {self.line})" if self.line else ""
+        self.problems.append((f"{where}: {message}{at}", code))
 
     def error(self) -> OrgError:
         count = len(self.problems)
@@ -96,189 +148,233 @@ class _Plan:
         head = f"{self.source}: fixture not loaded ({count} problem{'s' * (count != 1)}):"
         return OrgError("\n  ".join([head, *lines]), self.problems[0][1])
 
-    # -- static checks: shape, names, Ids, references within the file -------------------------
+    def static(self, where: str, message: str, code: str) -> None:
+        self.problem(where, message, code)
+        self.static_problem = True
 
-    def collect(self, data: Any) -> None:
-        if data is None:
+    # -- static checks: shape, names, Ids, references ---------------------------------------
+
+    def add(self, tx: OrgTransaction, item: FixtureItem) -> None:
+        object_name, index, record, line = item
+        self.line = line
+        if object_name is None:
+            self.static("top level", f"expected a mapping of object names to lists of "
+                        f"records, found {describe(record)}", "INVALID_FIXTURE")
             return
-        if not isinstance(data, Mapping):
-            self.problem("top level", f"expected a mapping of object names to lists of "
-                         f"records, found {describe(data)}", "INVALID_FIXTURE")
-            return
-        ids_in_file: dict[str, RecordKey] = {}
-        for object_name, records in data.items():
-            if not isinstance(object_name, str) or object_name not in self.catalog.objects:
+        if not isinstance(object_name, str) or object_name not in self.catalog.objects:
+            if str(object_name) not in self.unknown:
+                self.unknown.add(str(object_name))
                 hint = did_you_mean(str(object_name), self.catalog.objects)
-                self.problem(str(object_name), f"unknown object{hint}"
-                             f" (known objects: {', '.join(sorted(self.catalog.objects))})",
-                             "INVALID_TYPE")
-                continue
-            if records is None:
-                continue
-            if not isinstance(records, list):
-                self.problem(object_name, f"expected a list of records, found {describe(records)}",
-                             "INVALID_FIXTURE")
-                continue
-            for index, record in enumerate(records):
-                self._collect_record((object_name, index), record, ids_in_file)
-        for key, fields in self.records.items():
-            self._link_references(key, fields, ids_in_file)
-
-    def _collect_record(self, key: RecordKey, record: Any,
-                        ids_in_file: dict[str, RecordKey]) -> None:
-        object_name, index = key
+                self.static(str(object_name), f"unknown object{hint}"
+                            f" (known objects: {', '.join(sorted(self.catalog.objects))})",
+                            "INVALID_TYPE")
+            return
+        if index < 0:
+            if record is not None:
+                self.static(object_name, f"expected a list of records, found "
+                            f"{describe(record)}", "INVALID_FIXTURE")
+            return
+        self.read += 1
         info = self.catalog.objects[object_name]
         given_id = record.get("Id") if isinstance(record, Mapping) else None
         label = f"{object_name}[{index}]" + (f" (Id {given_id})" if given_id is not None else "")
-        self.labels[key] = label
-        if not isinstance(record, Mapping):
-            self.problem(label, f"expected a mapping of field names to values, found "
-                         f"{describe(record)}", "INVALID_FIXTURE")
+        fields = self._collect_record(info, index, record, label)
+        if fields is None:
             return
+        waits = self._link_references(info, fields, label)
+        if waits is None or self.static_problem:
+            return
+        ids = self.ids.setdefault(object_name, [])
+        queued = _Queued(len(ids), fields, label, line)
+        ids.append(None)
+        if waits:
+            self.pending[id(queued)] = waits
+            for wanted in waits:
+                self.waiting.setdefault(wanted, []).append((object_name, queued))
+        else:
+            self.queue(tx, object_name, queued)
+
+    def _collect_record(self, info: ObjectInfo, index: int, record: Any,
+                        label: str) -> dict[str, Any] | None:
+        if not isinstance(record, Mapping):
+            self.static(label, f"expected a mapping of field names to values, found "
+                        f"{describe(record)}", "INVALID_FIXTURE")
+            return None
         fields: dict[str, Any] = {}
         ok = True
+        record_id = None
         for name, value in record.items():
             if name == "Id":
                 try:
-                    value = self.catalog.convert_id(info, value)
+                    value = record_id = self.catalog.convert_id(info, value)
                 except OrgError as exc:
-                    self.problem(label, f"field Id: {exc.message}", exc.error_code)
+                    self.static(label, f"field Id: {exc.message}", exc.error_code)
                     ok = False
                     continue
-                if value in ids_in_file:
-                    self.problem(label, f"field Id: {value} is also the Id of "
-                                 f"{self.labels[ids_in_file[value]]}", "DUPLICATE_VALUE")
+                first = self.seen.get(value)
+                if first is not None:
+                    where, given = first if isinstance(first, tuple) else (first, value)
+                    self.static(label, f"field Id: {value} is also the Id of "
+                                f"{info.name}[{where}] (Id {given})", "DUPLICATE_VALUE")
                     ok = False
-                ids_in_file.setdefault(value, key)
+                else:   # the Id as given only when it differs (memory: one int per record)
+                    self.seen[value] = index if record["Id"] == value else (index, record["Id"])
             else:
                 try:
                     fdef = info.field(name)
                 except FieldError as exc:
-                    self.problem(label, f"field {exc.field_name!r}: {exc.detail}", exc.error_code)
+                    self.static(label, f"field {exc.field_name!r}: {exc.detail}", exc.error_code)
                     ok = False
                     continue
                 if fdef.is_computed or (fdef.read_only and name not in AUDIT_FIELDS):
                     how = "calculated" if fdef.calculated else "rolled up" if fdef.rollup \
                         else "set"
-                    self.problem(label, f"field {name}: is {how} by the store and cannot be "
-                                 f"loaded (found {describe(value)}); remove it",
-                                 "INVALID_FIELD_FOR_INSERT_UPDATE")
+                    self.static(label, f"field {name}: is {how} by the store and cannot be "
+                                f"loaded (found {describe(value)}); remove it",
+                                "INVALID_FIELD_FOR_INSERT_UPDATE")
                     ok = False
                     continue
             fields[name] = value
-        if ok:
-            self.records[key] = fields
+        if not ok:
+            if record_id is not None:
+                self.failed.add(record_id)
+            return None
+        return fields
 
-    def _link_references(self, key: RecordKey, fields: dict[str, Any],
-                         ids_in_file: Mapping[str, RecordKey]) -> None:
-        info = self.catalog.objects[key[0]]
-        deps = self.depends.setdefault(key, set())
+    def _link_references(self, info: ObjectInfo, fields: dict[str, Any],
+                         label: str) -> set[str] | None:
+        """Convert the record's references (18-character Ids); the Ids it waits for (of the
+        file, or not seen yet), or None when a reference is malformed."""
+        waits: set[str] = set()
+        ok = True
+        own = fields.get("Id")
         for name, value in fields.items():
-            fdef = None if name == "Id" else info.field(name)
-            if fdef is None or fdef.reference_to is None or value is None or value == "":
+            if name == "Id" or value is None or value == "":
+                continue
+            fdef = info.field(name)
+            if fdef.reference_to is None:
                 continue
             try:
-                fields[name] = self.catalog.convert(info, fdef, value)
+                fields[name] = target = self.catalog.convert(info, fdef, value)
             except FieldError as exc:
-                self.problem(self.labels[key], f"field {name}: {exc.detail}", exc.error_code)
+                self.static(label, f"field {name}: {exc.detail}", exc.error_code)
+                ok = False
                 continue
-            target = ids_in_file.get(fields[name])
-            if target is not None and target != key:
-                deps.add(target)
+            if target != own and target not in self.inserted and target not in BOOTSTRAP_IDS:
+                waits.add(target)
+        if not ok:
+            if own is not None:
+                self.failed.add(own)
+            return None
+        return waits
 
-    # -- inserting, in dependency order -------------------------------------------------------
+    # -- inserting, in chunks -----------------------------------------------------------------
 
-    def insert(self, tx: OrgTransaction) -> dict[str, list[str]]:
-        """Insert every record, referenced records first; returns object name → Ids in file
-        order. Tries one `insert_many` per object and dependency level first; when that fails,
-        inserts record by record to report every problem with its record."""
-        levels = self._levels()
-        if self.problems:
-            return {}
-        new_ids = self._insert_batches(tx, levels)
-        if new_ids is None:
-            new_ids = self._insert_one_by_one(tx, [key for level in levels for key in level])
-        loaded: dict[str, list[str]] = {}
-        order = {name: i for i, name in enumerate(self.catalog.objects)}
-        for object_name, index in sorted(new_ids, key=lambda k: (order[k[0]], k[1])):
-            loaded.setdefault(object_name, []).append(new_ids[(object_name, index)])
-        return loaded
+    def queue(self, tx: OrgTransaction, object_name: str, queued: _Queued) -> None:
+        queue = self.queues.setdefault(object_name, [])
+        queue.append(queued)
+        if len(queue) >= _CHUNK:
+            self.flush(tx, object_name)
 
-    def _report(self, done: int) -> None:
-        if self.progress is not None:
-            self.progress(done, len(self.records))
-
-    def _insert_batches(self, tx: OrgTransaction, levels: list[list[RecordKey]]
-                        ) -> dict[RecordKey, str] | None:
-        """The fast path: one `insert_many` per object and level (records refer only to records
-        of earlier levels, or to themselves). Generated Ids are the ones record-by-record
-        insertion gives: each object's records keep their order. None, with nothing written,
-        when any batch is refused."""
-        new_ids: dict[RecordKey, str] = {}
+    def flush(self, tx: OrgTransaction, object_name: str) -> None:
+        batch = self.queues.pop(object_name, [])
+        if not batch or self.static_problem:
+            return
         try:
             with tx.savepoint():
-                for level in levels:
-                    by_object: dict[str, list[RecordKey]] = {}
-                    for key in level:
-                        by_object.setdefault(key[0], []).append(key)
-                    for object_name, keys in by_object.items():
-                        for start in range(0, len(keys), _CHUNK):
-                            chunk = keys[start:start + _CHUNK]
-                            created = tx.insert_many(object_name,
-                                                     [self.records[k] for k in chunk],
-                                                     set_audit_fields=True)
-                            new_ids.update(zip(chunk, created))
-                            self._report(len(new_ids))
+                created: list[str | None] = list(tx.insert_many(
+                    object_name, [q.fields for q in batch], set_audit_fields=True))
         except OrgError:
-            return None
-        return new_ids
-
-    def _insert_one_by_one(self, tx: OrgTransaction, order: list[RecordKey]) -> dict[RecordKey, str]:
-        failed: set[RecordKey] = set()
-        new_ids: dict[RecordKey, str] = {}
-        for done, key in enumerate(order, 1):
-            if done % _CHUNK == 0:
-                self._report(done)
-            if key not in self.records:
-                failed.add(key)  # rejected while collecting: already reported
+            created = [self._insert_one(tx, object_name, q) for q in batch]
+        ids = self.ids[object_name]
+        for queued, new_id in zip(batch, created):
+            given = queued.fields.get("Id")
+            if new_id is None:
+                if given is not None:
+                    self.failed.add(given)
                 continue
-            if self.depends.get(key, set()) & failed:
-                failed.add(key)  # its parent was rejected: that error is already reported
-                continue
-            try:
-                with tx.savepoint():
-                    (new_ids[key],) = tx.insert_many(key[0], [self.records[key]],
-                                                     set_audit_fields=True)
-            except FieldError as exc:
-                where = " (neither in this fixture nor in the org)" \
-                    if exc.error_code == "INVALID_CROSS_REFERENCE_KEY" else ""
-                self.problem(self.labels[key], f"field {exc.field_name}: {exc.detail}{where}",
-                             exc.error_code)
-                failed.add(key)
-            except OrgError as exc:
-                self.problem(self.labels[key], exc.message, exc.error_code)
-                failed.add(key)
-        return new_ids
+            ids[queued.position] = new_id
+            self.done += 1
+            if given is not None:
+                self.inserted.add(given)
+                self.release(tx, given)
+        if self.progress is not None:
+            self.progress(self.done, self.total or self.read)
 
-    def _levels(self) -> list[list[RecordKey]]:
-        """The records in dependency order, as levels: each refers only to earlier levels
-        (and to itself). The order within a level is graphlib's, as `static_order` gives it."""
-        sorter = graphlib.TopologicalSorter(self.depends)
+    def _insert_one(self, tx: OrgTransaction, object_name: str, queued: _Queued) -> str | None:
+        self.line = queued.line
+        try:
+            with tx.savepoint():
+                (new_id,) = tx.insert_many(object_name, [queued.fields], set_audit_fields=True)
+            return new_id
+        except FieldError as exc:
+            where = " (neither in this fixture nor in the org)" \
+                if exc.error_code == "INVALID_CROSS_REFERENCE_KEY" else ""
+            self.problem(queued.label, f"field {exc.field_name}: {exc.detail}{where}",
+                         exc.error_code)
+        except OrgError as exc:
+            self.problem(queued.label, exc.message, exc.error_code)
+        return None
+
+    def release(self, tx: OrgTransaction, inserted_id: str) -> None:
+        for object_name, queued in self.waiting.pop(inserted_id, ()):
+            waits = self.pending[id(queued)]
+            waits.discard(inserted_id)
+            if not waits:
+                del self.pending[id(queued)]
+                self.queue(tx, object_name, queued)
+
+    def finish(self, tx: OrgTransaction) -> None:
+        """Insert what is queued, then what still waits: for Ids of rejected records (already
+        reported: left out), for records waiting themselves (in dependency order; a cycle is
+        an error) or for Ids not in the file (the store checks that they exist)."""
+        if self.static_problem:
+            return
+        order = list(self.catalog.objects)
+        while self.queues:
+            for object_name in [n for n in order if n in self.queues]:
+                self.flush(tx, object_name)
+        left: dict[int, tuple[str, _Queued]] = {}
+        for entries in self.waiting.values():
+            for object_name, queued in entries:
+                left[id(queued)] = (object_name, queued)
+        self.waiting.clear()
+        by_id = {q.fields["Id"]: key for key, (_, q) in left.items() if "Id" in q.fields}
+        graph: dict[int, set[int]] = {}
+        for key in left:
+            waits = self.pending[key]
+            if waits & self.failed:
+                continue          # its reference was rejected: that error is reported
+            graph[key] = {by_id[w] for w in waits if w in by_id and by_id[w] != key}
+        sorter = graphlib.TopologicalSorter(graph)
         try:
             sorter.prepare()
         except graphlib.CycleError as exc:
-            cycle = " → ".join(self.labels[k] for k in exc.args[1])
+            self.line = 0
+            cycle = " → ".join(left[k][1].label for k in exc.args[1])
             self.problem("references", f"records refer to each other in a cycle: {cycle}; "
                          "leave one reference out", "INVALID_FIXTURE")
-            return []
-        levels = []
+            return
         while sorter.is_active():
             level = list(sorter.get_ready())
+            for key in level:
+                object_name, queued = left[key]
+                given = queued.fields.get("Id")
+                if any(w in self.failed for w in self.pending[key]):
+                    if given is not None:
+                        self.failed.add(given)
+                    continue
+                self.queues.setdefault(object_name, []).append(queued)
+            for object_name in [n for n in order if n in self.queues]:
+                self.flush(tx, object_name)
             sorter.done(*level)
-            levels.append(level)
-        return levels
+
+    def loaded(self) -> dict[str, list[str]]:
+        return {name: [i for i in self.ids[name] if i is not None]
+                for name in self.catalog.objects if self.ids.get(name)}
 
     def check_invariants(self, tx: OrgTransaction, invariants: Sequence[Invariant]) -> None:
+        self.line = 0
         for check in invariants:
             name = getattr(check, "__qualname__", repr(check))
             try:
@@ -300,9 +396,20 @@ def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
     read-only ones; an empty field only when it has a default), 18-character Ids, referenced
     objects first, records in Id order. Objects without records are left out, and so are the
     records every store starts with (its default user and profile), which an empty store holds
-    already."""
+    already. `iter_export` gives the same without holding it."""
+    return {name: list(records) for name, records in iter_export(store)}
+
+
+_PAGE: Final = 5_000   # records read at a time by an export
+
+
+def iter_export(store: OrgStore) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+    """`export_records` as a stream: (object name, its records) for each object with records,
+    the records read a page at a time (by Id) in one read transaction. Consume each object's
+    records before asking for the next object."""
+    from flowengine.org.query import RecordFilter, Sort
+
     catalog = store.catalog
-    exported: dict[str, list[dict[str, Any]]] = {}
     tx = store.begin(write=False)
     try:
         for name in catalog.dependency_order():
@@ -312,14 +419,34 @@ def export_records(store: OrgStore) -> dict[str, list[dict[str, Any]]]:
             keep = ["Id", *(f.name for f in info.stored if not f.read_only)]
             # an empty field is left out, unless leaving it out would give it its default
             defaulted = {f.name for f in info.stored if f.default is not None}
-            records = [{k: plain_value(r[k]) for k in keep
-                        if r[k] is not None or k in defaulted}
-                       for r in tx.query(name) if r["Id"] not in BOOTSTRAP_IDS]
-            if records:
-                exported[name] = records
+
+            def pages(name: str = name, keep: list[str] = keep,
+                      defaulted: set[str] = defaulted) -> Iterator[list[dict[str, Any]]]:
+                last: str | None = None
+                while True:
+                    after = [RecordFilter("Id", "GreaterThan", last)] if last else []
+                    rows = tx.select(name, after, order_by=[Sort("Id")], limit=_PAGE)
+                    if not rows:
+                        return
+                    last = rows[-1]["Id"]
+                    yield [{k: plain_value(r[k]) for k in keep
+                            if r[k] is not None or k in defaulted}
+                           for r in rows if r["Id"] not in BOOTSTRAP_IDS]
+
+            read = pages()
+            first = next((p for p in read if p), None)   # an object without records: left out
+            if first is None:
+                continue
+            yield name, _chain(first, read)
     finally:
         tx.rollback()
-    return exported
+
+
+def _chain(first: list[dict[str, Any]], rest: Iterator[list[dict[str, Any]]]
+           ) -> Iterator[dict[str, Any]]:
+    yield from first
+    for page in rest:
+        yield from page
 
 
 def count_records(store: OrgStore, tx: OrgTransaction) -> int:
@@ -347,27 +474,56 @@ def plain_value(value: Any) -> Any:
 # Reading files: size-capped, YAML bounded against alias bombs and deep nesting
 
 def read_fixture(path: str | os.PathLike[str]) -> Any:
-    """Parse a fixture file: `.json` as JSON (numbers with a fraction exact, as Decimal), anything
-    else as YAML through flowengine's hardened reader (only true/false are Booleans, so
-    `Status: No` stays text; no tags beyond plain data; aliases and nesting bounded).
-    Raises OrgError(INVALID_FIXTURE) for an unreadable, oversized or malformed file."""
-    from flowengine.formats import read_text
-    from flowengine.formats.yaml import YamlLimits, parse_yaml
+    """Parse a whole fixture file into memory: `.json` as JSON (numbers with a fraction exact, as
+    Decimal), `.jsonl` as JSON Lines, anything else as YAML through flowengine's hardened reader
+    (only true/false are Booleans, so `Status: No` stays text; no tags beyond plain data; aliases
+    and nesting bounded). The file is held whole, so it is capped at MAX_FIXTURE_BYTES
+    (`load_fixture` streams instead). Raises OrgError(INVALID_FIXTURE) for an unreadable,
+    oversized or malformed file."""
+    from flowengine.org.fixture_files import read_items
 
     name = os.fspath(path)
-    limits = YamlLimits(max_bytes=MAX_FIXTURE_BYTES, max_depth=MAX_YAML_DEPTH,
-                        max_nodes=MAX_YAML_NODES, marks=False, yaml11_booleans=False,
-                        what="fixtures", expected="a YAML or JSON fixture file")
     try:
-        text = read_text(name, limits.max_bytes, limits.what, limits.expected)
-        if Path(name).suffix.lower() == ".json":
-            return _parse_json(text, name)
-        doc = parse_yaml(text, name, limits)
+        size = os.stat(name).st_size
+    except OSError:
+        size = 0                                # read_items reports it
+    try:
+        if size > MAX_FIXTURE_BYTES:
+            raise LoadError(f"file is {size / 1048576:.1f} MB; fixtures are limited to "
+                            f"{MAX_FIXTURE_BYTES // 1048576} MB when read whole ('flowengine "
+                            "org load' streams files of any size)", name, code="limit")
+        data: Any = None
+        for object_name, index, value, _ in read_items(name, _yaml_limits()):
+            if object_name is None:
+                return value
+            if data is None:
+                data = {}
+            if index < 0:
+                data[object_name] = value
+            else:
+                data.setdefault(object_name, []).append(value)
+        return data
     except LoadError as exc:
         raise _bad(name, _where(exc.problem) + exc.problem.message) from None
-    if doc.problems:            # a key given twice: which value was meant?
-        raise _bad(name, _where(doc.problems[0]) + doc.problems[0].message)
-    return doc.data
+
+
+def check_fixture_file(path: str | os.PathLike[str]) -> None:
+    """Raise OrgError(INVALID_FIXTURE) when `path` cannot be opened as a file (missing, a
+    folder, unreadable): checked before a store is opened or created."""
+    from flowengine.org.fixture_files import _open
+
+    try:
+        _open(os.fspath(path), "a YAML, JSON or JSON Lines fixture file").close()
+    except LoadError as exc:
+        raise _bad(os.fspath(path), exc.problem.message) from None
+
+
+def _yaml_limits() -> Any:
+    from flowengine.formats.yaml import YamlLimits
+
+    return YamlLimits(max_bytes=MAX_FIXTURE_BYTES, max_depth=MAX_YAML_DEPTH,
+                      max_nodes=MAX_YAML_NODES, marks=False, yaml11_booleans=False,
+                      what="fixtures", expected="a YAML, JSON or JSON Lines fixture file")
 
 
 def _where(problem: Problem) -> str:
@@ -378,12 +534,3 @@ def _where(problem: Problem) -> str:
 
 def _bad(name: str, message: str) -> OrgError:
     return OrgError(f"{name}: {message}", "INVALID_FIXTURE")
-
-
-def _parse_json(text: str, name: str) -> Any:
-    from flowengine.formats.jsondata import parse_json
-
-    try:
-        return parse_json(text, name, exact=True)
-    except LoadError as exc:
-        raise _bad(name, _where(exc.problem) + exc.problem.message) from None

@@ -1,0 +1,380 @@
+"""Fixture files as streams: YAML, JSON and JSON Lines read record by record and written chunk by
+chunk, so that loading or exporting an org of millions of records never holds the file.
+
+Reading yields `FixtureItem`s — (object name, index in its list, record, line) — and, for what is
+not a list of records, (object name, -1, the value, line) or (None, -1, the top-level value,
+line); `flowengine.org.fixtures` checks them. The limits that bound hostile input hold for each
+record (depth, nodes, size of one JSON value or one line); the file itself may be of any size.
+
+JSON Lines (`.jsonl`): one record per line, `{"object": "Account", "record": {...}}`; blank lines
+are skipped. Records refer to each other by Id, as in the other formats.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from flowengine.errors import LoadError
+from flowengine.formats.jsondata import MAX_JSON_DEPTH, whole_number
+
+__all__ = ["FixtureItem", "fixture_format", "read_items", "write_chunks"]
+
+FixtureItem = tuple[str | None, int, Any, int]
+MAX_VALUE_BYTES: Final = 50 * 1024 * 1024      # one record (one JSON value, one line) at most
+_READ: Final = 1 << 20
+_SPACE: Final = re.compile(r"[ \t\n\r]*")
+_TOKEN: Final = re.compile(r'"(?:\\.|[^"\\])*"|[\[\]{}]')
+
+
+def fixture_format(path: str | os.PathLike[str]) -> str:
+    """"json", "jsonl" or "yaml", by the file's suffix (anything else reads as YAML)."""
+    suffix = Path(os.fspath(path)).suffix.lower()
+    return {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "yaml")
+
+
+def read_items(path: str | os.PathLike[str], yaml_limits: Any,
+               max_value_bytes: int | None = None) -> Iterator[FixtureItem]:
+    """The items of a fixture file, read as a stream (see the module docstring). Raises
+    LoadError with the file, line and column of the problem."""
+    name = os.fspath(path)
+    fmt = fixture_format(name)
+    limit = MAX_VALUE_BYTES if max_value_bytes is None else max_value_bytes
+    if fmt == "jsonl":
+        return _read_jsonl(name, limit)
+    if fmt == "json":
+        return _JsonReader(name, limit).items()
+    return _read_yaml(name, yaml_limits)
+
+
+def _read_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
+    from flowengine.formats.yaml import stream_yaml
+
+    for key, index, value, line in stream_yaml(name, limits):
+        if index >= 0:
+            yield key, index, value, line
+        elif isinstance(value, dict):
+            for object_name, rest in value.items():
+                if not isinstance(rest, list):
+                    yield object_name, -1, rest, 0
+                else:                # a list with an anchor, kept whole
+                    yield from ((object_name, i, r, 0) for i, r in enumerate(rest))
+        elif value is not None:
+            yield None, -1, value, 0
+
+
+def _open(name: str, expected: str) -> Any:
+    try:
+        return open(name, "rb")
+    except FileNotFoundError:
+        raise LoadError("file not found", name, code="file") from None
+    except IsADirectoryError:
+        raise LoadError(f"is a directory, expected {expected}", name, code="file") from None
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_float=Decimal,
+                                   parse_int=whole_number)
+
+
+def _check_depth(text: str, name: str, line: int) -> None:
+    """Refuse a value nested deeper than JSON's limit (counted only when it could be)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                at = text.count("\n", 0, match.start())
+                raise LoadError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep", name,
+                                line + at, code="limit")
+        elif token in "]}":
+            depth -= 1
+
+
+def _read_jsonl(name: str, limit: int) -> Iterator[FixtureItem]:
+    indexes: dict[str, int] = {}
+    with _open(name, "a JSON Lines fixture file") as fh:
+        number = 0
+        while True:
+            raw = fh.readline(limit + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                raise LoadError(f"line is longer than {limit // 1048576} MB (one record per "
+                                "line)", name, number, code="limit")
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise LoadError(f"file is not UTF-8 text (byte {exc.start} of the line)", name,
+                                number, exc.start + 1, code="file") from None
+            if not text.strip():
+                continue
+            text = text.rstrip("\r\n")      # so that an error at the end of a line names its column
+            try:
+                entry = _DECODER.decode(text)
+            except json.JSONDecodeError as exc:
+                raise LoadError(f"invalid JSON: {exc.msg}", name, number, exc.colno,
+                                code="json") from None
+            except RecursionError:
+                entry = None
+                _check_depth(text, name, number)
+            except ValueError as exc:
+                raise LoadError(f"invalid JSON: {exc}", name, number, code="json") from None
+            _check_depth(text, name, number)
+            if not isinstance(entry, dict) or set(entry) != {"object", "record"} \
+                    or not isinstance(entry["object"], str):
+                raise LoadError('expected {"object": "<object name>", "record": {<field>: '
+                                "<value>, ...}} on each line", name, number, 1,
+                                code="json")
+            object_name = entry["object"]
+            index = indexes.get(object_name, 0)
+            indexes[object_name] = index + 1
+            yield object_name, index, entry["record"], number
+
+
+class _JsonReader:
+    """A JSON fixture, `{"Object": [record, ...], ...}`, read a megabyte at a time: the outer
+    mapping and lists by hand, each record (or any other value) by Python's JSON decoder."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        self.buf = ""
+        self.pos = 0
+        self.line = 1            # the line of buf[self.at] (buf always starts at a line's start)
+        self.at = 0
+        self.eof = False
+        self.fh: Any = None
+        self.decoder: Any = None
+
+    def items(self) -> Iterator[FixtureItem]:
+        import codecs
+
+        self.fh = _open(self.name, "a JSON fixture file")
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        with self.fh:
+            if self.peek() != "{":
+                line = self.line_at(self.pos)
+                yield None, -1, self.value(), line
+                self.expect_end()
+                return
+            self.pos += 1
+            seen: set[str] = set()
+            if self.peek() == "}":
+                self.pos += 1
+                self.expect_end()
+                return
+            while True:
+                if self.peek() != '"':
+                    self.fail("Expecting property name enclosed in double quotes")
+                key = self.value()
+                if key in seen:
+                    self.fail(f"duplicate key {key!r}")
+                seen.add(key)
+                if self.peek() != ":":
+                    self.fail("Expecting ':' delimiter")
+                self.pos += 1
+                if self.peek() == "[":
+                    yield from self.records(key)
+                else:
+                    line = self.line_at(self.pos)
+                    yield key, -1, self.value(), line
+                separator = self.peek()
+                self.pos += 1
+                if separator == "}":
+                    break
+                if separator != ",":
+                    self.pos -= 1
+                    self.fail("Expecting ',' delimiter")
+            self.expect_end()
+
+    def records(self, key: str) -> Iterator[FixtureItem]:
+        self.pos += 1
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        index = 0
+        while True:
+            self.peek()                     # the line of the record, not of the comma before it
+            line = self.line_at(self.pos)
+            yield key, index, self.value(), line
+            index += 1
+            separator = self.peek()
+            self.pos += 1
+            if separator == "]":
+                return
+            if separator != ",":
+                self.pos -= 1
+                self.fail("Expecting ',' delimiter")
+
+    # -- the buffer ----------------------------------------------------------------------------
+
+    def more(self) -> bool:
+        """Read on; drops what was read up to the last line break before `pos`."""
+        if self.eof:
+            return False
+        cut = self.buf.rfind("\n", 0, min(self.pos, self.at)) + 1
+        if cut:
+            self.buf, self.pos, self.at = self.buf[cut:], self.pos - cut, self.at - cut
+        raw = self.fh.read(_READ)
+        try:
+            self.buf += self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            raise LoadError("file is not UTF-8 text", self.name, code="file") from None
+        self.eof = not raw
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end), `pos` on it."""
+        while True:
+            self.pos = _SPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf) or not self.more():
+                return self.buf[self.pos:self.pos + 1]
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            start = self.pos
+            try:
+                value, end = _DECODER.raw_decode(self.buf, start)
+            except json.JSONDecodeError as exc:
+                if self.grow(start):
+                    continue
+                self.fail(exc.msg, exc.pos)
+            except RecursionError:
+                _check_depth(self.buf[start:], self.name, self.line_at(start))
+                self.fail("nesting too deep", start)
+            except ValueError as exc:
+                self.fail(str(exc), start)
+            if end == len(self.buf) and self.grow(start):
+                continue             # a number or a word may go on in the next read
+            _check_depth(self.buf[start:end], self.name, self.line_at(start))
+            self.pos = end
+            return value
+
+    def grow(self, start: int) -> bool:
+        """Read more for a value that starts at `start`; False at the end of the file."""
+        if len(self.buf) - start > self.limit:
+            raise LoadError(f"a value larger than {self.limit // 1048576} MB (one record is "
+                            "held in memory at a time)", self.name, self.line_at(start),
+                            code="limit")
+        before = self.pos
+        self.pos = start
+        grown = self.more()
+        if not grown:
+            self.pos = before
+        return grown
+
+    def line_at(self, pos: int) -> int:
+        """The line of buf[pos]; counted on from the last position asked (reads go forward)."""
+        if pos >= self.at:
+            self.line += self.buf.count("\n", self.at, pos)
+        else:
+            self.line -= self.buf.count("\n", pos, self.at)
+        self.at = pos
+        return self.line
+
+    def expect_end(self) -> None:
+        if self.peek():
+            self.fail("Extra data")
+
+    def fail(self, message: str, pos: int | None = None) -> Any:
+        pos = self.pos if pos is None else pos
+        column = pos - (self.buf.rfind("\n", 0, pos) + 1) + 1
+        raise LoadError(f"invalid JSON: {message}", self.name, self.line_at(pos), column,
+                        code="json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+_CHUNK: Final = 1_000
+
+
+def write_chunks(fmt: str, objects: Iterable[tuple[str, Iterable[dict[str, Any]]]]
+                 ) -> Iterator[str]:
+    """A fixture's text in pieces, from (object name, its records) pairs: the same text as
+    dumping the whole mapping at once (JSON with an indent of 2; YAML through libyaml's
+    emitter when PyYAML has it; JSON Lines one record a line)."""
+    if fmt == "jsonl":
+        dumps = json.JSONEncoder(ensure_ascii=False).encode
+        for name, records in objects:
+            head = '{"object": ' + dumps(name) + ', "record": '
+            yield from _batched(head + dumps(r) + "}\n" for r in records)
+        return
+    if fmt == "yaml":
+        yield from _yaml_chunks(objects)
+        return
+    encode = json.JSONEncoder(ensure_ascii=False, indent=2).encode
+    first = True
+    for name, records in objects:
+        opened = False
+        for record in records:
+            if not opened:
+                yield ("{\n" if first else "\n  ],\n") + "  " + encode(name) + ": [\n"
+                first, opened = False, True
+            else:
+                yield ",\n"
+            yield "    " + encode(record).replace("\n", "\n    ")
+    yield "{}\n" if first else "\n  ]\n}\n"
+
+
+def _batched(lines: Iterable[str]) -> Iterator[str]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _CHUNK:
+            yield "".join(batch)
+            batch.clear()
+    if batch:
+        yield "".join(batch)
+
+
+def _yaml_chunks(objects: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> Iterator[str]:
+    import yaml
+
+    # libyaml's emitter when PyYAML has it (about 10x faster); it writes the same text but
+    # for characters beyond U+FFFF, which it escapes ("\U0001F4A5"): the same data loads back
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    def dump(data: Any) -> str:
+        text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True,
+                              width=1000)
+        return text
+
+    empty = True
+    for name, records in objects:
+        batch: list[dict[str, Any]] = []
+        head = True
+        for record in records:
+            batch.append(record)
+            if len(batch) >= _CHUNK:
+                yield (dump({name: batch}) if head else dump(batch))
+                head = False
+                batch = []
+        if batch:
+            yield (dump({name: batch}) if head else dump(batch))
+            head = False
+        empty = empty and head
+    if empty:
+        yield dump({})
