@@ -3,7 +3,7 @@
     python bench/bench_automation.py            # loads of 10^3, 10^4 and 10^5 records
     python bench/bench_automation.py --quick    # 10^3 and 10^4
 
-(a) `org load`-style bulk inserts (one transaction, insert_many in chunks of 10,000) of records
+(a) `org load`-style bulk inserts (insert_many in transactions of 10,000) of records
 that start an after-save flow with one Get Records and one Update Records (it finds the record's
 parent and stamps it), against the same load without automation: records per second and the
 cost per record of the automation, flat as the load grows.
