@@ -317,3 +317,16 @@ def test_a_directory_is_searched_for_flow_files(capsys: pytest.CaptureFixture[st
     empty.mkdir()
     assert main(["validate", str(empty)]) == 2
     assert f"error: no flow files found in {empty}" in capsys.readouterr().err
+
+
+def test_validate_imports_no_process_pool_or_database_driver() -> None:
+    """Start-up: `run`'s batch options and the org stores are imported only when used."""
+    flow = Path(__file__).resolve().parent.parent / "flows" / "counter.yaml"
+    probe = ("import contextlib, io, json, sys\nfrom flowengine.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             f"    code = main(['validate', {str(flow)!r}])\n"
+             "print(json.dumps([code, sorted(m for m in ('multiprocessing', "
+             "'concurrent.futures.process', 'psycopg', 'sqlite3') if m in sys.modules)]))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[0, []]"

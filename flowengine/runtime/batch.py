@@ -16,15 +16,16 @@ transaction takes the whole store, so the workers take turns.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from flowengine.errors import FlowError
+
+if TYPE_CHECKING:            # process pools are imported by a batch run only, not by every start
+    from concurrent.futures import Future
 
 __all__ = ["MAX_WORKERS", "BatchSummary", "run_batch"]
 
@@ -78,6 +79,9 @@ def run_batch(flow_path: str | os.PathLike[str], inputs_path: str | os.PathLike[
         stream = output
     summary = BatchSummary(skipped=len(done), workers=workers)
     started = time.perf_counter()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")   # no store connection crosses a fork
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
@@ -101,6 +105,8 @@ def run_batch(flow_path: str | os.PathLike[str], inputs_path: str | os.PathLike[
 def _collect(pending: set[Future[Result]], stream: IO[str], summary: BatchSummary, lines: int,
              progress: Progress | None) -> set[Future[Result]]:
     """Write the results of the lines that are done; returns the ones still running."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     finished, still = wait(pending, return_when=FIRST_COMPLETED)
     for future in finished:
         result = future.result()
