@@ -83,6 +83,20 @@ def test_each_type_is_written_and_read_back(capsys: pytest.CaptureFixture[str],
     assert str(found["Share__c"]) == "12.35"          # Percent(5, 2): rounded to its scale
 
 
+@pytest.mark.parametrize("email, stored", [
+    ("jörg@bücher.de", "jörg@bücher.de"),                 # Unicode addresses (Summer '20)
+    ("John.Doe+tag@Mail.Example.co.uk", "John.Doe+tag@Mail.Example.co.uk"),
+    ("", ""),                                            # empty text: no address to check
+])
+def test_email_fields_take_any_address(capsys: pytest.CaptureFixture[str], flow: Path,
+                                       email: str, stored: str | None) -> None:
+    assert main(["org", "init", "--org", "org.sqlite"]) == 0
+    capsys.readouterr()
+    code, result = run(capsys, flow, f"email={email}")
+    assert code == 0, result
+    assert result["outputs"]["found"].get("Email__c") == stored
+
+
 @pytest.mark.parametrize("given, code, message", [
     ("email=not an address", "INVALID_EMAIL_ADDRESS", "invalid email address: not an address"),
     ("email=ada@", "INVALID_EMAIL_ADDRESS", "invalid email address: ada@."),

@@ -53,6 +53,8 @@ class CheckedFlow:
     logic: dict[tuple[str, str], Any] = field(default_factory=dict)   # (decision, rule) → logic AST
     templates: dict[str, Callable[[Any], Any]] = field(default_factory=dict)  # name → renderer
     subflows: dict[str, Any] = field(default_factory=dict)  # element → the flow it calls
+    # the templates read the org store (a related record, $Organization): runs open it
+    templates_read_org: bool = False
     _graph: networkx.MultiDiGraph | None = field(default=None, repr=False)
 
     @property
@@ -147,8 +149,12 @@ class Checker(SymbolContext):
         decls: list[TypedDecl] = [*m.variables.values()]
         decls += [f for t in m.types.values() for f in t.fields.values()]
         return any((d.type == "Apex" and (d.apexClass or "").replace("__", ".").lower() not in own)
-                   or d.type == "Record" for d in decls) \
-            or ORGANIZATION.lower() in str(m.model_dump()).lower()   # its fields are an object's
+                   or d.type == "Record" for d in decls) or self._mentions_organization()
+
+    def _mentions_organization(self) -> bool:
+        """Whether the flow mentions $Organization anywhere (its fields are an object's, so the
+        objects are needed); every element's own fields included."""
+        return ORGANIZATION.lower() in str(self.model.model_dump(serialize_as_any=True)).lower()
 
     def project_flow(self, name: str) -> tuple[Any, str | None]:
         """The flow of this flow's project called `name`, checked — or None and why not (no
@@ -187,6 +193,7 @@ class Checker(SymbolContext):
         values = ValueCompiler(checked)
         for name, template in self.model.templates.items():
             checked.templates[name] = values.compile(template.text, FlowType("Text"))
+        checked.templates_read_org = values.reads_org
         return checked
 
     # -- resources ----------------------------------------------------------------------------

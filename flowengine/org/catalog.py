@@ -41,8 +41,9 @@ STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "T
 _NO_TYPES: Final = TypeRegistry()
 _UNCONVERTED: Final = object()
 # an email address as Salesforce accepts one in an Email field: a local part, one @, a domain of
-# dot-separated labels (the exact rule is not documented; this refuses what is plainly no address)
-_EMAIL: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+# dot-separated labels, any letters (the exact rule is not documented; this refuses what is
+# plainly no address); empty text is no value, as Salesforce reads it
+_EMAIL: Final = re.compile(r"[^\s@]+@[^\s@.]+(\.[^\s@.]+)+")   # Unicode too (Summer '20)
 
 
 class FieldError(OrgError):
@@ -219,7 +220,7 @@ class Catalog:
             raise FieldError(info.name, fdef.name, f"data value too large: {describe(converted)} "
                              f"has {len(converted):,} characters (max length={fdef.length})",
                              "STRING_TOO_LONG")
-        if fdef.sf_type == "Email" and not _EMAIL.fullmatch(converted):
+        if fdef.sf_type == "Email" and converted and not _EMAIL.fullmatch(converted):
             raise FieldError(info.name, fdef.name, f"invalid email address: {converted}",
                              "INVALID_EMAIL_ADDRESS")
         if fdef.picklist and fdef.restricted:

@@ -67,9 +67,6 @@ class CompiledFlow:
         self.start = self.nodes.get(model.start or "")
         self.uses_visited = ctx.uses_visited
         self.rolls_back = ctx.rolls_back
-        # the interview runs in an org transaction: an element needs one, or a value reads a
-        # related record
-        self.has_actions = needs_org or ctx.values.reads_org or self._formulas_read_org()
         api = model.api_version
         self.default_limit = LEGACY_LIMIT if api < Decimal(57) else DEFAULT_LIMIT
         self.inputs: dict[str, FlowType] = {}
@@ -87,6 +84,10 @@ class CompiledFlow:
                 self.defaults.append((name, self.values.compile(var.default, vtype)))
             elif vtype.collection:
                 self.collections.append(name)
+        # the interview runs in an org transaction: an element needs one, or a value (of an
+        # element, a default, a formula or a template) reads the store
+        self.has_actions = needs_org or ctx.values.reads_org or self._formulas_read_org() or \
+            checked.templates_read_org
         self.constants = {name: convert_literal(c.value, checked.symbols.get(name).type,  # type: ignore
                                                 checked.types) for name, c in model.constants.items()}
         self.trigger = model.trigger
