@@ -56,13 +56,15 @@ def test_large_fixture_loads_in_batches_of_2000_per_object(org_store: SqliteOrgS
     from flowengine.org.sqlite import SqliteTransaction
 
     batches: list[tuple[str, int]] = []
-    insert_many = SqliteTransaction.insert_many
+    # a fixture's records are converted as they are read, then inserted without converting
+    # them again
+    insert_converted = SqliteTransaction.insert_converted
 
     def counting(self: Any, object_name: str, records: Any, **options: Any) -> list[str]:
         batches.append((object_name, len(records)))
-        return insert_many(self, object_name, records, **options)
+        return insert_converted(self, object_name, records, **options)
 
-    monkeypatch.setattr(SqliteTransaction, "insert_many", counting)
+    monkeypatch.setattr(SqliteTransaction, "insert_converted", counting)
     lines = [{"InvoiceId": INVOICE_ID, "Quantity": i % 7, "UnitPrice": "0.25",
               "Status": "Open" if i % 3 else "Closed"} for i in range(3000)]
     loaded = load_records(org_store, {"InvoiceLine": lines, "Invoice": [GOOD_INVOICE]})

@@ -104,6 +104,17 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
         return self._insert(self._stored_object(object_name, "inserted"), list(records),
                             batch=True, audit=set_audit_fields)
 
+    def insert_converted(self, object_name: str, records: Sequence[Mapping[str, Any]], *,
+                         set_audit_fields: bool = False) -> list[str]:
+        """`insert_many` for records whose values are converted already, each by the functions
+        of `catalog.converters(info, set_audit_fields)` and its Id by `catalog.convert_id`
+        (what a fixture does as it reads them, to link references): they are not converted
+        again. Every other check is made as `insert_many` makes it."""
+        if self.catalog.object(object_name).schema.is_event:
+            return self.insert_many(object_name, records, set_audit_fields=set_audit_fields)
+        return self._insert(self._stored_object(object_name, "inserted"), list(records),
+                            batch=True, audit=set_audit_fields, converted=True)
+
     def update(self, object_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Change stored fields of one record; calculated fields, and the roll-ups of its parents,
         are recomputed. OrgError(NOT_FOUND) when no such record exists, ENTITY_IS_DELETED when
@@ -179,15 +190,20 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
     # -- inserting -----------------------------------------------------------------------------
 
     def _insert(self, info: ObjectInfo, records: list[Mapping[str, Any]], batch: bool,
-                audit: bool = False, trusted: bool = False) -> list[str]:
+                audit: bool = False, trusted: bool = False, converted: bool = False) -> list[str]:
         self._check_writable()
         now = self.clock()
         given: dict[str, int] = {}                         # given Id → index of its record
         prepared: list[tuple[str | None, Row]] = []        # (label for errors, record)
         for index, fields in enumerate(records):
             label = f"[{index}] of the batch" if batch else None
-            values = self._convert_fields(info, fields, label, audit=audit)
-            record_id = values.pop("Id", None)
+            values: Mapping[str, Any]
+            if converted:    # the caller's dict, left as it is: its Id goes in with the values
+                values = fields
+                record_id = fields.get("Id")
+            else:
+                values = self._convert_fields(info, fields, label, audit=audit)
+                record_id = values.pop("Id", None)
             if record_id in given:
                 raise FieldError(info.name, "Id", f"{record_id} is also given to record "
                                  f"[{given[record_id]}] of the batch", "DUPLICATE_VALUE", label)
@@ -264,9 +280,12 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             hook.before_save(self, info.name, [(old, new) for _, old, new in rows])
         required = [f for f in info.stored if f.required]
         for (label, _, new), old_new in zip(rows, before):
-            changed = {k: v for k, v in new.items() if old_new.get(k) != v}
-            if changed:
-                new.update(self._convert_fields(info, changed, label))
+            # an unchanged record (the common case) is told in one comparison; the values
+            # compared are the store's own, which all equal themselves
+            if new != old_new:
+                changed = {k: v for k, v in new.items() if old_new.get(k) != v}
+                if changed:
+                    new.update(self._convert_fields(info, changed, label))
             self._check_required(info, new, required, label)
 
     def _after_save(self, info: ObjectInfo, changes: list[Change]) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -23,7 +23,7 @@ from flowengine.errors import OrgError, did_you_mean
 from flowengine.org import ids
 from flowengine.org.fieldtypes import ID_TYPES, holds_id
 from flowengine.org.schema import FieldDef, ObjectSchema
-from flowengine.org.system import RUNNING_USER, SYSTEM_BY_NAME, AutoNumber, with_system_fields
+from flowengine.org.system import AUDIT_FIELDS, RUNNING_USER, SYSTEM_BY_NAME, AutoNumber, with_system_fields
 from flowengine.types import (
     NUMERIC,
     TEXT_LIKE,
@@ -40,6 +40,7 @@ NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 STORABLE_KINDS: Final = TEXT_LIKE | NUMERIC | {"Boolean", "Date", "DateTime", "Time"}
 _NO_TYPES: Final = TypeRegistry()
 _UNCONVERTED: Final = object()
+_EXACT_INT: Final = 10 ** 15   # a whole number this small is a Decimal of the same digits
 # an email address as Salesforce accepts one in an Email field: a local part, one @, a domain of
 # dot-separated labels, any letters (the exact rule is not documented; this refuses what is
 # plainly no address); empty text is no value, as Salesforce reads it
@@ -134,6 +135,7 @@ class Catalog:
         # (object, field) → its default as the field's type, converted once (not the defaults
         # the store fills in itself: the running user, auto-numbers)
         self._new_records: dict[str, NewRecord] = {}
+        self._converters: dict[tuple[str, bool], Mapping[str, Callable[[Any], Any]]] = {}
         self.defaults = {(info.name, f.name): self.convert(info, f, f.default)
                          for info in self.objects.values() for f in info.stored
                          if f.default is not None and not isinstance(f.default, AutoNumber)
@@ -187,6 +189,58 @@ class Catalog:
             return list(graphlib.TopologicalSorter(graph).static_order())
         except graphlib.CycleError:
             return list(self.objects)
+
+    def converters(self, info: ObjectInfo, audit: bool = False
+                   ) -> Mapping[str, Callable[[Any], Any]]:
+        """Field name → a function converting a written value as `convert` does (same values,
+        same errors), for every field a write may set: not computed, not read-only (with
+        `audit`, the audit fields too). Worked out once per object: the common values — text
+        that fits its field, a Decimal for a number — take a short path decided here, anything
+        else goes through `convert`."""
+        key = (info.name, audit)
+        found = self._converters.get(key)
+        if found is None:
+            found = self._converters[key] = {
+                f.name: self._converter(info, f) for f in info.schema.fields
+                if not f.is_computed and (not f.read_only or (audit and f.name in AUDIT_FIELDS))}
+        return found
+
+    def _converter(self, info: ObjectInfo, fdef: FieldDef) -> Callable[[Any], Any]:
+        convert = self.convert
+        kind = fdef.type.kind
+        if fdef.reference_to is not None or fdef.sf_type in ID_TYPES:
+            return lambda value: convert(info, fdef, value)
+        if kind in TEXT_LIKE and kind != "Multipicklist":
+            length = fdef.length if fdef.length is not None else -1
+            allowed = frozenset(fdef.picklist) if fdef.picklist and fdef.restricted else None
+            email = fdef.sf_type == "Email"
+
+            def text(value: Any) -> Any:
+                # exact text is its own conversion (text_of gives it back): only the checks
+                if value.__class__ is str and (length < 0 or len(value) <= length) \
+                        and (allowed is None or value in allowed) \
+                        and (not email or _EMAIL.fullmatch(value)):
+                    return value
+                return convert(info, fdef, value)
+            return text
+        if kind in NUMERIC and not fdef.picklist:
+            scale = fdef.type.effective_scale
+
+            def number(given: Any) -> Any:
+                value = given
+                if value.__class__ is int and -_EXACT_INT < value < _EXACT_INT:
+                    value = Decimal(value)   # what convert_literal makes of it, for its digits
+                if value.__class__ is Decimal and value.is_finite():   # as `convert` does it
+                    try:
+                        converted = round_to_scale(value, scale)
+                    except InvalidOperation:    # too many digits: `convert` says so
+                        return convert(info, fdef, given)
+                    if fdef.precision is not None:
+                        _check_precision(info, fdef, converted)
+                    return converted
+                return convert(info, fdef, given)
+            return number
+        return lambda value: convert(info, fdef, value)
 
     def convert(self, info: ObjectInfo, fdef: FieldDef, value: Any) -> Any:
         """A written or filtered value as the field's type. References become 18-character Ids

@@ -17,7 +17,7 @@ from flowengine.errors import OrgError
 from flowengine.org.catalog import FieldError, ObjectInfo
 from flowengine.org.query import RecordFilter, plan_select
 from flowengine.org.schema import FieldDef
-from flowengine.org.system import AUDIT_FIELDS, SYSTEM_FIELD_NAMES
+from flowengine.org.system import SYSTEM_FIELD_NAMES
 from flowengine.org.upkeep import RollupUpkeep
 from flowengine.types import TEXT_LIKE, describe
 
@@ -46,14 +46,15 @@ class WriteChecks(RollupUpkeep):
                     values["Id"] = self.catalog.convert_id(info, fields["Id"])
                 except OrgError as exc:
                     raise FieldError(info.name, "Id", exc.message, exc.error_code) from None
+            converters = self.catalog.converters(info, audit)
             for name, value in fields.items():
-                if name == "Id":
-                    continue
-                fdef = info.field(name)
-                if fdef.is_computed or (fdef.read_only and not (audit and name in AUDIT_FIELDS)):
+                convert = converters.get(name)
+                if convert is not None:
+                    values[name] = convert(value)
+                elif name != "Id":       # unknown, or not one a write may set: say which
+                    fdef = info.field(name)
                     raise FieldError(info.name, name, f"cannot be set: {_why_not(fdef)}",
                                      "INVALID_FIELD_FOR_INSERT_UPDATE")
-                values[name] = self.catalog.convert(info, fdef, value)
         except FieldError as exc:
             raise (exc.of_record(record) if record else exc) from None
         return values

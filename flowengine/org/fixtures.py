@@ -108,9 +108,19 @@ class _Queued(NamedTuple):
     """A checked record waiting for its insert_many."""
 
     position: int                       # in its object's list of loaded Ids
-    fields: dict[str, Any]
+    fields: dict[str, Any]              # converted (see `_Plan.convert`)
     label: str
     line: int                           # in the file (0: data given in memory)
+    error: FieldError | None = None     # the value that does not convert: reported at insert
+
+
+def _insert(tx: OrgTransaction, object_name: str, records: list[dict[str, Any]]) -> Sequence[str]:
+    """Insert records converted by `_Plan.convert`: not converted again where the store can
+    take them as they are (`BatchTransaction.insert_converted`)."""
+    insert_converted = getattr(tx, "insert_converted", None)
+    if insert_converted is not None:
+        return insert_converted(object_name, records, set_audit_fields=True)
+    return tx.insert_many(object_name, records, set_audit_fields=True)
 
 
 class _Plan:
@@ -130,6 +140,7 @@ class _Plan:
         self.unknown: set[str] = set()               # unknown objects, reported once
         self.ids: dict[str, list[str | None]] = {}   # object → its new Ids, in file order
         self.queues: dict[str, list[_Queued]] = {}
+        self.references: dict[str, frozenset[str]] = {}   # object → its reference fields
         self.waiting: dict[str, list[tuple[str, _Queued]]] = {}   # Id → records waiting on it
         self.pending: dict[int, set[str]] = {}       # id(_Queued) → Ids it still waits for
         self.read = self.done = 0
@@ -185,7 +196,7 @@ class _Plan:
         if waits is None or self.static_problem:
             return
         ids = self.ids.setdefault(object_name, [])
-        queued = _Queued(len(ids), fields, label, line)
+        queued = _Queued(len(ids), fields, label, line, self.convert(info, fields))
         ids.append(None)
         if waits:
             self.pending[id(queued)] = waits
@@ -203,6 +214,7 @@ class _Plan:
         fields: dict[str, Any] = {}
         ok = True
         record_id = None
+        settable = self.catalog.converters(info, audit=True)
         for name, value in record.items():
             if name == "Id":
                 try:
@@ -219,6 +231,8 @@ class _Plan:
                     ok = False
                 else:   # the Id as given only when it differs (memory: one int per record)
                     self.seen[value] = index if record["Id"] == value else (index, record["Id"])
+            elif name in settable:
+                pass
             else:
                 try:
                     fdef = info.field(name)
@@ -248,14 +262,12 @@ class _Plan:
         waits: set[str] = set()
         ok = True
         own = fields.get("Id")
+        references = self._references(info)
         for name, value in fields.items():
-            if name == "Id" or value is None or value == "":
-                continue
-            fdef = info.field(name)
-            if fdef.reference_to is None:
+            if name not in references or value is None or value == "":
                 continue
             try:
-                fields[name] = target = self.catalog.convert(info, fdef, value)
+                fields[name] = target = self.catalog.convert(info, info.by_name[name], value)
             except FieldError as exc:
                 self.static(label, f"field {name}: {exc.detail}", exc.error_code)
                 ok = False
@@ -267,6 +279,27 @@ class _Plan:
                 self.failed.add(own)
             return None
         return waits
+
+    def _references(self, info: ObjectInfo) -> frozenset[str]:
+        found = self.references.get(info.name)
+        if found is None:
+            found = self.references[info.name] = frozenset(
+                f.name for f in info.schema.fields if f.reference_to is not None)
+        return found
+
+    def convert(self, info: ObjectInfo, fields: dict[str, Any]) -> FieldError | None:
+        """Convert the record's other values (its Id and references are, by now) once, as the
+        store would on insert; a value that does not convert is the record's error when it
+        is inserted (`flush`), where the store would find it."""
+        converters = self.catalog.converters(info, audit=True)
+        references = self._references(info)
+        for name, value in fields.items():
+            if name != "Id" and name not in references:
+                try:
+                    fields[name] = converters[name](value)
+                except FieldError as exc:
+                    return exc
+        return None
 
     # -- inserting, in chunks -----------------------------------------------------------------
 
@@ -280,11 +313,14 @@ class _Plan:
         batch = self.queues.pop(object_name, [])
         if not batch or self.static_problem:
             return
-        try:
-            with tx.savepoint():
-                created: list[str | None] = list(tx.insert_many(
-                    object_name, [q.fields for q in batch], set_audit_fields=True))
-        except OrgError:
+        created: list[str | None] = []
+        if not any(q.error for q in batch):   # else inserting the batch would fail on it
+            try:
+                with tx.savepoint():
+                    created = list(_insert(tx, object_name, [q.fields for q in batch]))
+            except OrgError:
+                pass
+        if not created:
             created = [self._insert_one(tx, object_name, q) for q in batch]
         ids = self.ids[object_name]
         for queued, new_id in zip(batch, created):
@@ -304,8 +340,10 @@ class _Plan:
     def _insert_one(self, tx: OrgTransaction, object_name: str, queued: _Queued) -> str | None:
         self.line = queued.line
         try:
+            if queued.error is not None:
+                raise queued.error
             with tx.savepoint():
-                (new_id,) = tx.insert_many(object_name, [queued.fields], set_audit_fields=True)
+                (new_id,) = _insert(tx, object_name, [queued.fields])
             return new_id
         except FieldError as exc:
             where = " (neither in this fixture nor in the org)" \

@@ -105,11 +105,9 @@ class SqliteTransaction(BatchTransaction):
         return self._run_plan(plan)
 
     def _insert_rows(self, info: ObjectInfo, rows: Sequence[Row]) -> None:
-        codec = self._codecs[info.name]
-        stored = codec.stored_columns(info.columns)
+        stored, params = self._codecs[info.name].encode_rows(rows, info.columns)
         self._sql_many(f'INSERT INTO "{info.name}" ({", ".join(map(quoted, stored))}) '
-                       f'VALUES ({", ".join("?" * len(stored))})',
-                       (codec.encode_stored(r, info.columns) for r in rows))
+                       f'VALUES ({", ".join("?" * len(stored))})', params)
 
     def _update_rows(self, info: ObjectInfo, columns: tuple[str, ...],
                      rows: Sequence[Row]) -> None:
