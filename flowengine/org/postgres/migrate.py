@@ -97,12 +97,12 @@ def _columns_of(info: ObjectInfo) -> dict[str, str]:
     return columns
 
 
-def up_to_date(layout: Layout, catalog: Catalog, location: str) -> bool:
+def up_to_date(layout: Layout, catalog: Catalog, location: str, fingerprint: str) -> bool:
     """Whether the schema holds every table, column and index of `catalog`, at its
-    fingerprint."""
+    `fingerprint` (`schema_fingerprint`)."""
     _check_format(layout.meta, location)
     meta = layout.meta
-    if meta.get("schema_fingerprint") != schema_fingerprint(catalog) or \
+    if meta.get("schema_fingerprint") != fingerprint or \
             "bootstrapped" not in meta or DELETED not in layout.columns or \
             not set(EVENT_TABLES) <= set(layout.columns) or \
             int(meta.get("format_version", 0)) < FORMAT_VERSION:
@@ -125,7 +125,8 @@ def migrate(conn: psycopg.Connection[Any], schema: str, catalog: Catalog, locati
     with the connection and the collation that folds text). Returns that collation. `conn`
     is in autocommit mode; raises psycopg.Error or OrgError."""
     layout = Layout(conn, schema)
-    if up_to_date(layout, catalog, location):
+    fingerprint = schema_fingerprint(catalog)
+    if up_to_date(layout, catalog, location, fingerprint):
         return layout.meta.get("fold_collation", "default")
     conn.execute("BEGIN")
     try:
@@ -151,7 +152,6 @@ def migrate(conn: psycopg.Connection[Any], schema: str, catalog: Catalog, locati
                                              collation)
         if statements:
             conn.execute("; ".join(statements))
-        fingerprint = schema_fingerprint(catalog)
         if meta.get("schema_fingerprint") != fingerprint:
             recompute(conn, collation)
             _set_meta(conn, "schema_version", str(int(meta.get("schema_version", 0)) + 1))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import sqlite3
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Final
 
 from flowengine.errors import OrgError
@@ -81,15 +82,17 @@ def migrate(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute
         return
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN IMMEDIATE")
-    apply_schema(conn, catalog, location, recompute, bootstrap)
+    apply_schema(conn, catalog, location, recompute, bootstrap, fingerprint)
     conn.execute("COMMIT")
 
 
 def apply_schema(conn: sqlite3.Connection, catalog: Catalog, location: str, recompute: Hook,
-                 bootstrap: Hook) -> None:
+                 bootstrap: Hook, fingerprint: str | None = None) -> None:
     """The work of `migrate` inside the caller's write transaction (`wipe` drops the tables and
-    creates them again in one)."""
-    fingerprint = schema_fingerprint(catalog)
+    creates them again in one); `fingerprint` is the catalog's `schema_fingerprint`, if the
+    caller has it already."""
+    if fingerprint is None:
+        fingerprint = schema_fingerprint(catalog)
     conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {ID_COUNTERS} "
                  "(key_prefix TEXT PRIMARY KEY, next INTEGER NOT NULL)")
@@ -171,8 +174,6 @@ def _fill(conn: sqlite3.Connection, catalog: Catalog, info: ObjectInfo, column: 
         field = column[:-len(KEY_SUFFIX)]
         rows = conn.execute(f'SELECT "Id", "{field}" FROM "{info.name}" '
                             f'WHERE "{field}" IS NOT NULL').fetchall()
-        from decimal import Decimal
-
         conn.executemany(f'UPDATE "{info.name}" SET "{column}" = ? WHERE "Id" = ?',
                          [(numeric_key(Decimal(str(value))), record_id)
                           for record_id, value in rows])
