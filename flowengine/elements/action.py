@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
+from flowengine.elements import records as rec
 from flowengine.elements.base import ElementKind, ElementModel, LintFacts
 from flowengine.errors import FlowRuntimeError, did_you_mean
 from flowengine.references import merge_field_roots
@@ -317,12 +318,7 @@ class ActionKind(ElementKind):
         model = node.child("flowTransactionModel")
         if model is not None:
             out["flowTransactionModel"] = reader.text(model, path + ("flowTransactionModel",))
-        target = reader.connector(node.child("connector"), path + ("next",), out)
-        if target:
-            out["next"] = target
-        fault = reader.connector(node.child("faultConnector"), path + ("fault",), out)
-        if fault:
-            out["fault"] = fault
+        rec.connectors_from_xml(reader, node, path, out)
         return reader.keep(out, node, used, path)
 
     @staticmethod
@@ -355,10 +351,8 @@ class ActionKind(ElementKind):
             out.append(writer.leaf("storeOutputAutomatically", element.storeOutputAutomatically))
         if element.flowTransactionModel is not None:
             out.append(writer.leaf("flowTransactionModel", element.flowTransactionModel))
-        out += writer.connector("connector", element.next, element)
-        out += writer.connector("faultConnector", element.fault, element)
-        rest = {k: v for k, v in kept.items() if k not in ("connector", "faultConnector")}
-        return writer.node(self.xml_tag or "", out + writer.raw_children(rest), NODE)
+        out += rec.connectors_to_xml(writer, element)
+        return writer.node(self.xml_tag or "", out + rec.rest_to_xml(writer, kept), NODE)
 
     def facts(self, element: ActionElement) -> LintFacts:
         return LintFacts(action=element.action, doing=f"calls {element.action}",

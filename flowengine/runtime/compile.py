@@ -113,6 +113,14 @@ class CompiledFlow:
                 raise InputError(f"input {name}: {exc}") from None
         return result
 
+    def _prepare(self, inputs: Mapping[str, Any] | None, record: Any, prior: Any) -> dict[str, Any]:
+        """The checked inputs, with `$Record` and `$Record__Prior` when a record is given."""
+        prepared = self.prepare_inputs(inputs)
+        if record is not None:
+            prepared["$Record"] = record
+            prepared["$Record__Prior"] = prior
+        return prepared
+
     def _formulas_read_org(self) -> bool:
         """Whether a formula reads the org store: a related record through a lookup, or the
         Organization record."""
@@ -155,10 +163,7 @@ class CompiledFlow:
         result says so and the caller decides. `limits` are the transaction's governor counts
         (shared by every interview in it); `record` and `prior` are `$Record` and
         `$Record__Prior`."""
-        prepared = self.prepare_inputs(inputs)
-        if record is not None:
-            prepared["$Record"] = record
-            prepared["$Record__Prior"] = prior
+        prepared = self._prepare(inputs, record, prior)
         st = Interview(self.name, transaction)
         if limits is not None:
             st.limits = limits
@@ -171,10 +176,7 @@ class CompiledFlow:
         runs in one transaction: committed when it finishes, rolled back when it fails or when
         `rollback` is set. `record` and `prior` give `$Record` and `$Record__Prior` (a
         triggered flow run by hand)."""
-        prepared = self.prepare_inputs(inputs)
-        if record is not None:
-            prepared["$Record"] = record
-            prepared["$Record__Prior"] = prior
+        prepared = self._prepare(inputs, record, prior)
         tx = org.begin() if org is not None and self.has_actions else None
         st = Interview(self.name, tx)
         shared = getattr(tx, "limits", None)     # automation: the transaction's own counts
