@@ -16,28 +16,9 @@ import time
 import tracemalloc
 from decimal import ROUND_HALF_UP, Decimal
 
-from flowengine import load_flow_text
+from _common import COUNTER_FLOW
 
-FLOW = """
-flow: Bench_Counter
-variables:
-  limit: {type: Number, scale: 0, input: true}
-  counter: {type: Number, scale: 0, output: true, default: 0}
-elements:
-  Increment:
-    type: Assignment
-    assignments:
-      - {ref: counter, op: Add, value: 1}
-    next: Check
-  Check:
-    type: Decision
-    rules:
-      - name: Again
-        conditions:
-          - {left: counter, op: LessThan, right: "{!limit}"}
-        next: Increment
-start: Increment
-"""
+from flowengine import load_flow_text
 
 
 def plain_python(limit: int) -> int:
@@ -69,7 +50,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="skip 10^6 iterations")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best is kept")
     args = parser.parse_args()
-    flow = load_flow_text(FLOW, "bench_counter.yaml")
+    flow = load_flow_text(COUNTER_FLOW, "bench_counter.yaml")
     sizes = [10**4, 10**5] + ([] if args.quick else [10**6])
     rows = []
     for n in sizes:

@@ -28,30 +28,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _common import COUNTER_FLOW
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 COUNTER = os.path.join(ROOT, "flows", "counter.yaml")
-
-COUNTER_FLOW = """
-flow: Bench_Counter
-variables:
-  limit: {type: Number, scale: 0, input: true}
-  counter: {type: Number, scale: 0, output: true, default: 0}
-elements:
-  Increment:
-    type: Assignment
-    assignments:
-      - {ref: counter, op: Add, value: 1}
-    next: Check
-  Check:
-    type: Decision
-    rules:
-      - name: Again
-        conditions:
-          - {left: counter, op: LessThan, right: "{!limit}"}
-        next: Increment
-start: Increment
-"""
 
 COLLECT_FLOW = """
 flow: Bench_Collect

@@ -7,6 +7,7 @@ import resource
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
@@ -124,3 +125,17 @@ def assign(*items: tuple[str, str, Any], next: str | None = None) -> dict[str, A
     if next:
         element["next"] = next
     return element
+
+
+SALESFORCE_XSD = Path(__file__).resolve().parent.parent.parent / "shared" / "salesforce" / "flow.xsd"
+
+
+def salesforce_schema() -> Any:
+    """Salesforce's metadata schema (Flow and FlowTest) as an `xmlschema.XMLSchema`; skips the
+    test when xmlschema is not installed or the schema file is not there."""
+    import pytest
+
+    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema validates XML against XSD")
+    if not SALESFORCE_XSD.exists():
+        pytest.skip(f"Salesforce's metadata schema is not here ({SALESFORCE_XSD})")
+    return xmlschema.XMLSchema(str(SALESFORCE_XSD))

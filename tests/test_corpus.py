@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import salesforce_schema
 
 from flowengine.formats import load_source, read_text
 from flowengine.formats.sfxml import to_xml_text
@@ -21,7 +22,6 @@ from flowengine.model.structure import build_model
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "realflows"
-XSD = SHARED / "salesforce" / "flow.xsd"
 FILES = sorted([*CORPUS.glob("*/*.flow-meta.xml"), *CORPUS.glob("*/*.flow")]) if CORPUS.is_dir() else []
 # API 58–64's `versionSegment` inside actionCalls, which 65.0 replaced: not in the 66.0 schema
 RETIRED_ELEMENTS = {"Cyclomatic_Complexity.flow-meta.xml", "DML_Statement_In_A_Loop.flow-meta.xml"}
@@ -78,10 +78,7 @@ def test_every_file_converts_to_yaml_and_back_unchanged(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def flow_schema() -> Any:
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema validates XML against XSD")
-    if not XSD.exists():
-        pytest.skip(f"Salesforce's Flow schema is not here ({XSD})")
-    return xmlschema.XMLSchema(str(XSD))
+    return salesforce_schema()
 
 
 @needs_corpus

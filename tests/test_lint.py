@@ -73,10 +73,6 @@ def findings(tmp_path: Path, text: str, rule: str | None = None,
     return [(f.rule, f.line, f.message) for f in report.findings if rule in (None, f.rule)]
 
 
-def rules_fired(tmp_path: Path, text: str) -> list[str]:
-    return [rule for rule, _, _ in findings(tmp_path, text)]
-
-
 def test_clean_flows_have_no_findings(tmp_path: Path) -> None:
     assert findings(tmp_path, CLEAN) == []
     assert findings(tmp_path, ACTION_FLOW) == []

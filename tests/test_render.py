@@ -29,10 +29,6 @@ EXAMPLES = sorted(p for p in (ROOT / "flows").glob("*.yaml") if ".flowtest." not
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def example_ids() -> list[str]:
-    return [p.stem for p in EXAMPLES]
-
-
 def all_flows() -> list[tuple[str, Any]]:
     flows = [(p.stem, load_flow(p)) for p in EXAMPLES]
     flows.append(("showcase", showcase_flow()))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import salesforce_schema
 
 from flowengine.cli import main
 from flowengine.errors import LoadError
@@ -27,7 +28,6 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent
 INVOICING = ROOT / "flows" / "invoicing"
 EXAMPLE_TESTS = INVOICING / "force-app" / "main" / "default" / "flowtests"
-XSD = ROOT.parent / "shared" / "salesforce" / "flow.xsd"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -535,10 +535,7 @@ def test_what_a_flow_test_cannot_hold_is_refused_with_its_line(
 
 @pytest.fixture(scope="module")
 def flowtest_schema() -> Any:
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema validates XML against XSD")
-    if not XSD.exists():
-        pytest.skip(f"Salesforce's metadata schema is not here ({XSD})")
-    return xmlschema.XMLSchema(str(XSD))
+    return salesforce_schema()
 
 
 def test_written_flow_tests_are_valid_flowtest_metadata(project: Path, tmp_path: Path,
