@@ -118,11 +118,11 @@ class Flow:
 def load_flow(path: str | os.PathLike[str], registry: Callable[[], Any] | None = None) -> Flow:
     """Read, parse and check a flow file. Raises LoadError or ValidationError (with every
     problem, each with file, line and column)."""
-    from flowengine.check.checker import check_flow
-    from flowengine.formats import load_source
+    from flowengine.cache import load_structure
+    from flowengine.check.checker import check_structure
 
-    doc = load_source(path)
-    return Flow(check_flow(doc, registry), os.fspath(path))
+    doc, structure = load_structure(path)   # parsed and validated once per content
+    return Flow(check_structure(doc, structure, registry), os.fspath(path))
 
 
 def load_flow_text(text: str, file: str | None = None,

@@ -10,6 +10,14 @@ import pytest
 from helpers import ORG_SCHEMAS
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The flow and catalog caches of this test run, not the user's (a test may set its own)."""
+    import os
+
+    os.environ.setdefault("FLOWENGINE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def org_path(tmp_path: Path) -> Path:
     return tmp_path / "org.sqlite"

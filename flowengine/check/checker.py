@@ -15,7 +15,7 @@ the checker implements:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from flowengine.check.symbols import ORGANIZATION, BrokenReference, ResolveError
 from flowengine.elements import kind_of
 from flowengine.errors import Problem, ValidationError
 from flowengine.model import FlowModel, TypedDecl, check_api_name
+from flowengine.model.base import StrictModel
 from flowengine.model.structure import SECTIONS, Structure, build_model
 from flowengine.references import PathSyntaxError, check_path, parse_value, refs_in
 from flowengine.source import display_path
@@ -69,6 +70,22 @@ class CheckedFlow:
             from flowengine.graph import build_graph
             self._graph = build_graph(self.model)
         return self._graph
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in a model, its parts, lists and mappings (keys too), depth first."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, StrictModel):
+            pending.extend(vars(item).values())
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
 
 
 class _NotJudged(Exception):
@@ -154,7 +171,8 @@ class Checker(SymbolContext):
     def _mentions_organization(self) -> bool:
         """Whether the flow mentions $Organization anywhere (its fields are an object's, so the
         objects are needed); every element's own fields included."""
-        return ORGANIZATION.lower() in str(self.model.model_dump(serialize_as_any=True)).lower()
+        wanted = ORGANIZATION.lower()
+        return any(wanted in text.lower() for text in _texts(self.model))
 
     def project_flow(self, name: str) -> tuple[Any, str | None]:
         """The flow of this flow's project called `name`, checked — or None and why not (no
@@ -399,7 +417,12 @@ HOP_DEPTH = 5
 
 def check_flow(doc: SourceDocument, registry: Callable[[], Any] | None = None) -> CheckedFlow:
     """Build and check a flow from a source document. Raises ValidationError with every problem."""
-    structure = build_model(doc)
+    return check_structure(doc, build_model(doc), registry)
+
+
+def check_structure(doc: SourceDocument, structure: Structure,
+                    registry: Callable[[], Any] | None = None) -> CheckedFlow:
+    """Check a flow whose model `build_model(doc)` built (as the flow cache keeps it)."""
     checker = Checker(structure.model, doc, registry, structure)
     checker.problems.items.extend(structure.problems)
     return checker.run()

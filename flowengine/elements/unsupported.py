@@ -62,7 +62,9 @@ class UnsupportedKind(ElementKind):
         tag: Any = Literal[name]
         self.model = create_model(                        # type: ignore[misc]
             f"{name}Element", __base__=ElementModel, type=(tag, ...),
-            __doc__=f"A {builder_name} element, kept as Salesforce's XML says it (not run yet).")
+            __doc__=f"A {builder_name} element, kept as Salesforce's XML says it (not run yet).",
+            __module__=__name__)
+        globals()[self.model.__name__] = self.model   # found by name, as pickling needs
 
     def connectors(self, element: Any) -> list[Connector]:
         data = element.xml or {}

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.errors import LoadError
 
 if TYPE_CHECKING:
     from flowengine.source import SourceDocument
 
-__all__ = ["FRONT_ENDS", "MAX_FILE_BYTES", "front_end_of", "load_source", "parse_source",
-           "read_text"]
+__all__ = ["EXPECTED", "FRONT_ENDS", "MAX_FILE_BYTES", "decode_text", "front_end_of", "load_source",
+           "parse_source", "read_bytes", "read_text", "reader_of"]
 
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
 # file suffix → the module of its front end (each has `load(path)` and `parse(text, file)`)
@@ -29,6 +29,9 @@ FRONT_ENDS: Final[dict[str, str]] = {".yaml": "flowengine.formats.yaml",
                                      ".flow-meta.xml": "flowengine.formats.sfxml",
                                      ".flow": "flowengine.formats.sfxml"}
 DEFAULT_FRONT_END: Final = "flowengine.formats.yaml"
+# what each front end's files are, in "is a directory, expected ..."
+EXPECTED: Final[dict[str, str]] = {"flowengine.formats.yaml": "a flow YAML file",
+                                   "flowengine.formats.sfxml": "a flow XML file"}
 
 
 def front_end_of(path: str | os.PathLike[str]) -> str:
@@ -36,6 +39,11 @@ def front_end_of(path: str | os.PathLike[str]) -> str:
     name = os.fspath(path).lower()
     matches = [suffix for suffix in FRONT_ENDS if name.endswith(suffix)]
     return FRONT_ENDS[max(matches, key=len)] if matches else DEFAULT_FRONT_END
+
+
+def reader_of(front_end: str) -> Any:
+    """The module of a front end (see `FRONT_ENDS`): `load(path)`, `parse(text, file)`."""
+    return importlib.import_module(front_end)
 
 
 def load_source(path: str | os.PathLike[str]) -> SourceDocument:
@@ -59,6 +67,13 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
     """Read a file as UTF-8 text, refusing anything larger than `limit` bytes before reading.
     `what` names the kind of file in the size message, `expected` in the directory message."""
     name = os.fspath(path)
+    return decode_text(read_bytes(name, limit, what, expected), name)
+
+
+def read_bytes(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
+               what: str = "flow files", expected: str = "a flow file") -> bytes:
+    """A file's bytes, as `read_text` reads them (the same limits and messages)."""
+    name = os.fspath(path)
     try:
         size = os.stat(name).st_size
         if size > limit:
@@ -74,6 +89,12 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES,
         raise LoadError(f"cannot read file: {exc.strerror}", name, code="file") from None
     if len(raw) > limit:
         raise LoadError(f"file is larger than {limit // 1048576} MB", name, code="limit")
+    return raw
+
+
+def decode_text(raw: bytes, name: str | None) -> str:
+    """File bytes as UTF-8 text (a byte-order mark dropped); LoadError names the line of a
+    byte that is not UTF-8."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ class StrictModel(BaseModel):
     `xml` holds what a Salesforce XML file says about this part that flowengine does not
     interpret, so that converting to XML gives it back (see `flowengine.formats.sfxml`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     xml: dict[str, Any] | None = Field(
         default=None, description="Salesforce metadata flowengine keeps but does not interpret "

@@ -1,0 +1,223 @@
+"""The flow cache: each flow file's parsed and validated structure, kept by its content.
+
+Loading a flow reads its file, parses it (YAML or Salesforce's XML) and validates its
+structure with the flow model; the checks that follow (names, types, actions, the graph) and
+compiling take a few milliseconds. `load_structure` keeps the outcome of the first part in the
+user's cache directory (`cache_dir()`), one file per flow, under a key made of
+
+- the file's bytes and the path it was named by (messages name it),
+- flowengine's version and the size and time of each of its source files (an upgrade, or an
+  edit of flowengine itself, makes new keys),
+- the versions of Python, pydantic and PyYAML (seen through their files), and the element
+  kinds registered (a plug-in's own kinds).
+
+Nothing outside the file shapes what is kept: the checks, which read the plug-ins, the
+project's objects and its other flows, run again on every load, so an edited plug-in or
+object is always seen and a cache entry is never stale. Deleting the directory is always safe.
+
+The cache is used only in a directory that belongs to the user and that nobody else can write
+to (POSIX), and its files are read back with an unpickler that builds nothing but flowengine's
+own classes and a few plain value types: an entry that is damaged, foreign or of another
+version is a miss, never an error. A cache that cannot be written is no error either.
+`FLOWENGINE_NO_CACHE=1` turns it off; `FLOWENGINE_CACHE_DIR` moves it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from flowengine.model.structure import Structure
+    from flowengine.source import SourceDocument
+
+__all__ = ["cache_dir", "flow_cache_dir", "load_structure"]
+
+FORMAT: Final = 1
+KEEP: Final = 256                    # entries kept; the oldest go first
+SUFFIX: Final = ".flowcache"
+# what an entry may build besides flowengine's own classes
+_PLAIN: Final = {("decimal", "Decimal"), ("datetime", "date"), ("datetime", "datetime"),
+                 ("datetime", "time"), ("datetime", "timedelta"), ("datetime", "timezone"),
+                 ("builtins", "set"), ("builtins", "frozenset")}
+_DOCUMENTS: Final = {("flowengine.formats.sfxml", "XmlDocument")}   # not dataclasses
+
+
+def cache_dir() -> str:
+    """`$FLOWENGINE_CACHE_DIR`, else `$XDG_CACHE_HOME/flowengine`, else `~/.cache/flowengine`
+    (`%LOCALAPPDATA%\\flowengine\\cache` on Windows)."""
+    explicit = os.environ.get("FLOWENGINE_CACHE_DIR")
+    if explicit:
+        return explicit
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return os.path.join(os.environ["LOCALAPPDATA"], "flowengine", "cache")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "flowengine")
+
+
+def flow_cache_dir() -> str:
+    """Where flow entries are kept: `flows/` in the cache directory."""
+    return os.path.join(cache_dir(), "flows")
+
+
+def load_structure(path: str | os.PathLike[str]) -> tuple[SourceDocument, Structure]:
+    """The source document of a flow file and the structure its model validation gives,
+    from the cache when an entry for these bytes exists, else parsed, validated and kept.
+    Raises LoadError (and ValidationError) exactly as `load_source` and `build_model` do."""
+    from flowengine.formats import EXPECTED, decode_text, front_end_of, read_bytes, reader_of
+
+    name = os.fspath(path)
+    front_end = front_end_of(name)
+    raw = read_bytes(name, expected=EXPECTED.get(front_end, "a flow file"))
+    folder = _usable_dir() if not os.environ.get("FLOWENGINE_NO_CACHE") else None
+    entry = os.path.join(folder, _key(name, raw) + SUFFIX) if folder else None
+    if entry is not None:
+        found = _read(entry)
+        if found is not None:
+            return found
+    from flowengine.model.structure import build_model
+
+    doc = reader_of(front_end).parse(decode_text(raw, name), name)
+    structure = build_model(doc)
+    if entry is not None:
+        _write(entry, (doc, structure))
+    return doc, structure
+
+
+# -- the key -------------------------------------------------------------------------------------
+
+_fingerprint: str | None = None
+
+
+def _key(name: str, raw: bytes) -> str:
+    digest = hashlib.sha256(_environment().encode("utf-8", "surrogateescape"))
+    digest.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def _environment() -> str:
+    """Everything besides the file that shapes a parsed and validated flow."""
+    global _fingerprint
+    from flowengine import __version__
+    from flowengine.elements import kinds
+
+    if _fingerprint is None:
+        from importlib.util import find_spec
+
+        parts = [f"format {FORMAT}", __version__, sys.version]
+        own = os.path.dirname(os.path.abspath(__file__))
+        for folder, dirs, files in os.walk(own):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            parts.extend(_stamp(os.path.join(folder, f)) for f in sorted(files)
+                         if f.endswith(".py"))
+        for package in ("pydantic", "pydantic_core", "yaml"):
+            spec = find_spec(package)
+            parts.append(_stamp(spec.origin) if spec and spec.origin else f"{package} -")
+        _fingerprint = "\n".join(parts)
+    # kinds are registered at run time (plug-ins' own, tests'): read them on every load
+    registered = (f"{k.name}={k.model.__module__}.{k.model.__qualname__}" for k in kinds())
+    return "\n".join([_fingerprint, *registered])
+
+
+def _stamp(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path} -"
+    return f"{path} {st.st_mtime_ns} {st.st_size}"
+
+
+# -- the directory ---------------------------------------------------------------------------------
+
+def _usable_dir() -> str | None:
+    """The flow cache directory, made when missing; None when it is not the user's alone."""
+    folder = flow_cache_dir()
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if os.name != "posix":
+        return folder
+    uid = os.getuid()
+    for each in (os.path.dirname(folder), folder):
+        try:
+            st = os.stat(each)
+        except OSError:
+            return None
+        if st.st_uid != uid or st.st_mode & 0o022:   # another user could plant entries
+            return None
+    return folder
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+class _Unpickler(pickle.Unpickler):
+    """Builds plain values and flowengine's data classes only (the flow model's classes,
+    dataclasses, the source documents): an entry can call nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _PLAIN:
+            return super().find_class(module, name)
+        if module.startswith("flowengine.") and "." not in name:
+            from dataclasses import is_dataclass
+
+            from flowengine.model.base import StrictModel
+
+            found = super().find_class(module, name)
+            if isinstance(found, type) and (issubclass(found, StrictModel) or is_dataclass(found)
+                                            or (module, name) in _DOCUMENTS):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a flow cache entry")
+
+
+def _read(entry: str) -> tuple[SourceDocument, Structure] | None:
+    from flowengine.model.structure import Structure
+
+    try:
+        with open(entry, "rb") as fh:
+            data = fh.read()
+        found = _Unpickler(io.BytesIO(data)).load()
+    except FileNotFoundError:
+        return None
+    except Exception:       # damaged, foreign, from another version: a miss
+        return None
+    if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Structure)):
+        return None
+    return found[0], found[1]
+
+
+def _write(entry: str, value: Any) -> None:
+    """Write atomically (a temporary file renamed over the entry): concurrent runs each see a
+    whole entry or none. Failing to write is no error."""
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:       # something in the model that cannot be kept: load it every time
+        return
+    temporary = f"{entry}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, entry)
+        _prune(os.path.dirname(entry))
+    except OSError:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+
+
+def _prune(folder: str) -> None:
+    entries = [e for e in os.scandir(folder) if e.name.endswith(SUFFIX)]
+    if len(entries) <= KEEP:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime_ns)
+    for old in entries[:-KEEP]:
+        try:
+            os.remove(old.path)
+        except OSError:
+            pass
