@@ -32,7 +32,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="Run 'flowengine COMMAND --help' for the options of one command. "
                "Exit codes: 0 success, 1 the flow failed or checks found errors, 2 bad usage or input, "
                "3 a run finished but its report could not be written. Parsed flows and the action "
-               "catalog are cached in $FLOWENGINE_CACHE_DIR (default: $XDG_CACHE_HOME/flowengine); "
+               "catalog are cached in $FLOWENGINE_CACHE_DIR (default: $XDG_CACHE_HOME/flowengine, "
+               "else ~/.cache/flowengine); "
                "FLOWENGINE_NO_CACHE=1 turns the caches off.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
