@@ -3,7 +3,8 @@
 Loading a flow reads its file, parses it (YAML or Salesforce's XML) and validates its
 structure with the flow model; the checks that follow (names, types, actions, the graph) and
 compiling take a few milliseconds. `load_structure` keeps the outcome of the first part in the
-user's cache directory (`cache_dir()`), one file per flow, under a key made of
+user's cache directory (`flowengine.catalog.cache_dir()`, which the action catalog shares), one
+file per flow, under a key made of
 
 - the file's bytes and the path it was named by (messages name it),
 - flowengine's version and the size and time of each of its source files (an upgrade, or an
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from flowengine.model.structure import Structure
     from flowengine.source import SourceDocument
 
-__all__ = ["cache_dir", "flow_cache_dir", "load_structure"]
+__all__ = ["flow_cache_dir", "load_structure"]
 
 FORMAT: Final = 1
 KEEP: Final = 256                    # entries kept; the oldest go first
@@ -46,20 +47,10 @@ _PLAIN: Final = {("decimal", "Decimal"), ("datetime", "date"), ("datetime", "dat
 _DOCUMENTS: Final = {("flowengine.formats.sfxml", "XmlDocument")}   # not dataclasses
 
 
-def cache_dir() -> str:
-    """`$FLOWENGINE_CACHE_DIR`, else `$XDG_CACHE_HOME/flowengine`, else `~/.cache/flowengine`
-    (`%LOCALAPPDATA%\\flowengine\\cache` on Windows)."""
-    explicit = os.environ.get("FLOWENGINE_CACHE_DIR")
-    if explicit:
-        return explicit
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return os.path.join(os.environ["LOCALAPPDATA"], "flowengine", "cache")
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "flowengine")
-
-
 def flow_cache_dir() -> str:
     """Where flow entries are kept: `flows/` in the cache directory."""
+    from flowengine.catalog import cache_dir
+
     return os.path.join(cache_dir(), "flows")
 
 

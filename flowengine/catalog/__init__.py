@@ -373,10 +373,15 @@ def load_catalog(use_cache: bool | None = None) -> Catalog:
 
 
 def cache_dir() -> str:
-    """The user's cache directory (see `flowengine.cache.cache_dir`)."""
-    from flowengine.cache import cache_dir as directory
-
-    return directory()
+    """`$FLOWENGINE_CACHE_DIR`, else `$XDG_CACHE_HOME/flowengine`, else `~/.cache/flowengine`
+    (`%LOCALAPPDATA%\\flowengine\\cache` on Windows)."""
+    explicit = os.environ.get("FLOWENGINE_CACHE_DIR")
+    if explicit:
+        return explicit
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return os.path.join(os.environ["LOCALAPPDATA"], "flowengine", "cache")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "flowengine")
 
 
 def cache_file() -> str:
