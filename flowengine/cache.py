@@ -24,6 +24,7 @@ version is a miss, never an error. A cache that cannot be written is no error ei
 """
 from __future__ import annotations
 
+import _thread
 import hashlib
 import io
 import os
@@ -188,7 +189,7 @@ def _write(entry: str, value: Any) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:       # something in the model that cannot be kept: load it every time
         return
-    temporary = f"{entry}.{os.getpid()}.tmp"
+    temporary = f"{entry}.{os.getpid()}-{_thread.get_ident()}.tmp"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
