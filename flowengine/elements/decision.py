@@ -26,6 +26,7 @@ from flowengine.conditions import (
     CompiledCondition,
     Condition,
     LogicError,
+    Ordering,
     check_condition,
     compile_condition,
     compile_logic,
@@ -112,6 +113,48 @@ class DecisionNode(Node):
         return self.default
 
 
+class OneRuleDecisionNode(DecisionNode):
+    """The common Decision of one outcome and the default, without the loop over outcomes."""
+
+    __slots__ = ("test", "target", "outcome")
+
+    def link(self, targets: Targets) -> None:
+        super().link(targets)
+        ((self.test, self.target, self.outcome),) = self.rules
+
+    def run(self, st: Interview) -> Node | None:
+        if self.test(st):
+            st.values[self.outcome] = True
+            return self.target
+        st.values[self.outcome] = False      # evaluated and not taken (Salesforce: false)
+        return self.default
+
+
+class OrderingDecisionNode(OneRuleDecisionNode):
+    """A Decision of one outcome whose one condition is an `Ordering` (`counter LessThan
+    limit`): the comparison done in `run`, as the condition's test does it."""
+
+    __slots__ = ("left", "right", "fixed", "compare")
+
+    def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
+                 conditions: list[list[CompiledCondition]],
+                 decides: list[Callable[[list[Any]], bool]], ordering: Ordering) -> None:
+        super().__init__(name, rules, conditions, decides)
+        self.left, self.right = ordering.left, ordering.right
+        self.fixed, self.compare = ordering.fixed, ordering.compare
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        a = values.get(self.left)
+        if a is not None:
+            b = values.get(self.right, self.fixed)
+            if b is not None and self.compare(a, b):
+                values[self.outcome] = True
+                return self.target
+        values[self.outcome] = False      # evaluated and not taken (Salesforce: false)
+        return self.default
+
+
 def _recorded(index: int) -> Callable[[list[Any]], bool]:
     """The result of a rule's condition `index` as a traced run recorded it (its fault again)."""
     def result(results: list[Any]) -> bool:
@@ -172,7 +215,12 @@ class DecisionKind(ElementKind):
             decides.append(compile_logic(tree, [_recorded(i) for i in range(len(conds))]))
             conditions.append(conds)
             ctx.uses_visited = ctx.uses_visited or any(c.op == "WasVisited" for c in rule.conditions)
-        return DecisionNode(name, rules, conditions, decides)
+        if len(rules) > 1:
+            return DecisionNode(name, rules, conditions, decides)
+        ordering = conditions[0][0].ordering if len(conditions[0]) == 1 else None
+        if ordering is not None and rules[0][0] is conditions[0][0].test:
+            return OrderingDecisionNode(name, rules, conditions, decides, ordering)
+        return OneRuleDecisionNode(name, rules, conditions, decides)
 
     def initial_values(self, name: str, element: DecisionElement) -> dict[str, Any]:
         return {rule.name: False for rule in element.rules}

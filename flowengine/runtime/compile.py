@@ -248,7 +248,8 @@ class CompiledFlow:
                 while node is not None and count < stop:
                     # a chunk of steps appends to the buffer's list directly; the buffer then
                     # sets aside what it does not keep, so its memory stays bounded
-                    for count in range(count + 1, min(stop, count + TRACE_CHUNK) + 1):
+                    first, last = count + 1, min(stop, count + TRACE_CHUNK)
+                    for count in range(first, last + 1):
                         entry = {"step": count, "element": node.name, "type": node.type}
                         keep(entry)
                         visit(node.name)
@@ -258,13 +259,13 @@ class CompiledFlow:
                     trace_entries.compact()
             elif self.uses_visited:
                 visit = st.visited.add
-                for count in range(1, stop + 1):
+                for count in range(1, stop + 1):  # noqa: B007 (count is read after the loop)
                     visit(node.name)
                     node = node.run(st)
                     if node is None:
                         break
             else:
-                for count in range(1, stop + 1):
+                for count in range(1, stop + 1):  # noqa: B007 (count is read after the loop)
                     node = node.run(st)
                     if node is None:
                         break
