@@ -62,7 +62,7 @@ class DecisionElement(ElementModel):
 
 
 class DecisionNode(Node):
-    __slots__ = ("rules", "default", "conditions", "decides")
+    __slots__ = ("rules", "default", "conditions", "decides", "shown")
 
     def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
                  conditions: list[list[CompiledCondition]],
@@ -73,6 +73,8 @@ class DecisionNode(Node):
         self.conditions = conditions                                 # per rule, for the trace
         self.decides = decides          # per rule: its logic over its conditions' results
         self.default: Node | None = None
+        # per rule, per condition: the reader of its left side as the trace shows it
+        self.shown = [[_left_of(cond) for cond in conds] for conds in conditions]
 
     def link(self, targets: Targets) -> None:
         self.rules = [(test, targets.get(outcome), outcome) for test, _, outcome in self.rules]
@@ -92,9 +94,10 @@ class DecisionNode(Node):
         # those results as run() would, a condition's fault raised where run() would meet it
         rows = entry["conditions"] = []
         values = st.values
-        for (_, target, outcome), conds, decide in zip(self.rules, self.conditions, self.decides):
+        for (_, target, outcome), conds, decide, lefts in zip(self.rules, self.conditions,
+                                                             self.decides, self.shown):
             results: list[Any] = []
-            for cond in conds:
+            for cond, left in zip(conds, lefts):
                 result: Any
                 shown: Any
                 try:
@@ -102,7 +105,7 @@ class DecisionNode(Node):
                 except FlowRuntimeError as exc:
                     result, shown = exc, f"<{exc.message}>"
                 rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": probe(_left_of(cond), st), "result": shown})
+                             "left": probe(left, st), "result": shown})
                 results.append(result)
             if decide(results):
                 values[outcome] = True
