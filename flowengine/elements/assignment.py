@@ -22,7 +22,7 @@ from flowengine.elements.base import ElementKind, ElementModel, LintFacts, Stric
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
 from flowengine.runtime.membership import Membership
-from flowengine.runtime.nodes import Apply, Node, Read, snapshot
+from flowengine.runtime.nodes import Apply, Node, Read, snapshot, trace_json
 from flowengine.types import (
     MAX_INTEGER_DIGITS,
     MAX_TEXT,
@@ -270,7 +270,7 @@ def _single_node(op: str, ttype: FlowType, root: str, fixed: Decimal,
     def make(name: str, items: list[Apply], rows: list[Any]) -> Node:
         if scale is not None and op in ("Add", "Subtract"):
             node_class = RoundedAddNode if op == "Add" else RoundedSubtractNode
-            return node_class(name, items, rows, root, fixed, Decimal(1).scaleb(-scale))
+            return node_class(name, items, rows, root, fixed, Decimal(1).scaleb(-scale), fn)
         return ConstantRowNode(name, items, rows, root, fixed, fn)
     return make
 
@@ -290,24 +290,35 @@ class ConstantRowNode(SingleAssignmentNode):
         values[self.root] = self.fn(values.get(self.root), self.fixed)
         return self.next
 
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        # AssignmentNode.run_traced for the one row, whose target is a variable's own value
+        rows = entry["assignments"] = []
+        ref, op, _ = self.rows[0]
+        values = st.values
+        before = trace_json(values.get(self.root))
+        self.run(st)
+        rows.append({"ref": ref, "op": op, "before": before,
+                     "after": trace_json(values.get(self.root))})
+        return self.next
 
-class RoundedAddNode(SingleAssignmentNode):
+
+class RoundedAddNode(ConstantRowNode):
     """`x Add <number literal>` on a Number (or Currency) variable with a scale: the sum (the
     literal itself when x is null), rounded half-up to the scale, within 18 digits (as
     `_arithmetic`'s Add)."""
 
-    __slots__ = ("root", "step", "quantum")
+    __slots__ = ("step", "quantum")
 
     def __init__(self, name: str, items: list[Apply], rows: list[tuple[str, str, Read]],
-                 root: str, step: Decimal, quantum: Decimal) -> None:
-        super().__init__(name, items, rows)
-        self.root, self.step, self.quantum = root, step, quantum
+                 root: str, step: Decimal, quantum: Decimal, fn: Callable[[Any, Any], Any]) -> None:
+        super().__init__(name, items, rows, root, step, fn)
+        self.step, self.quantum = step, quantum
 
     def run(self, st: Interview) -> Node | None:
         values = st.values
         old = values.get(self.root)
         new = (self.step if old is None else old + self.step).quantize(self.quantum, ROUND_HALF_UP)
-        if not -_LIMIT < new < _LIMIT:
+        if not _LOW < new < _LIMIT:
             raise FlowRuntimeError(f"the result {number_problem(new)}")
         values[self.root] = new
         return self.next
@@ -324,7 +335,7 @@ class RoundedSubtractNode(RoundedAddNode):
         old = values.get(self.root)
         # quantize gives back a value that has the scale already (round_to_scale's shortcut)
         new = ((_ZERO if old is None else old) - self.step).quantize(self.quantum, ROUND_HALF_UP)
-        if not -_LIMIT < new < _LIMIT:
+        if not _LOW < new < _LIMIT:
             raise FlowRuntimeError(f"the result {number_problem(new)}")
         values[self.root] = new
         return self.next
@@ -467,7 +478,8 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
     raise AssertionError(f"operator {op} on {t} passed the checker")
 
 
-_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS     # a Number is within ±_LIMIT, exclusive
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS     # a Number is between _LOW and _LIMIT, exclusive
+_LOW = -_LIMIT
 _ZERO = Decimal(0)
 
 
@@ -481,7 +493,7 @@ def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
                 if v is None:
                     return old
                 new = v if old is None else old + v
-                if -_LIMIT < new < _LIMIT:
+                if _LOW < new < _LIMIT:
                     return new
                 raise FlowRuntimeError(f"the result {number_problem(new)}")
             return add
@@ -491,7 +503,7 @@ def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
             if v is None:
                 return old
             new = (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
-            if -_LIMIT < new < _LIMIT:
+            if _LOW < new < _LIMIT:
                 return new
             raise FlowRuntimeError(f"the result {number_problem(new)}")
         return add_rounded
@@ -500,7 +512,7 @@ def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
             if v is None:
                 return old
             new = (_ZERO if old is None else old) - v
-            if -_LIMIT < new < _LIMIT:
+            if _LOW < new < _LIMIT:
                 return new
             raise FlowRuntimeError(f"the result {number_problem(new)}")
         return subtract
@@ -509,7 +521,7 @@ def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
         if v is None:
             return old
         new = round_to_scale((_ZERO if old is None else old) - v, scale)
-        if -_LIMIT < new < _LIMIT:
+        if _LOW < new < _LIMIT:
             return new
         raise FlowRuntimeError(f"the result {number_problem(new)}")
     return subtract_rounded

@@ -157,6 +157,30 @@ class OrderingDecisionNode(OneRuleDecisionNode):
         values[self.outcome] = False      # evaluated and not taken (Salesforce: false)
         return self.default
 
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        # DecisionNode.run_traced for one rule of one condition (the rule's logic is the
+        # condition itself), whose left side is a resource's own value
+        rows = entry["conditions"] = []
+        cond = self.conditions[0][0]
+        result: Any
+        shown: Any
+        try:
+            result = shown = cond.test(st)
+        except FlowRuntimeError as exc:
+            result, shown = exc, f"<{exc.message}>"
+        values = st.values
+        rows.append({"outcome": self.outcome, "condition": cond.text,
+                     "left": trace_json(values.get(self.left)), "result": shown})
+        if isinstance(result, FlowRuntimeError):
+            raise result
+        if result:
+            values[self.outcome] = True
+            entry["outcome"] = self.outcome
+            return self.target
+        values[self.outcome] = False
+        entry["outcome"] = "default"
+        return self.default
+
 
 def _recorded(index: int) -> Callable[[list[Any]], bool]:
     """The result of a rule's condition `index` as a traced run recorded it (its fault again)."""
