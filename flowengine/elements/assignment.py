@@ -316,11 +316,12 @@ class RoundedAddNode(ConstantRowNode):
 
     def run(self, st: Interview) -> Node | None:
         values = st.values
-        old = values.get(self.root)
-        new = (self.step if old is None else old + self.step).quantize(self.quantum, ROUND_HALF_UP)
+        root, step = self.root, self.step
+        old = values.get(root)
+        new = (step if old is None else old + step).quantize(self.quantum, ROUND_HALF_UP)
         if not _LOW < new < _LIMIT:
             raise FlowRuntimeError(f"the result {number_problem(new)}")
-        values[self.root] = new
+        values[root] = new
         return self.next
 
 
@@ -332,12 +333,13 @@ class RoundedSubtractNode(RoundedAddNode):
 
     def run(self, st: Interview) -> Node | None:
         values = st.values
-        old = values.get(self.root)
+        root = self.root
+        old = values.get(root)
         # quantize gives back a value that has the scale already (round_to_scale's shortcut)
         new = ((_ZERO if old is None else old) - self.step).quantize(self.quantum, ROUND_HALF_UP)
         if not _LOW < new < _LIMIT:
             raise FlowRuntimeError(f"the result {number_problem(new)}")
-        values[self.root] = new
+        values[root] = new
         return self.next
 
 

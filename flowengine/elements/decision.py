@@ -158,21 +158,19 @@ class OrderingDecisionNode(OneRuleDecisionNode):
         return self.default
 
     def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
-        # DecisionNode.run_traced for one rule of one condition (the rule's logic is the
-        # condition itself), whose left side is a resource's own value
+        # DecisionNode.run_traced for one rule whose logic is its one condition: the condition
+        # evaluated once (as its test does it, which cannot fault: it only reads values), shown
+        # with its left side
         rows = entry["conditions"] = []
-        cond = self.conditions[0][0]
-        result: Any
-        shown: Any
-        try:
-            result = shown = cond.test(st)
-        except FlowRuntimeError as exc:
-            result, shown = exc, f"<{exc.message}>"
         values = st.values
-        rows.append({"outcome": self.outcome, "condition": cond.text,
-                     "left": trace_json(values.get(self.left)), "result": shown})
-        if isinstance(result, FlowRuntimeError):
-            raise result
+        a = values.get(self.left)
+        if a is None:
+            result = False
+        else:
+            b = values.get(self.right, self.fixed)
+            result = b is not None and self.compare(a, b)
+        rows.append({"outcome": self.outcome, "condition": self.conditions[0][0].text,
+                     "left": trace_json(a), "result": result})
         if result:
             values[self.outcome] = True
             entry["outcome"] = self.outcome
