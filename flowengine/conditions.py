@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from flowengine.logic import LogicError, logic_tree, parse_logic  # noqa: F401 (re-exported)
 from flowengine.model.base import StrictModel
@@ -185,6 +185,25 @@ class CompiledCondition:
     test: Callable[[Any], bool]
     left: Callable[[Any], Any]          # for the trace: the actual value of the left side
     text: str
+    # an ordering of a resource's own value and another's (or a literal) that needs no
+    # conversion: what `test` does, for a node that does it itself (see `Ordering`)
+    ordering: Ordering | None = None
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """`test` is `a is not None and b is not None and compare(a, b)`, where `a` is
+    `st.values.get(left)` and `b` is `st.values.get(right, fixed)`: `right` is the key of the
+    right-hand resource and `fixed` None, or `right` is a key no resource has (`NO_KEY`) and
+    `fixed` the literal."""
+
+    left: str
+    right: Any          # a key of the interview's values, or NO_KEY
+    fixed: Any
+    compare: Callable[[Any, Any], bool]
+
+
+NO_KEY: Final = object()     # a key of no resource: Ordering.right of a literal
 
 
 def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledCondition:
@@ -217,7 +236,95 @@ def compile_condition(values: ValueCompiler, cond: Condition) -> CompiledConditi
         right: Callable[[Any], Any] = lambda st: None
     else:   # read, not stored: no copy (In and Contains keep an index of the same list)
         right = values.compile(cond.right, *(_options(op, lt)), copy=False)
+        plain = _plain_compare(values, op, rp, cond.right, right, lt)
+        if plain is not None:
+            return CompiledCondition(plain[0], left, description, plain[1])
     return CompiledCondition(_binary(op, left, right, lt), left, description)
+
+
+def _plain_compare(values: ValueCompiler, op: str, rp: ResolvedPath, raw: Any,
+                   right: Callable[[Any], Any], lt: FlowType
+                   ) -> tuple[Callable[[Any], bool], Ordering | None] | None:
+    """The test of `variable op variable` or `variable op literal` comparing numbers (or other
+    values that are not text, dates or collections), as one function that reads the interview's
+    values itself: the same result as `_binary`'s test (a right-hand Number rounded to the left's
+    scale as the value compiler's rounder does it), without calling a getter per side; None
+    for any other condition. With the test, its `Ordering` when it is one."""
+    import operator
+    from decimal import ROUND_HALF_UP, getcontext
+
+    from flowengine.references import LiteralValue, parse_value
+
+    if lt.collection or lt.kind in TEXT_LIKE or lt.kind == "Date" or \
+            (op not in ORDERING and op not in ("EqualTo", "NotEqualTo")):
+        return None
+    lkey = values.plain_key(rp)
+    if lkey is None:
+        return None
+    equality = op in ("EqualTo", "NotEqualTo")
+    negate = op == "NotEqualTo"
+    test = operator.ne if negate else operator.eq if equality else \
+        {"GreaterThan": operator.gt, "LessThan": operator.lt,
+         "GreaterThanOrEqualTo": operator.ge, "LessThanOrEqualTo": operator.le}[op]
+    if isinstance(parse_value(raw), LiteralValue):
+        fixed = right(None)          # a literal's getter gives its converted value
+        if fixed is None:
+            return None
+        if equality:
+            if negate:
+                return (lambda st: st.values.get(lkey) != fixed), None
+            return (lambda st: st.values.get(lkey) == fixed), None
+
+        def compare_literal(st: Any) -> bool:
+            a = st.values.get(lkey)
+            return a is not None and test(a, fixed)
+        return compare_literal, Ordering(lkey, NO_KEY, fixed, test)
+    source = values.plain_source(raw, *(_options(op, lt)))
+    if source is None:
+        return None
+    rkey, scale = source
+    if scale is not None and values.holds_rounded(raw, scale):
+        scale = None        # a number of the left's scale already, in value: nothing to round
+    if scale is None:
+        if equality:
+            if negate:
+                return (lambda st: st.values.get(lkey) != st.values.get(rkey)), None
+            return (lambda st: st.values.get(lkey) == st.values.get(rkey)), None
+
+        def compare_values(st: Any) -> bool:
+            got = st.values
+            a = got.get(lkey)
+            if a is None:
+                return False
+            b = got.get(rkey)
+            return b is not None and test(a, b)
+        return compare_values, Ordering(lkey, rkey, None, test)
+    quantum = Decimal(1).scaleb(-scale)
+
+    if equality:
+        def equal_rounded(st: Any) -> bool:
+            got = st.values
+            a = got.get(lkey)
+            b = got.get(rkey)
+            if b is not None and not (b.same_quantum(quantum) and
+                                      b.adjusted() < getcontext().prec - scale):
+                b = b.quantize(quantum, ROUND_HALF_UP)
+            return test(a, b)
+        return equal_rounded, None
+
+    def compare_rounded(st: Any) -> bool:
+        got = st.values
+        a = got.get(lkey)
+        if a is None:
+            return False
+        b = got.get(rkey)
+        if b is None:
+            return False
+        # rounded as flowengine.types' rounder rounds: not when it has the scale already
+        if not (b.same_quantum(quantum) and b.adjusted() < getcontext().prec - scale):
+            b = b.quantize(quantum, ROUND_HALF_UP)
+        return test(a, b)
+    return compare_rounded, None
 
 
 def _options(op: str, lt: FlowType) -> tuple[FlowType, tuple[FlowType, ...]]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.dom.minidom
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import cpu_seconds
@@ -189,6 +190,48 @@ def test_a_long_run_keeps_a_bounded_trace_and_report(capsys: pytest.CaptureFixtu
     code, out, _ = cli(capsys, "run", flow, "-i", "n=15000", "--trace", "--format", "json")
     trace = json.loads(out)["trace"]
     assert len(trace) == 10_001 and trace[5_000]["omitted"] == 20_001
+
+
+def _reference_trace(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a trace of `entries` keeps: the first and the last TRACE_HEAD / TRACE_TAIL, and a
+    summary of the steps between (their count, first and last step, runs and faults)."""
+    from collections import Counter
+
+    from flowengine.runtime.trace import TRACE_HEAD, TRACE_TAIL
+
+    if len(entries) <= TRACE_HEAD + TRACE_TAIL:
+        return entries
+    middle = entries[TRACE_HEAD:len(entries) - TRACE_TAIL]
+    runs = Counter(e["element"] for e in middle)
+    faults = Counter(e["element"] for e in middle if "fault" in e)
+    return entries[:TRACE_HEAD] + [{
+        "omitted": len(middle), "steps": [middle[0]["step"], middle[-1]["step"]],
+        "elements": dict(runs.most_common()), "faults": dict(faults.most_common())}] + \
+        entries[len(entries) - TRACE_TAIL:]
+
+
+@pytest.mark.parametrize("count", [0, 1, 10_000, 10_001, 14_999, 15_000, 15_001, 32_345])
+def test_a_trace_buffer_keeps_the_head_the_tail_and_counts_the_rest(count: int) -> None:
+    from flowengine.runtime.trace import TRACE_CHUNK, TraceBuffer
+
+    names = ["Check", "Step", "Send", "Step"]
+    entries: list[dict[str, Any]] = []
+    for step in range(1, count + 1):
+        entry: dict[str, Any] = {"step": step, "element": names[step % 4]}
+        if step % 7 == 0 or step % 4 == 2:        # some steps faulted (Send every time)
+            entry["fault"] = "boom"
+        entries.append(entry)
+    chunked, one_by_one = TraceBuffer(), TraceBuffer()
+    for start in range(0, count, TRACE_CHUNK):    # as the interpreter keeps them
+        for entry in entries[start:start + TRACE_CHUNK]:
+            chunked.keep(entry)
+        chunked.compact()
+    for entry in entries:
+        one_by_one.append(entry)
+    expected = _reference_trace(entries)
+    assert chunked.entries() == expected
+    assert one_by_one.entries() == expected
+    assert chunked.last() == (entries[-1] if entries else None)
 
 
 def test_a_flow_test_failure_with_a_huge_value_stays_short(tmp_path: Path) -> None:

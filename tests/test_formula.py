@@ -567,3 +567,30 @@ def test_evaluate_is_cheap() -> None:
         compiled.evaluate(state)
     per_call = (cpu_seconds() - start) / rounds
     assert per_call < 20e-6, f"{per_call * 1e6:.2f} µs per evaluation"
+
+
+# --- constant arguments bound at compile time --------------------------------------------------
+
+def test_a_constant_side_of_a_comparison_keeps_null_handling() -> None:
+    assert run("{!name} = ''") is True and run("'' = {!name}") is True
+    assert run("{!name} <> 'x'", name="x") is False and run("'x' <> {!name}") is True
+    assert run("NULL = {!a}") is True and run("0 = {!a}") is False
+    assert run("0 <> {!a}", a=D("0.00")) is False
+
+
+def test_a_constant_second_argument_keeps_null_and_fault_handling() -> None:
+    assert run("MOD({!a}, 3)") is None
+    assert run("MOD({!a}, 3)", a=D(-7)) == D(-1)
+    assert run("MOD({!a}, 3)", a=D("-7.5")) == D("-1.5")
+    assert fault("MOD({!a}, 0)", a=D(7)) == "formula Total failed: MOD by zero"
+    assert run("MOD({!a}, 0)") is None
+    assert run("ROUND({!a}, 1)", a=D("2.45")) == D("2.5")
+
+
+def test_text_of_a_number_field_and_constant_branches_of_if() -> None:
+    assert run("TEXT({!a})", a=D("-0.00")) == "0.00"
+    assert run("TEXT({!a})", a=D("1E+3")) == "1000"
+    assert run("TEXT({!a})") == ""
+    assert run("IF({!flag}, 'yes', TEXT({!a}))", a=D(2)) == "2"
+    assert run("IF({!flag}, {!a}, 2)", flag=True, a=D(1)) == D(1)
+    assert run("IF({!flag}, 1, {!a})", a=D(3)) == D(3)

@@ -22,7 +22,7 @@ from flowengine.elements.base import ElementKind, ElementModel, LintFacts, Stric
 from flowengine.errors import FlowRuntimeError
 from flowengine.references import LiteralValue, RefValue, TemplateValue, merge_field_roots
 from flowengine.runtime.membership import Membership
-from flowengine.runtime.nodes import Apply, Node, Read, snapshot
+from flowengine.runtime.nodes import Apply, Node, Read, snapshot, trace_json
 from flowengine.types import (
     MAX_INTEGER_DIGITS,
     MAX_TEXT,
@@ -136,6 +136,14 @@ def check_item(checker: CheckContext, path: tuple[Any, ...], ref: str, op: str, 
 
 def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[Apply, Read]:
     """One assignment row → a function applying it, and the reader of its target (trace)."""
+    apply, read, _ = compile_row(compiler, ref, op, raw)
+    return apply, read
+
+
+def compile_row(compiler: ValueCompiler, ref: str, op: str,
+                raw: Any) -> tuple[Apply, Read, Callable[[str, list[Apply], list[Any]], Node] | None]:
+    """Like `compile_item`, also giving a maker of a node specialised for the row when it is the
+    element's only one (None: the general node), see `_single_node`."""
     setter, ttype = compiler.setter(ref)
     rp = compiler.resolve(ref)
     read = compiler.ref_getter(rp)
@@ -161,6 +169,7 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
     fn = assignment_function(op, ttype, many)
     root = rp.root_name
     constant = None if ttype.collection or ttype.kind in TEXT_LIKE else _constant(raw, op)
+    special = None
     if not rp.fields and constant is not None:
         fixed = constant[0]
 
@@ -168,6 +177,7 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
             values = st.values
             values[root] = fn(values.get(root), fixed)
         apply = apply_constant
+        special = _single_node(op, ttype, root, fixed, fn)
     elif not rp.fields:
         def apply_plain(st: Interview) -> None:
             values = st.values
@@ -194,7 +204,7 @@ def compile_item(compiler: ValueCompiler, ref: str, op: str, raw: Any) -> tuple[
                 current = None       # the object is created by the setter
             setter(st, fn(current, value(st)))
         apply = apply_path
-    return apply, read
+    return apply, read, special
 
 
 def _same_path(raw: Any, ref: str) -> bool:
@@ -249,6 +259,90 @@ class SingleAssignmentNode(AssignmentNode):
         return self.next
 
 
+def _single_node(op: str, ttype: FlowType, root: str, fixed: Decimal,
+                 fn: Callable[[Any, Any], Any]) -> Callable[[str, list[Apply], list[Any]], Node]:
+    """The node of a one-row Assignment that adds or subtracts a number literal to a Number
+    variable (`counter Add 1`): the row's work done in the node's `run`, with no call of a
+    function per row. A Number with a scale gets the rounding and the 18-digit check that
+    `_arithmetic` gives it; any other row of this shape calls its operator function."""
+    scale = ttype.effective_scale if ttype.kind in NUMERIC else None
+
+    def make(name: str, items: list[Apply], rows: list[Any]) -> Node:
+        if scale is not None and op in ("Add", "Subtract"):
+            node_class = RoundedAddNode if op == "Add" else RoundedSubtractNode
+            return node_class(name, items, rows, root, fixed, Decimal(1).scaleb(-scale), fn)
+        return ConstantRowNode(name, items, rows, root, fixed, fn)
+    return make
+
+
+class ConstantRowNode(SingleAssignmentNode):
+    """A one-row Assignment of a literal to a variable, applied in `run`."""
+
+    __slots__ = ("root", "fixed", "fn")
+
+    def __init__(self, name: str, items: list[Apply], rows: list[tuple[str, str, Read]],
+                 root: str, fixed: Any, fn: Callable[[Any, Any], Any]) -> None:
+        super().__init__(name, items, rows)
+        self.root, self.fixed, self.fn = root, fixed, fn
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        values[self.root] = self.fn(values.get(self.root), self.fixed)
+        return self.next
+
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        # AssignmentNode.run_traced for the one row, whose target is a variable's own value
+        rows = entry["assignments"] = []
+        ref, op, _ = self.rows[0]
+        values = st.values
+        before = trace_json(values.get(self.root))
+        self.run(st)
+        rows.append({"ref": ref, "op": op, "before": before,
+                     "after": trace_json(values.get(self.root))})
+        return self.next
+
+
+class RoundedAddNode(ConstantRowNode):
+    """`x Add <number literal>` on a Number (or Currency) variable with a scale: the sum (the
+    literal itself when x is null), rounded half-up to the scale, within 18 digits (as
+    `_arithmetic`'s Add)."""
+
+    __slots__ = ("step", "quantum")
+
+    def __init__(self, name: str, items: list[Apply], rows: list[tuple[str, str, Read]],
+                 root: str, step: Decimal, quantum: Decimal, fn: Callable[[Any, Any], Any]) -> None:
+        super().__init__(name, items, rows, root, step, fn)
+        self.step, self.quantum = step, quantum
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        root, step = self.root, self.step
+        old = values.get(root)
+        new = (step if old is None else old + step).quantize(self.quantum, ROUND_HALF_UP)
+        if not _LOW < new < _LIMIT:
+            raise FlowRuntimeError(f"the result {number_problem(new)}")
+        values[root] = new
+        return self.next
+
+
+class RoundedSubtractNode(RoundedAddNode):
+    """`x Subtract <number literal>` on a Number (or Currency) variable with a scale (a null x
+    counts as 0), as `_arithmetic`'s Subtract."""
+
+    __slots__ = ()
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        root = self.root
+        old = values.get(root)
+        # quantize gives back a value that has the scale already (round_to_scale's shortcut)
+        new = ((_ZERO if old is None else old) - self.step).quantize(self.quantum, ROUND_HALF_UP)
+        if not _LOW < new < _LIMIT:
+            raise FlowRuntimeError(f"the result {number_problem(new)}")
+        values[root] = new
+        return self.next
+
+
 # -- the kind --------------------------------------------------------------------------------------
 
 class AssignmentKind(ElementKind):
@@ -267,12 +361,16 @@ class AssignmentKind(ElementKind):
 
     def compile(self, ctx: CompileContext, name: str, element: AssignmentElement) -> Node:
         items, rows = [], []
+        special = None
         for item in element.assignments:
-            apply, read = compile_item(ctx.values, item.ref, item.op, item.value)
+            apply, read, special = compile_row(ctx.values, item.ref, item.op, item.value)
             items.append(apply)
             rows.append((item.ref, item.op, read))
-        node = SingleAssignmentNode if len(items) == 1 else AssignmentNode
-        return node(name, items, rows)
+        if len(items) > 1:
+            return AssignmentNode(name, items, rows)
+        if special is not None:
+            return special(name, items, rows)
+        return SingleAssignmentNode(name, items, rows)
 
     def details(self, name: str, element: AssignmentElement,
                 action: Any = None) -> tuple[str, list[dict[str, Any]]]:
@@ -354,10 +452,6 @@ def _bounded_text(result: str) -> str:
     return result
 
 
-def _num(v: Any) -> Decimal:
-    return Decimal(0) if v is None else v
-
-
 def assignment_function(op: str, target: FlowType, value_is_collection: bool) -> Callable[[Any, Any], Any]:
     """The pure function an assignment item applies: `(current, value) -> new`."""
     t = target
@@ -386,28 +480,53 @@ def assignment_function(op: str, target: FlowType, value_is_collection: bool) ->
     raise AssertionError(f"operator {op} on {t} passed the checker")
 
 
-_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
-
-
-def _fits(value: Decimal) -> Decimal:
-    """A Number holds at most 18 digits before the decimal point (Salesforce's limit)."""
-    if -_LIMIT < value < _LIMIT:
-        return value
-    raise FlowRuntimeError(f"the result {number_problem(value)}")
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS     # a Number is between _LOW and _LIMIT, exclusive
+_LOW = -_LIMIT
+_ZERO = Decimal(0)
 
 
 def _arithmetic(op: str, scale: int | None) -> Callable[[Any, Any], Any]:
     """Add / Subtract on a Number or Currency: null added changes nothing, a null target counts
-    as 0, the result is rounded half-up to the target's scale and must fit a Number."""
+    as 0, the result is rounded half-up to the target's scale and must fit a Number: a Number
+    holds at most 18 digits before the decimal point (Salesforce's limit)."""
     if op == "Add":
         if scale is None:
-            return lambda old, v: old if v is None else _fits(v if old is None else old + v)
+            def add(old: Any, v: Any) -> Any:
+                if v is None:
+                    return old
+                new = v if old is None else old + v
+                if _LOW < new < _LIMIT:
+                    return new
+                raise FlowRuntimeError(f"the result {number_problem(new)}")
+            return add
         quantum = round_to_scale(Decimal(1), scale)
-        return lambda old, v: old if v is None else \
-            _fits((v if old is None else old + v).quantize(quantum, ROUND_HALF_UP))
+
+        def add_rounded(old: Any, v: Any) -> Any:
+            if v is None:
+                return old
+            new = (v if old is None else old + v).quantize(quantum, ROUND_HALF_UP)
+            if _LOW < new < _LIMIT:
+                return new
+            raise FlowRuntimeError(f"the result {number_problem(new)}")
+        return add_rounded
     if scale is None:
-        return lambda old, v: old if v is None else _fits(_num(old) - v)
-    return lambda old, v: old if v is None else _fits(round_to_scale(_num(old) - v, scale))
+        def subtract(old: Any, v: Any) -> Any:
+            if v is None:
+                return old
+            new = (_ZERO if old is None else old) - v
+            if _LOW < new < _LIMIT:
+                return new
+            raise FlowRuntimeError(f"the result {number_problem(new)}")
+        return subtract
+
+    def subtract_rounded(old: Any, v: Any) -> Any:
+        if v is None:
+            return old
+        new = round_to_scale((_ZERO if old is None else old) - v, scale)
+        if _LOW < new < _LIMIT:
+            return new
+        raise FlowRuntimeError(f"the result {number_problem(new)}")
+    return subtract_rounded
 
 
 def _collection_op(op: str, many: bool) -> Callable[[Any, Any], Any]:

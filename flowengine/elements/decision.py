@@ -26,6 +26,7 @@ from flowengine.conditions import (
     CompiledCondition,
     Condition,
     LogicError,
+    Ordering,
     check_condition,
     compile_condition,
     compile_logic,
@@ -61,7 +62,7 @@ class DecisionElement(ElementModel):
 
 
 class DecisionNode(Node):
-    __slots__ = ("rules", "default", "conditions", "decides")
+    __slots__ = ("rules", "default", "conditions", "decides", "shown")
 
     def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
                  conditions: list[list[CompiledCondition]],
@@ -72,6 +73,8 @@ class DecisionNode(Node):
         self.conditions = conditions                                 # per rule, for the trace
         self.decides = decides          # per rule: its logic over its conditions' results
         self.default: Node | None = None
+        # per rule, per condition: the reader of its left side as the trace shows it
+        self.shown = [[_left_of(cond) for cond in conds] for conds in conditions]
 
     def link(self, targets: Targets) -> None:
         self.rules = [(test, targets.get(outcome), outcome) for test, _, outcome in self.rules]
@@ -91,9 +94,10 @@ class DecisionNode(Node):
         # those results as run() would, a condition's fault raised where run() would meet it
         rows = entry["conditions"] = []
         values = st.values
-        for (_, target, outcome), conds, decide in zip(self.rules, self.conditions, self.decides):
+        for (_, target, outcome), conds, decide, lefts in zip(self.rules, self.conditions,
+                                                             self.decides, self.shown):
             results: list[Any] = []
-            for cond in conds:
+            for cond, left in zip(conds, lefts):
                 result: Any
                 shown: Any
                 try:
@@ -101,13 +105,77 @@ class DecisionNode(Node):
                 except FlowRuntimeError as exc:
                     result, shown = exc, f"<{exc.message}>"
                 rows.append({"outcome": outcome, "condition": cond.text,
-                             "left": probe(_left_of(cond), st), "result": shown})
+                             "left": probe(left, st), "result": shown})
                 results.append(result)
             if decide(results):
                 values[outcome] = True
                 entry["outcome"] = outcome
                 return target
             values[outcome] = False
+        entry["outcome"] = "default"
+        return self.default
+
+
+class OneRuleDecisionNode(DecisionNode):
+    """The common Decision of one outcome and the default, without the loop over outcomes."""
+
+    __slots__ = ("test", "target", "outcome")
+
+    def link(self, targets: Targets) -> None:
+        super().link(targets)
+        ((self.test, self.target, self.outcome),) = self.rules
+
+    def run(self, st: Interview) -> Node | None:
+        if self.test(st):
+            st.values[self.outcome] = True
+            return self.target
+        st.values[self.outcome] = False      # evaluated and not taken (Salesforce: false)
+        return self.default
+
+
+class OrderingDecisionNode(OneRuleDecisionNode):
+    """A Decision of one outcome whose one condition is an `Ordering` (`counter LessThan
+    limit`): the comparison done in `run`, as the condition's test does it."""
+
+    __slots__ = ("left", "right", "fixed", "compare")
+
+    def __init__(self, name: str, rules: list[tuple[Callable[[Interview], bool], str]],
+                 conditions: list[list[CompiledCondition]],
+                 decides: list[Callable[[list[Any]], bool]], ordering: Ordering) -> None:
+        super().__init__(name, rules, conditions, decides)
+        self.left, self.right = ordering.left, ordering.right
+        self.fixed, self.compare = ordering.fixed, ordering.compare
+
+    def run(self, st: Interview) -> Node | None:
+        values = st.values
+        a = values.get(self.left)
+        if a is not None:
+            b = values.get(self.right, self.fixed)
+            if b is not None and self.compare(a, b):
+                values[self.outcome] = True
+                return self.target
+        values[self.outcome] = False      # evaluated and not taken (Salesforce: false)
+        return self.default
+
+    def run_traced(self, st: Interview, entry: dict[str, Any]) -> Node | None:
+        # DecisionNode.run_traced for one rule whose logic is its one condition: the condition
+        # evaluated once (as its test does it, which cannot fault: it only reads values), shown
+        # with its left side
+        rows = entry["conditions"] = []
+        values = st.values
+        a = values.get(self.left)
+        if a is None:
+            result = False
+        else:
+            b = values.get(self.right, self.fixed)
+            result = b is not None and self.compare(a, b)
+        rows.append({"outcome": self.outcome, "condition": self.conditions[0][0].text,
+                     "left": trace_json(a), "result": result})
+        if result:
+            values[self.outcome] = True
+            entry["outcome"] = self.outcome
+            return self.target
+        values[self.outcome] = False
         entry["outcome"] = "default"
         return self.default
 
@@ -172,7 +240,12 @@ class DecisionKind(ElementKind):
             decides.append(compile_logic(tree, [_recorded(i) for i in range(len(conds))]))
             conditions.append(conds)
             ctx.uses_visited = ctx.uses_visited or any(c.op == "WasVisited" for c in rule.conditions)
-        return DecisionNode(name, rules, conditions, decides)
+        if len(rules) > 1:
+            return DecisionNode(name, rules, conditions, decides)
+        ordering = conditions[0][0].ordering if len(conditions[0]) == 1 else None
+        if ordering is not None and rules[0][0] is conditions[0][0].test:
+            return OrderingDecisionNode(name, rules, conditions, decides, ordering)
+        return OneRuleDecisionNode(name, rules, conditions, decides)
 
     def initial_values(self, name: str, element: DecisionElement) -> dict[str, Any]:
         return {rule.name: False for rule in element.rules}

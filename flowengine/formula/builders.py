@@ -61,20 +61,47 @@ def unify(p: Parser, what: str, nodes: list[Expr]) -> str:
     return kind
 
 
+# a closure for a call of two arguments whose second is a constant (not null): given the first
+# argument's closure and the constant, the call's closure, or None for the general one
+WithConstant = Callable[[Getter, Any], "Getter | None"]
+
+
 def simple(arg_kinds: tuple[frozenset[str], ...], result: str | int, impl: Callable[..., Any],
-           optional: int = 0) -> Function:
+           optional: int = 0, with_constant: WithConstant | None = None) -> Function:
     """A function whose Text arguments read null as "" and whose other arguments make the result
     null when null. `result` is a kind, or the index of the argument whose kind it returns; the
-    last `optional` arguments may be left out."""
+    last `optional` arguments may be left out. The kinds of the arguments are checked here, when
+    the call is compiled; the call's closure calls `impl` with the values (a constant second
+    argument of two bound in it, or given to `with_constant`)."""
     texts = tuple(kinds == TEXT for kinds in arg_kinds)
 
     def build(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
         for index, (arg, kinds) in enumerate(zip(args, arg_kinds), 1):
             check_arg(p, arg, kinds, fname, index)
         kind = args[result].kind if isinstance(result, int) else result
-        return p.node(kind, apply(impl, tuple(a.fn for a in args), texts[:len(args)]), offset,
-                      args)
+        fns = tuple(a.fn for a in args)
+        fn: Getter | None = None
+        if len(args) == 2 and not any(texts[:2]) and args[1].const and args[1].value is not None:
+            fn = _second_constant(impl, fns[0], args[1].value, with_constant)
+        if fn is None:
+            fn = apply(impl, fns, texts[:len(args)])
+        return p.node(kind, fn, offset, args)
     return Function(len(arg_kinds) - optional, len(arg_kinds), build)
+
+
+def _second_constant(impl: Callable[..., Any], f: Getter, constant: Any,
+                     with_constant: WithConstant | None) -> Getter:
+    """The closure of a call of two non-Text arguments whose second is a constant (not null):
+    null when the first is, else `impl(first, constant)`, as `apply` gives."""
+    if with_constant is not None:
+        special = with_constant(f, constant)
+        if special is not None:
+            return special
+
+    def call(s: Any) -> Any:
+        a = f(s)
+        return None if a is None else impl(a, constant)
+    return call
 
 
 def apply(impl: Callable[..., Any], fns: tuple[Getter, ...], texts: tuple[bool, ...]) -> Getter:

@@ -41,6 +41,16 @@ def _if(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
     check_arg(p, cond, BOOL, fname, 1)
     kind = unify(p, fname, [then, other])
     cf, tf, ef = cond.fn, then.fn, other.fn
+    # a constant branch is its value, not a call of its closure
+    if then.const and other.const:
+        tv, ev = then.value, other.value
+        return p.node(kind, lambda s: tv if cf(s) else ev, offset, args)
+    if then.const:
+        tv = then.value
+        return p.node(kind, lambda s: tv if cf(s) else ef(s), offset, args)
+    if other.const:
+        ev = other.value
+        return p.node(kind, lambda s: tf(s) if cf(s) else ev, offset, args)
     return p.node(kind, lambda s: tf(s) if cf(s) else ef(s), offset, args)
 
 
@@ -130,6 +140,14 @@ def _text(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
                'IF(condition, "true", "false")', arg.offset)
     check_arg(p, arg, _TEXT_SOURCES, fname, 1)
     f = arg.fn
+    if arg.kind == "Number":
+        def number_text(s: Any) -> str:
+            # a finite number other than zero is its plain decimal text, as `to_text` gives it
+            v = f(s)
+            if type(v) is Decimal and v.is_finite() and not v.is_zero():
+                return format(v, "f")
+            return to_text(v)
+        return p.node("Text", number_text, offset, args)
     fn = (lambda s: f(s) or "") if arg.kind == "Text" else (lambda s: to_text(f(s)))
     return p.node("Text", fn, offset, args)
 

@@ -9,7 +9,7 @@ from decimal import InvalidOperation as _InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from flowengine.formula.builders import LOCATION, NUM, ORDERED, TEXT, Function, check_arg, simple, unify
-from flowengine.formula.nodes import CTX, Expr, Fault, quoted
+from flowengine.formula.nodes import CTX, Expr, Fault, Getter, quoted
 from flowengine.formula.nodes import LOCATION as LOCATION_KIND
 from flowengine.formula.operators import whole
 from flowengine.types import text_of
@@ -32,6 +32,19 @@ def _mod(dividend: Decimal, divisor: Decimal) -> Decimal:
     if not divisor:
         raise Fault("MOD by zero")
     return CTX.remainder(dividend, divisor)
+
+
+def _mod_by(f: Getter, divisor: Decimal) -> Getter | None:
+    """MOD by a constant divisor other than 0: the remainder, with no test of the divisor per
+    call (MOD by a constant 0 keeps `_mod`, whose fault says so)."""
+    if not divisor:
+        return None
+    remainder = CTX.remainder
+
+    def mod(s: Any) -> Any:
+        a = f(s)
+        return None if a is None else remainder(a, divisor)
+    return mod
 
 
 def _integral(rounding: str) -> Callable[[Decimal], Decimal]:
@@ -127,7 +140,7 @@ MATH_FUNCTIONS: Final[dict[str, Function]] = {
     "MCEILING": simple((NUM,), "Number", _integral(ROUND_CEILING)),
     "MAX": _extreme(max),
     "MIN": _extreme(min),
-    "MOD": simple((NUM, NUM), "Number", _mod),
+    "MOD": simple((NUM, NUM), "Number", _mod, with_constant=_mod_by),
     "SQRT": simple((NUM,), "Number", _sqrt),
     "EXP": simple((NUM,), "Number", CTX.exp),
     "LN": simple((NUM,), "Number", _ln),

@@ -168,13 +168,32 @@ def _compare(p: Parser, op: str, left: Expr, right: Expr, offset: int) -> Expr:
         p.fail(f"'{op}' cannot compare {kind_name(lk)} with {kind_name(rk)}", offset)
     kind, lf, rf = (rk if lk == "Null" else lk), left.fn, right.fn
     if op in _EQUALITY:
+        same = op in ("=", "==")
+        if right.const and not left.const:      # a constant side is its value, not a call
+            fixed = right.value
+            if kind == "Text":
+                text = fixed or ""
+                fn = (lambda s: (lf(s) or "") == text) if same else \
+                    (lambda s: not (lf(s) or "") == text)
+            else:
+                fn = (lambda s: lf(s) == fixed) if same else (lambda s: not lf(s) == fixed)
+            return p.node("Boolean", fn, offset, (left, right))
+        if left.const and not right.const:
+            fixed = left.value
+            if kind == "Text":
+                text = fixed or ""
+                fn = (lambda s: text == (rf(s) or "")) if same else \
+                    (lambda s: not text == (rf(s) or ""))
+            else:
+                fn = (lambda s: fixed == rf(s)) if same else (lambda s: not fixed == rf(s))
+            return p.node("Boolean", fn, offset, (left, right))
         if kind == "Text":
             def equal(s: Any) -> bool:
                 return (lf(s) or "") == (rf(s) or "")
         else:
             def equal(s: Any) -> bool:
                 return lf(s) == rf(s)
-        fn = equal if op in ("=", "==") else (lambda s: not equal(s))
+        fn = equal if same else (lambda s: not equal(s))
     else:
         if kind == "Boolean":
             p.fail(f"'{op}' cannot order Boolean values; use = or <>", offset)

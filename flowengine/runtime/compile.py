@@ -20,7 +20,7 @@ from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.access import reads_store
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
-from flowengine.runtime.trace import TraceBuffer
+from flowengine.runtime.trace import TRACE_CHUNK, TraceBuffer
 from flowengine.runtime.values import ValueCompiler
 from flowengine.types import FlowType, ValueTypeError, convert_literal
 
@@ -239,33 +239,41 @@ class CompiledFlow:
         if node is None:             # a flow without elements finishes at once
             return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
                                    None, _entries(st), 0, dict(values), st.limits)
-        current: Node = node
+        # `count` is the number of elements run so far, the running one included; when a node's
+        # `run` raises, `node` is still the node that raised (the faults below name it)
         try:
             if trace:
+                visit = st.visited.add
+                keep = trace_entries.keep
                 while node is not None and count < stop:
-                    count += 1
-                    current = node
-                    entry = {"step": count, "element": node.name, "type": node.type}
-                    trace_entries.append(entry)
-                    st.visited.add(node.name)
-                    node = node.run_traced(st, entry)
+                    # a chunk of steps appends to the buffer's list directly; the buffer then
+                    # sets aside what it does not keep, so its memory stays bounded
+                    first, last = count + 1, min(stop, count + TRACE_CHUNK)
+                    for count in range(first, last + 1):
+                        entry = {"step": count, "element": node.name, "type": node.type}
+                        keep(entry)
+                        visit(node.name)
+                        node = node.run_traced(st, entry)
+                        if node is None:
+                            break
+                    trace_entries.compact()
             elif self.uses_visited:
-                while node is not None and count < stop:
-                    count += 1
-                    current = node
-                    st.visited.add(node.name)
+                visit = st.visited.add
+                for count in range(1, stop + 1):  # noqa: B007 (count is read after the loop)
+                    visit(node.name)
                     node = node.run(st)
+                    if node is None:
+                        break
             else:
-                while node is not None and count < stop:
-                    count += 1
-                    current = node
+                for count in range(1, stop + 1):  # noqa: B007 (count is read after the loop)
                     node = node.run(st)
+                    if node is None:
+                        break
             recent: list[str] = []
             while node is not None:
                 if count >= limit:
                     raise LimitExceeded(_limit_message(recent, node.name, limit), node.name)
                 count += 1
-                current = node
                 recent.append(node.name)
                 st.visited.add(node.name)
                 if trace:
@@ -281,12 +289,14 @@ class CompiledFlow:
                           exc.fault_type, exc.code)
             return self._failed(st, fault, count)
         except FlowRuntimeError as exc:
-            element = exc.element or current.name
-            return self._failed(st, Fault(f"{element} ({current.type}): {exc.message}", element,
+            assert node is not None
+            element = exc.element or node.name
+            return self._failed(st, Fault(f"{element} ({node.type}): {exc.message}", element,
                                           "RuntimeError"), count)
         except (ArithmeticError, ValueError, TypeError) as exc:
-            return self._failed(st, Fault(f"{current.name} ({current.type}): {fault_cause(exc)}",
-                                          current.name, "RuntimeError"), count)
+            assert node is not None
+            return self._failed(st, Fault(f"{node.name} ({node.type}): {fault_cause(exc)}",
+                                          node.name, "RuntimeError"), count)
         return InterviewResult(self.name, "Finished", {n: values.get(n) for n in self.outputs},
                                None, _entries(st), count, dict(values), st.limits)
 

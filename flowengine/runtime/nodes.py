@@ -14,7 +14,7 @@ caught.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from flowengine.errors import ActionError, FlowError, FlowRuntimeError, LimitExceeded
@@ -153,6 +153,11 @@ def trace_json(value: Any) -> Any:
     """A value as a trace entry keeps it: JSON data (`to_json`) with at most TRACE_ITEMS items of
     a collection and TRACE_TEXT characters of a text, at every level; what is cut is counted.
     Without it, a loop that grows a list kept a full copy per step: quadratic time and memory."""
+    kind = type(value)
+    if kind is Decimal:         # the common cases first, as `to_json` gives them
+        return int(value) if value == value.to_integral_value() else float(value)
+    if value is None or kind is bool:
+        return value
     if isinstance(value, list):
         shown = [trace_json(v) for v in value[:TRACE_ITEMS]]
         if len(value) > TRACE_ITEMS:

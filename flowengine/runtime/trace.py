@@ -9,18 +9,21 @@ opens (it once took 3.4 GB and gave a 383 MB page).
 """
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
+from operator import itemgetter
 from typing import Any, Final
 
 from flowengine.elements import kind_named
 
-__all__ = ["TRACE_HEAD", "TRACE_TAIL", "TraceBuffer", "faulted_in", "format_trace_entry",
+__all__ = ["TRACE_CHUNK", "TRACE_HEAD", "TRACE_TAIL", "TraceBuffer", "faulted_in", "format_trace_entry",
            "is_summary", "visits_in"]
 
 TRACE_HEAD: Final = 5_000
 TRACE_TAIL: Final = 5_000
+TRACE_CHUNK: Final = 5_000    # steps between compactions of a trace (TraceBuffer.compact)
 
 Entry = dict[str, Any]
+_element = itemgetter("element")
 
 
 def is_summary(entry: Entry) -> bool:
@@ -29,13 +32,18 @@ def is_summary(entry: Entry) -> bool:
 
 
 class TraceBuffer:
-    """Collects trace entries in bounded memory (see the module docstring)."""
+    """Collects trace entries in bounded memory (see the module docstring).
 
-    __slots__ = ("head", "tail", "omitted", "first_omitted", "last_omitted", "runs", "faults")
+    Entries go to one list (`keep`, the list's own append, so a traced step costs no call of
+    Python code for it); `compact()` sets aside the steps between the head and the tail, counting
+    them in the summary. The interpreter compacts after every `TRACE_CHUNK` steps, so the list
+    holds at most `TRACE_HEAD + TRACE_TAIL + TRACE_CHUNK` entries."""
+
+    __slots__ = ("items", "keep", "omitted", "first_omitted", "last_omitted", "runs", "faults")
 
     def __init__(self) -> None:
-        self.head: list[Entry] = []
-        self.tail: deque[Entry] = deque()
+        self.items: list[Entry] = []
+        self.keep = self.items.append
         self.omitted = 0
         self.first_omitted = 0
         self.last_omitted = 0
@@ -43,32 +51,37 @@ class TraceBuffer:
         self.faults: Counter[str] = Counter()
 
     def append(self, entry: Entry) -> None:
-        if len(self.head) < TRACE_HEAD:
-            self.head.append(entry)
+        self.keep(entry)
+        if len(self.items) > TRACE_HEAD + TRACE_TAIL + TRACE_CHUNK:
+            self.compact()
+
+    def compact(self) -> None:
+        """Set aside the steps that are neither among the first TRACE_HEAD nor the last
+        TRACE_TAIL, counting them (in step order) in the summary."""
+        items = self.items
+        end = len(items) - TRACE_TAIL
+        if end <= TRACE_HEAD:
             return
-        if len(self.tail) == TRACE_TAIL:
-            dropped = self.tail.popleft()
-            if not self.omitted:
-                self.first_omitted = dropped["step"]
-            self.omitted += 1
-            self.last_omitted = dropped["step"]
-            self.runs[dropped["element"]] += 1
-            if "fault" in dropped:
-                self.faults[dropped["element"]] += 1
-        self.tail.append(entry)
+        dropped = items[TRACE_HEAD:end]
+        del items[TRACE_HEAD:end]
+        if not self.omitted:
+            self.first_omitted = dropped[0]["step"]
+        self.omitted += len(dropped)
+        self.last_omitted = dropped[-1]["step"]
+        self.runs.update(map(_element, dropped))
+        self.faults.update([entry["element"] for entry in dropped if "fault" in entry])
 
     def last(self) -> Entry | None:
-        if self.tail:
-            return self.tail[-1]
-        return self.head[-1] if self.head else None
+        return self.items[-1] if self.items else None
 
     def entries(self) -> list[Entry]:
+        self.compact()
         if not self.omitted:
-            return self.head + list(self.tail)
+            return list(self.items)
         summary = {"omitted": self.omitted, "steps": [self.first_omitted, self.last_omitted],
                    "elements": dict(self.runs.most_common()),
                    "faults": dict(self.faults.most_common())}
-        return self.head + [summary] + list(self.tail)
+        return self.items[:TRACE_HEAD] + [summary] + self.items[TRACE_HEAD:]
 
 
 def visits_in(trace: list[Entry]) -> Counter[str]:

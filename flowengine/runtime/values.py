@@ -26,6 +26,7 @@ from flowengine.runtime.access import (
     template_renderer,
 )
 from flowengine.types import (
+    NUMERIC,
     TEXT_LIKE,
     ApexObject,
     FlowType,
@@ -56,6 +57,50 @@ class ValueCompiler:
         if reads_store(rp, self.types):
             self.reads_org = True       # a path through a lookup reads the parent from the store
         return path_getter(self.flow, rp, self.types)
+
+    def plain_key(self, rp: ResolvedPath) -> str | None:
+        """The key under which the interview's `values` hold the resource of a resolved path, when
+        reading the path is just reading that key (a resource's own value, not a field of it, a
+        formula, a template or a global); else None."""
+        symbol = rp.symbol
+        if symbol is None or rp.fields or symbol.kind in ("global", "formula", "template"):
+            return None
+        return symbol.name
+
+    def plain_source(self, raw: Any, target: FlowType, alternatives: tuple[FlowType, ...] = ()
+                     ) -> tuple[str, int | None] | None:
+        """When `compile(raw, target, alternatives, copy=False)` reads a resource's own value
+        (`plain_key`) and at most rounds it: that key and the scale it rounds to (None: the
+        value as it is); else None. A node may then read the value itself, with the same
+        result."""
+        spec = parse_value(raw)
+        if not isinstance(spec, RefValue):
+            return None
+        rp = self.resolve(spec.path)
+        key = self.plain_key(rp)
+        if key is None:
+            return None
+        chosen = next(t for t in (target,) + alternatives if assignable(rp.type, t))
+        if converter(rp.type, chosen) is None:
+            return key, None
+        if chosen.collection or chosen.kind not in NUMERIC or rp.type.item.kind in TEXT_LIKE or \
+                chosen.effective_scale is None:
+            return None
+        return key, chosen.effective_scale       # converter's rounder (flowengine.types)
+
+    def holds_rounded(self, raw: Any, scale: int) -> bool:
+        """Whether `raw` is a resource's own value (`plain_key`) that is a Number (or Currency)
+        whose declared scale is at most `scale`, at most 10: every value stored in it was
+        rounded to its scale, so it has no more decimal places than `scale`, and as a Number
+        (at most 18 digits before the point) it has at most 28 digits at `scale` places: rounding
+        it to `scale` would give a number of the same value, and could not fail."""
+        spec = parse_value(raw)
+        if not isinstance(spec, RefValue):
+            return False
+        rp = self.resolve(spec.path)
+        own = rp.type.effective_scale
+        return self.plain_key(rp) is not None and not rp.type.collection and \
+            rp.type.kind in NUMERIC and own is not None and own <= scale <= 10
 
     def setter(self, text: str) -> tuple[Setter, FlowType]:
         rp = self.resolve(text)
