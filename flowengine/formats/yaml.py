@@ -244,6 +244,7 @@ _STANDARD_TAG = "tag:yaml.org,2002:"
 # 4,300 digits into an int); the Number type then refuses them by their digits
 _INT_DIGITS = 4000
 _DECIMAL_INT = re.compile(r"[-+]?[0-9][0-9_]*")
+_RESOLVED_KEPT = 10_000        # plain scalars whose tag is remembered
 _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
 
@@ -431,29 +432,42 @@ class _Builder:
         if event.implicit[0]:                       # plain scalar: resolve 3, true, null, 2026-01-31...
             tag = self.resolved.get(event.value)
             if tag is None:                         # flow files repeat their words: resolve once
-                tag = self.resolved[event.value] = self.resolver.resolve(
-                    yaml.ScalarNode, event.value, event.implicit)
+                tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if len(self.resolved) < _RESOLVED_KEPT:   # a stream's values are mostly new
+                    self.resolved[event.value] = tag
         elif event.tag and event.tag.startswith(_STANDARD_TAG):   # explicit !!int "3" and the like
             tag = event.tag
         else:                                       # quoted: always text
             return event.value
+        return self.construct(tag, event.value, event)
+
+    def construct(self, tag: str, text: str, event: Any) -> Any:
+        """The value of a scalar of `tag` (resolved already); `event` None: a problem is a
+        ValueError without a place (see `plain_scalar_reader`)."""
+        yaml = self.yaml
         if tag == _STANDARD_TAG + "str":
-            return event.value
+            return text
         if tag == _STANDARD_TAG + "float":
             try:
-                return Decimal(event.value.replace("_", ""))
+                return Decimal(text.replace("_", ""))
             except InvalidOperation:                # .inf, .nan: kept as float, refused by types
                 pass
-        if tag == _STANDARD_TAG + "int" and len(event.value) > _INT_DIGITS and \
-                _DECIMAL_INT.fullmatch(event.value):
+        if tag == _STANDARD_TAG + "int" and len(text) > _INT_DIGITS and \
+                _DECIMAL_INT.fullmatch(text):
             # past Python's limit on converting text to int: as exact a number, for the types'
             # own check to refuse by its digits
-            return Decimal(event.value.replace("_", ""))
+            return Decimal(text.replace("_", ""))
         try:
-            return self.constructor.construct_object(yaml.ScalarNode(tag, event.value,
-                                                                     event.start_mark, event.end_mark))
+            mark = None if event is None else event.start_mark
+            node = yaml.ScalarNode(tag, text, mark, None if event is None else event.end_mark)
+            try:
+                return self.constructor.construct_object(node)
+            finally:   # the constructor keeps every node it built: let it go (memory of a stream)
+                self.constructor.constructed_objects.pop(node, None)
         except (yaml.YAMLError, ValueError) as exc:
-            shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
+            if event is None:
+                raise ValueError(str(exc)) from None
+            shown = text if len(text) <= 40 else text[:37] + "..."
             why = str(exc) if len(str(exc)) <= 80 else str(exc)[:77] + "..."
             kind = tag.rsplit(":", 1)[-1]
             kind = {"timestamp": "a date", "int": "a whole number", "float": "a number",
@@ -574,6 +588,33 @@ def stream_yaml(path: str | os.PathLike[str], limits: YamlLimits,
     except yaml.YAMLError as exc:
         raise LoadError(f"invalid YAML: {exc}", name, code="yaml") from None
     yield None, -1, builder.root, 0
+
+
+def plain_scalar_reader(limits: YamlLimits) -> Callable[[str], Any]:
+    """A function that reads the text of a plain (unquoted) scalar as `stream_yaml` reads it
+    with `limits`: the same tag resolution and the same values. Where the reader would report a
+    problem it raises ValueError, without a place: a caller reads the file again to report it
+    (`flowengine.org.fixture_files` reads simple fixtures line by line with it)."""
+    import yaml
+
+    if not _Builder._handlers:
+        _register_handlers()
+    builder = _Builder(None, "", limits)
+    resolver = builder.resolver
+    # the first characters that some implicit tag starts with: any other text is text
+    special = frozenset(first for first, pairs in resolver.yaml_implicit_resolvers.items()
+                        if pairs and first is not None)
+    if resolver.yaml_implicit_resolvers.get(None):
+        special = None   # type: ignore[assignment]   # a resolver for any text: ask for each
+    scalar_node = yaml.ScalarNode
+    construct = builder.construct
+    implicit = (True, False)
+
+    def read(text: str) -> Any:
+        if text and special is not None and text[0] not in special:
+            return text
+        return construct(resolver.resolve(scalar_node, text, implicit), text, None)
+    return read
 
 
 def _line_column_of_byte(name: str, offset: int) -> tuple[int, int]:

@@ -51,7 +51,118 @@ def read_items(path: str | os.PathLike[str], yaml_limits: Any,
     return _read_yaml(name, yaml_limits)
 
 
+# A fixture in the simplest YAML (what `org export` and most hand-written fixtures are): object
+# names at the start of a line, each followed by its records as a block list of block mappings,
+# one `Field: value` a line, values plain or quoted on one line. Such lines are read here by
+# regular expression, their plain values by the hardened reader's own resolution; at the first
+# line that is anything else, the file is read again by the hardened reader, which skips the
+# records already handed out. The items are the same either way, and so is every error.
+_SAFE: Final = r"\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+_PLAIN: Final = (rf"""(?:-(?=[^ ])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!|>'"%@`\s])"""   # not an indicator
+                 rf"(?:(?:(?!: | #)[{_SAFE}])*(?<![ :]))?")     # no comment, no trailing space
+_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:(?!')[{_SAFE}]|'')*)'"
+                 rf'|"(?P<double>(?:(?![\\"])[{_SAFE}])*)"))?')
+_YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):"
+                                rf"{_VALUE}\r?\n?")
+_YAML_SKIP: Final = re.compile(rf" *(?:#[{_SAFE}\t]*)?\r?\n?")
+
+
 def _read_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
+    """The items of a YAML fixture: line by line while its lines are simple, else (from the
+    first line that is not) by the hardened reader (see above)."""
+    if limits.max_depth < 3:
+        yield from _read_yaml_events(name, limits)
+        return
+    done = 0
+    try:
+        for item in _read_simple_yaml(name, limits):
+            yield item
+            done += 1
+        return
+    except _NotSimple:
+        pass
+    events = _read_yaml_events(name, limits)
+    for _ in range(done):            # the same items again: skipped
+        next(events)
+    yield from events
+
+
+class _NotSimple(Exception):
+    """A line that `_read_simple_yaml` does not read."""
+
+
+def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
+    from flowengine.formats.yaml import plain_scalar_reader
+
+    plain = plain_scalar_reader(limits)
+    most = max(0, (limits.max_nodes - 1) // 2 - 1)     # fields of one record within the node limit
+    field_match = _YAML_FIELD.fullmatch
+    skip_match = _YAML_SKIP.fullmatch
+    try:
+        fh = open(name, encoding="utf-8", newline="")
+    except OSError:
+        raise _NotSimple from None   # the hardened reader says why
+    with fh:
+        objects: set[str] = set()
+        object_name: str | None = None
+        record: dict[str, Any] | None = None
+        index = indent = item_line = 0
+        number = 0
+        try:
+            for line in fh:
+                number += 1
+                if "\r" in line and not line.endswith("\r\n"):
+                    raise _NotSimple                  # a lone carriage return breaks the line
+                m = field_match(line)
+                if m is None:
+                    if skip_match(line):              # a blank line, a comment
+                        continue
+                    raise _NotSimple
+                spaces, dash, key, plain_text, single, double = m.groups()
+                if plain_text is not None:
+                    value = plain(plain_text)
+                elif single is not None:
+                    value = single.replace("''", "'")
+                elif double is not None:
+                    value = double
+                elif not spaces and dash is None:     # `Name:` at the start: an object
+                    if key in objects or (object_name is not None and record is None):
+                        raise _NotSimple              # one twice, or one without records
+                    if record is not None:
+                        yield object_name, index, record, item_line
+                    object_name = key
+                    objects.add(key)
+                    record = None
+                    index = 0
+                    continue
+                else:
+                    value = plain("")                 # `Field:` and nothing: null
+                width = len(spaces)
+                if dash is not None:
+                    if object_name is None:
+                        raise _NotSimple
+                    if record is not None:
+                        if width != indent:
+                            raise _NotSimple
+                        yield object_name, index, record, item_line
+                        index += 1
+                    else:
+                        indent = width
+                    record = {key: value}
+                    item_line = number
+                elif record is None or width != indent + 2 or key in record \
+                        or len(record) >= most:
+                    raise _NotSimple
+                else:
+                    record[key] = value
+        except (UnicodeDecodeError, ValueError, OSError):
+            raise _NotSimple from None
+        if record is None:
+            raise _NotSimple                          # no records, or an object without any
+        yield object_name, index, record, item_line
+
+
+def _read_yaml_events(name: str, limits: Any) -> Iterator[FixtureItem]:
     from flowengine.formats.yaml import stream_yaml
 
     for key, index, value, line in stream_yaml(name, limits):
