@@ -28,6 +28,7 @@ FixtureItem = tuple[str | None, int, Any, int]
 MAX_VALUE_BYTES: Final = 50 * 1024 * 1024      # one record (one JSON value, one line) at most
 _READ: Final = 1 << 20
 _SPACE: Final = re.compile(r"[ \t\n\r]*")
+_AFTER_COMMA: Final = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _TOKEN: Final = re.compile(r'"(?:\\.|[^"\\])*"|[\[\]{}]')
 
 
@@ -325,11 +326,16 @@ class _JsonReader:
             self.pos += 1
             return
         index = 0
+        after_comma = _AFTER_COMMA.match
+        self.peek()
         while True:
-            self.peek()                     # the line of the record, not of the comma before it
-            line = self.line_at(self.pos)
-            yield key, index, self.value(), line
+            line = self.line_at(self.pos)   # the line of the record, not of the comma before it
+            yield key, index, self.value(peeked=True), line
             index += 1
+            found = after_comma(self.buf, self.pos)
+            if found is not None and found.end() < len(self.buf):
+                self.pos = found.end()      # on the next record (the common case, in one step)
+                continue
             separator = self.peek()
             self.pos += 1
             if separator == "]":
@@ -337,6 +343,7 @@ class _JsonReader:
             if separator != ",":
                 self.pos -= 1
                 self.fail("Expecting ',' delimiter")
+            self.peek()
 
     # -- the buffer ----------------------------------------------------------------------------
 
@@ -362,8 +369,9 @@ class _JsonReader:
             if self.pos < len(self.buf) or not self.more():
                 return self.buf[self.pos:self.pos + 1]
 
-    def value(self) -> Any:
-        self.peek()
+    def value(self, peeked: bool = False) -> Any:
+        if not peeked:
+            self.peek()
         while True:
             start = self.pos
             try:

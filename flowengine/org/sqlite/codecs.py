@@ -14,6 +14,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Final
 
 from flowengine.errors import OrgError
@@ -155,7 +156,7 @@ class ObjectCodec:
         fetch = operator.itemgetter(*columns) if len(columns) > 1 else \
             (lambda record: (record[columns[0]],))
         sql: list[str] = []
-        values: list[Sequence[Any]] = []
+        values: list[Iterable[Any]] = []
         for name, column in zip(columns, zip(*map(fetch, rows))):
             if column.count(None) == count:
                 continue
@@ -163,6 +164,14 @@ class ObjectCodec:
             sql.append(name)
             if encoder is str:
                 values.append(column)
+                continue
+            first = column[0]
+            if first is not None and all(map(operator.is_, column, repeat(first))):
+                # the same value in every row (the batch's timestamps): encoded once
+                values.append(repeat(encoder(first), count))
+                if name in self.numeric:
+                    sql.append(key_column(name))
+                    values.append(repeat(numeric_key(first), count))
                 continue
             values.append([None if v is None else encoder(v) for v in column])
             if name in self.numeric:
