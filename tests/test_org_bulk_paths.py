@@ -124,3 +124,63 @@ def test_a_run_of_generated_ids_is_make_id_of_each(prefix: str, first: int) -> N
                                               for n in range(first, first + 5)]
     with pytest.raises(ValueError, match="out of range"):
         ids.make_ids(prefix, 10 ** 10 - 2, 5)
+
+
+# -- YAML export: records written as the dumper writes them ---------------------------------------
+
+def _dumped_chunks(objects: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """What `write_chunks("yaml", ...)` wrote when each chunk was dumped by PyYAML."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    def dump(data: Any) -> str:
+        text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True,
+                              width=1000)
+        return text
+
+    chunks, empty = [], True
+    for name, records in objects:
+        for start in range(0, len(records), 1000):
+            batch = records[start:start + 1000]
+            chunks.append(dump({name: batch}) if start == 0 else dump(batch))
+        empty = empty and not records
+    return chunks + ([dump({})] if empty else [])
+
+
+TEXTS = ["", " ", "a ", " a", "-", "- a", "-a", "?", "? a", ":", ": a", ":a", "a:", "a: b", "a:b",
+         "a #b", "a#b", "#a", "---", "--- a", "...", "....", "yes", "No", "ON", "off", "y", "n",
+         "Y", "null", "Null", "~", "true", "FALSE", "1", "01", "0x1f", "1.5", "1e5", "1_000",
+         "2026-01-31", "2026-01-31T10:00:00Z", "12:30", ".inf", ".nan", "-.inf", "=", "<<",
+         "it's", "'a'", '"a"', "a'b", "x" * 900, "x " * 500, "a  b", "a\tb", "café", "a\nb",
+         "\ufeffx", "!x", "&a", "*a", "%a", "@a", "`a", "|a", ">a", "a|", "a>", "[a]", "{a}",
+         "a,b", "a, b", "+1", "-1", "+a", ".a", "._", "_a", "0o17", "0b1", "1:30:00",
+         "190:20:30", "6.8523015e+5", "\U0001F4A5", "a\x85b", "a\u2028b"]
+VALUES = [*TEXTS, None, True, False, 0, -5, 10 ** 20, 0.5, -1e-7, 1e16, 123456.789, 1.0,
+          float("inf"), float("-inf"), float("nan"), 2.5e-300]
+
+
+def test_yaml_export_writes_what_the_dumper_writes() -> None:
+    import random
+    import string
+
+    from flowengine.org.fixture_files import write_chunks
+
+    rnd = random.Random(7)
+    alphabet = string.ascii_letters[:6] + string.digits[:4] + " :#-?'\"!&*,[]{}|>%@`.~=<+_/\\" \
+        "\t\né€\U0001F4A5\x85\u2028"
+    keys = ["Name", "Id", "Yes", "No", "on", "null", "a_b", "X1", "y" * 120]
+    objects: list[tuple[str, list[dict[str, Any]]]] = []
+    for name in ["Account", "Yes", "No", "y", "Contact"]:
+        records: list[dict[str, Any]] = []
+        for _ in range(2100):
+            record = {}
+            for key in rnd.sample(keys, rnd.randint(1, 5)):
+                record[key] = rnd.choice(VALUES) if rnd.random() < 0.6 else \
+                    "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 8)))
+            records.append(record)
+        records.append({})
+        objects.append((name, records))
+    objects += [("One", [{"V": value}]) for value in VALUES]
+    assert list(write_chunks("yaml", objects)) == _dumped_chunks(objects)
+    assert list(write_chunks("yaml", [])) == _dumped_chunks([]) == ["{}\n"]

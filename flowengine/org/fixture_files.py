@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -481,19 +481,97 @@ def _yaml_chunks(objects: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> Ite
                               width=1000)
         return text
 
+    text_of = _YamlText(dump)
     empty = True
     for name, records in objects:
-        batch: list[dict[str, Any]] = []
+        batch: list[str] = []
         head = True
+        key = text_of.key(name)    # the name as the dumper writes it, before the first record
+        key = dump({name: [None]})[:-len("\n- null\n")] if key is None else key + ":"
         for record in records:
-            batch.append(record)
+            batch.append(text_of.record(record))
             if len(batch) >= _CHUNK:
-                yield (dump({name: batch}) if head else dump(batch))
+                yield (key + "\n" if head else "") + "".join(batch)
                 head = False
                 batch = []
         if batch:
-            yield (dump({name: batch}) if head else dump(batch))
+            yield (key + "\n" if head else "") + "".join(batch)
             head = False
         empty = empty and head
     if empty:
         yield dump({})
+
+
+# the YAML text of a record, as the dumper writes one in a block list: written here for the
+# values it writes as they are or in single quotes (printable ASCII on one line, None, Booleans,
+# whole numbers, floats), by the dumper itself for any other record
+_ASCII: Final = re.compile(r"[\x20-\x7e]*")
+# the text the emitter writes plain in a block (when its tag would be resolved back as text):
+# no leading or trailing space, no indicator first, no ": " or " #" (libyaml's analysis)
+_PLAIN_OUT: Final = re.compile(r"(?!---|\.\.\.)(?![-?:](?: |$))[^ #,\[\]{}&*!|>'\"%@`]"
+                               r"(?:(?!:(?: |$)| #)[\x20-\x7e])*(?<! )")
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MOST_OUT: Final = 800        # characters of a line: well within the emitter's width (1000)
+
+
+class _YamlText:
+    def __init__(self, dump: Callable[[Any], str]) -> None:
+        import yaml
+
+        self.dump = dump
+        resolver = yaml.resolver.Resolver()      # the dumper's (YAML 1.1: yes/no are Booleans)
+        self.special = frozenset(first for first, pairs in
+                                 resolver.yaml_implicit_resolvers.items() if pairs)
+        self.resolve = resolver.resolve
+        self.node = yaml.ScalarNode
+        self.keys: dict[str, str] = {}
+
+    def text(self, value: str) -> str | None:
+        """A text value as the emitter writes it, or None when it is not one written here."""
+        if len(value) > _MOST_OUT or not _ASCII.fullmatch(value):
+            return None
+        if _PLAIN_OUT.fullmatch(value) and (value[0] not in self.special or self.resolve(
+                self.node, value, (True, False)) == "tag:yaml.org,2002:str"):
+            return value
+        return "'" + value.replace("'", "''") + "'"
+
+    def key(self, name: Any) -> str | None:
+        """A field or object name as the emitter writes it as a key (None: not written here)."""
+        found = self.keys.get(name) if name.__class__ is str else None
+        if found is None:
+            if name.__class__ is not str or len(name) >= 100 or not _NAME.fullmatch(name):
+                return None
+            found = self.text(name)
+            if found is not None and len(self.keys) < 10_000:
+                self.keys[name] = found
+        return found
+
+    def record(self, record: dict[str, Any]) -> str:
+        parts = []
+        dash = "- "
+        for name, value in record.items():
+            cls = value.__class__
+            if cls is str:
+                text = self.text(value)
+            elif value is None:
+                text = "null"
+            elif cls is bool:
+                text = "true" if value else "false"
+            elif cls is int:
+                text = str(value)
+            elif cls is float and value == value and abs(value) != float("inf"):
+                text = repr(value).lower()
+                if "." not in text and "e" in text:
+                    text = text.replace("e", ".0e", 1)
+                if self.resolve(self.node, text, (True, False)) != "tag:yaml.org,2002:float":
+                    text = None
+            else:
+                text = None
+            key = self.key(name)
+            if text is None or key is None or len(text) + len(key) > _MOST_OUT:
+                return self.dump([record])
+            parts.append(f"{dash}{key}: {text}\n")
+            dash = "  "
+        if not parts:
+            return self.dump([record])
+        return "".join(parts)
