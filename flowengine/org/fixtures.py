@@ -200,12 +200,12 @@ class _Plan:
             return
         self.read += 1
         info = self.catalog.objects[object_name]
-        given_id = record.get("Id") if isinstance(record, Mapping) else None
+        plain = record.__class__ is dict
+        given_id = record.get("Id") if plain or isinstance(record, Mapping) else None
         label = f"{object_name}[{index}]" + (f" (Id {given_id})" if given_id is not None else "")
-        fields = self._fields_of_shape(info, index, record) if record.__class__ is dict \
-            else None
-        if fields is not None:   # every field one a load may set, its Id new and well-formed
-            shape = self.shapes[object_name][tuple(record)]
+        shaped = self._fields_of_shape(info, index, record) if plain else None
+        if shaped is not None:   # every field one a load may set, its Id new and well-formed
+            fields, shape = shaped
             waits = self._link_references(info, fields, label) if shape.references else set()
             if waits is None or self.static_problem:
                 return
@@ -217,9 +217,10 @@ class _Plan:
                     error = exc
                     break
         else:
-            fields = self._collect_record(info, index, record, label)
-            if fields is None:
+            collected = self._collect_record(info, index, record, label)
+            if collected is None:
                 return
+            fields = collected
             waits = self._link_references(info, fields, label)
             if waits is None or self.static_problem:
                 return
@@ -234,12 +235,12 @@ class _Plan:
         else:
             self.queue(tx, object_name, queued)
 
-    def _fields_of_shape(self, info: ObjectInfo, index: int,
-                         record: dict[str, Any]) -> dict[str, Any] | None:
+    def _fields_of_shape(self, info: ObjectInfo, index: int, record: dict[str, Any]
+                         ) -> tuple[dict[str, Any], _Shape] | None:
         """The short way of `_collect_record` for a record whose field names (in their order:
         its shape) were seen before and are all fields a load may set, and whose Id, if any, is
-        well-formed and new: a copy of the record with its Id converted. None for any other
-        record, which takes the long way (which reports its problems)."""
+        well-formed and new: a copy of the record with its Id converted, and its shape. None
+        for any other record, which takes the long way (which reports its problems)."""
         shapes = self.shapes.get(info.name)
         if shapes is None:
             shapes = self.shapes[info.name] = {}
@@ -262,7 +263,7 @@ class _Plan:
                 return None
             self.seen[record_id] = index if given == record_id else (index, given)
             fields["Id"] = record_id
-        return fields
+        return fields, shape
 
     def _shape(self, info: ObjectInfo, keys: tuple[str, ...]) -> _Shape:
         settable = self.catalog.converters(info, audit=True)
