@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -443,7 +443,7 @@ class _Builder:
 
     def construct(self, tag: str, text: str, event: Any) -> Any:
         """The value of a scalar of `tag` (resolved already); `event` None: a problem is a
-        ValueError without a place (see `plain_scalar_reader`)."""
+        ValueError without a place (see `PlainScalars`)."""
         yaml = self.yaml
         if tag == _STANDARD_TAG + "str":
             return text
@@ -590,31 +590,39 @@ def stream_yaml(path: str | os.PathLike[str], limits: YamlLimits,
     yield None, -1, builder.root, 0
 
 
-def plain_scalar_reader(limits: YamlLimits) -> Callable[[str], Any]:
-    """A function that reads the text of a plain (unquoted) scalar as `stream_yaml` reads it
-    with `limits`: the same tag resolution and the same values. Where the reader would report a
-    problem it raises ValueError, without a place: a caller reads the file again to report it
-    (`flowengine.org.fixture_files` reads simple fixtures line by line with it)."""
-    import yaml
+class PlainScalars:
+    """Reads the text of a plain (unquoted) scalar as `stream_yaml` reads it with `limits`:
+    the same tag resolution and the same values. Where the reader would report a problem it
+    raises ValueError, without a place: a caller reads the file again to report it
+    (`flowengine.org.fixture_files` reads simple fixtures line by line with it). Text whose
+    first character is not in `special` is text: no need to ask."""
 
-    if not _Builder._handlers:
-        _register_handlers()
-    builder = _Builder(None, "", limits)
-    resolver = builder.resolver
-    # the first characters that some implicit tag starts with: any other text is text
-    special = frozenset(first for first, pairs in resolver.yaml_implicit_resolvers.items()
-                        if pairs and first is not None)
-    if resolver.yaml_implicit_resolvers.get(None):
-        special = None   # type: ignore[assignment]   # a resolver for any text: ask for each
-    scalar_node = yaml.ScalarNode
-    construct = builder.construct
-    implicit = (True, False)
+    def __init__(self, limits: YamlLimits) -> None:
+        import yaml
 
-    def read(text: str) -> Any:
-        if text and special is not None and text[0] not in special:
+        if not _Builder._handlers:
+            _register_handlers()
+        builder = _Builder(None, "", limits)
+        self._resolve = builder.resolver.resolve
+        self._construct = builder.construct
+        self._node = yaml.ScalarNode
+        resolvers = builder.resolver.yaml_implicit_resolvers
+        # the first characters that some implicit tag starts with (all of them, "", when some
+        # resolver applies to any text)
+        self.special: Container[str] = frozenset(
+            first for first, pairs in resolvers.items() if pairs and first is not None)
+        if resolvers.get(None):
+            self.special = _Everything()
+
+    def __call__(self, text: str) -> Any:
+        if text and text[0] not in self.special:
             return text
-        return construct(resolver.resolve(scalar_node, text, implicit), text, None)
-    return read
+        return self._construct(self._resolve(self._node, text, (True, False)), text, None)
+
+
+class _Everything:
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _line_column_of_byte(name: str, offset: int) -> tuple[int, int]:

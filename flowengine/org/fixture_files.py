@@ -93,9 +93,10 @@ class _NotSimple(Exception):
 
 
 def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
-    from flowengine.formats.yaml import plain_scalar_reader
+    from flowengine.formats.yaml import PlainScalars
 
-    plain = plain_scalar_reader(limits)
+    plain = PlainScalars(limits)
+    special = plain.special
     most = max(0, (limits.max_nodes - 1) // 2 - 1)     # fields of one record within the node limit
     field_match = _YAML_FIELD.fullmatch
     skip_match = _YAML_SKIP.fullmatch
@@ -121,7 +122,7 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
                     raise _NotSimple
                 spaces, dash, key, plain_text, single, double = m.groups()
                 if plain_text is not None:
-                    value = plain(plain_text)
+                    value = plain_text if plain_text[0] not in special else plain(plain_text)
                 elif single is not None:
                     value = single.replace("''", "'")
                 elif double is not None:
