@@ -23,7 +23,8 @@ SIMPLE = [
     "  P: 1_000\n  Q: +5\n  R: 1:30\n  S: 12:30:00\n  T: 0o17\n  U: 017\n  V: 0b101\n",
     "Account:\n- Name: TRUE\n  A: False\n  B: NULL\n  C: Null\n  D: nulls\n  E: .5\n"
     "  F: -.5e-3\n  G: 1.\n  H: -5\n  I: -x\n",
-    "Account:\n- Name: a#c\n  X: http://x.y/z?q=1\n  Y: a, b [c] {d}\n",
+    "Account:\n- Name: a#c\n  X: http://x.y/z?q=1\n  Y: a, b [c] {d}\n  Z: a:b  c:#d -\n"
+    "  W: -.5\n  V: '- x: #y'\n  U: \"a: #b\"\n",
     "# c\n\nAccount:\n\n- Name: x\n  # mid\n  X: 1\n",
     "Account:\r\n- Name: x\r\n  X: 1\r\n",
     "Account:\n- Name: caf\u00e9 \U0001F4A5\n",
@@ -51,6 +52,12 @@ NOT_SIMPLE = [
     "Account:\n- Name: x\u2028y\n",
     "Account:\n- Name: x\n  X: 1\n- Name: y\n    Z: 3\n",
     "Account:\n- Name: -5\n  B: - \n",
+    "Account:\n- Name: -5\n  B: -\n",
+    "Account:\n- Name: -5\n  B: -",
+    "Account:\n- Name: a:\n",
+    "Account:\n- Name: a:\r\n",
+    "Account:\n- Name: a:b: c\n",
+    "Account:\n- Name: a  #b\n",
     "Account:\n- Name: 2024-13-45\n",
     "Account:\n- Name: 'a\n  b'\n",
     "Account:\n- Name: a\n  b\n",

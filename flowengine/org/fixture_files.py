@@ -58,11 +58,15 @@ def read_items(path: str | os.PathLike[str], yaml_limits: Any,
 # regular expression, their plain values by the hardened reader's own resolution; at the first
 # line that is anything else, the file is read again by the hardened reader, which skips the
 # records already handed out. The items are the same either way, and so is every error.
-_SAFE: Final = r"\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
-_PLAIN: Final = (rf"""(?:-(?=[^ ])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!|>'"%@`\s])"""   # not an indicator
-                 rf"(?:(?:(?!: | #)[{_SAFE}])*(?<![ :]))?")     # no comment, no trailing space
-_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:(?!')[{_SAFE}]|'')*)'"
-                 rf'|"(?P<double>(?:(?![\\"])[{_SAFE}])*)"))?')
+_WIDE: Final = r"\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+_SAFE: Final = r"\x20-\x7e" + _WIDE               # printable, no line break, no BOM, no tab
+# a plain value: no indicator first; a colon only before a character other than a space, and
+# spaces only before a character other than "#" (no comment, no trailing space)
+_PLAIN: Final = (rf"""(?:-(?=[\x21-\x7e{_WIDE}])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!|>'"%@`\s])"""
+                 rf"(?:[\x21-\x39\x3b-\x7e{_WIDE}]|:(?=[\x21-\x7e{_WIDE}])"
+                 rf"| +(?=[\x21\x22\x24-\x7e{_WIDE}]))*")
+_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:[\x20-\x26\x28-\x7e{_WIDE}]|'')*)'"
+                 rf'|"(?P<double>[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*)"))?')
 _YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):"
                                 rf"{_VALUE}\r?\n?")
 _YAML_SKIP: Final = re.compile(rf" *(?:#[{_SAFE}\t]*)?\r?\n?")
