@@ -194,6 +194,7 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
         self._check_writable()
         now = self.clock()
         hooks = self._saving(info)
+        base = self._record_base(info, now)
         given: dict[str, int] = {}                         # given Id → index of its record
         prepared: list[tuple[str | None, Row]] = []        # (label for errors, record)
         for index, fields in enumerate(records):
@@ -211,7 +212,7 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             if record_id is not None:
                 given[record_id] = index
             prepared.append((label, self._new_record(info, record_id, values, label, now,
-                                                     check=not self.hooks)))
+                                                     check=not self.hooks, base=base)))
         if not prepared:
             return []
         if hooks:
@@ -258,19 +259,27 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
                                  "record (Ids are never used again)", "ENTITY_IS_DELETED", label)
 
     def _new_record(self, info: ObjectInfo, record_id: str | None, values: Mapping[str, Any],
-                    label: str | None, now: _dt.datetime, check: bool = True) -> Row:
+                    label: str | None, now: _dt.datetime, check: bool = True,
+                    base: Row | None = None) -> Row:
         """A record to insert: given values, defaults and system fields; computed fields and
-        auto-numbers still empty."""
+        auto-numbers still empty. `base`: `_record_base(info, now)`, when the caller has it."""
+        record: Row = dict(self._record_base(info, now) if base is None else base)
+        record["Id"] = record_id
+        record.update(values)
+        if check:
+            self._check_required(info, record, self.catalog.new_record(info).required, label)
+        return record
+
+    def _record_base(self, info: ObjectInfo, now: _dt.datetime) -> Row:
+        """Every field of a new record of `info`'s object with its default, the running user
+        and the time `now` in the system fields that take them, Id None."""
         plan = self.catalog.new_record(info)
         record: Row = dict(plan.start)
-        record["Id"] = record_id
+        record["Id"] = None
         for name in plan.user_fields:
             record[name] = self.user_id
         for name in plan.time_fields:
             record[name] = now
-        record.update(values)
-        if check:
-            self._check_required(info, record, plan.required, label)
         return record
 
     # -- save hooks ----------------------------------------------------------------------------
