@@ -63,10 +63,10 @@ _SAFE: Final = r"\x20-\x7e" + _WIDE               # printable, no line break, no
 # a plain value: no indicator first; a colon only before a character other than a space, and
 # spaces only before a character other than "#" (no comment, no trailing space)
 _PLAIN: Final = (rf"""(?:-(?=[\x21-\x7e{_WIDE}])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!|>'"%@`\s])"""
-                 rf"(?:[\x21-\x39\x3b-\x7e{_WIDE}]|:(?=[\x21-\x7e{_WIDE}])"
-                 rf"| +(?=[\x21\x22\x24-\x7e{_WIDE}]))*")
-_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:[\x20-\x26\x28-\x7e{_WIDE}]|'')*)'"
-                 rf'|"(?P<double>[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*)"))?')
+                 rf"(?:[\x21-\x39\x3b-\x7e{_WIDE}]++|:(?=[\x21-\x7e{_WIDE}])"
+                 rf"| ++(?=[\x21\x22\x24-\x7e{_WIDE}]))*+")    # possessive: no backtracking
+_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:[\x20-\x26\x28-\x7e{_WIDE}]++"
+                 rf"|'')*+)'|\"(?P<double>[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*+)\"))?")
 _YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):"
                                 rf"{_VALUE}\r?\n?")
 _YAML_SKIP: Final = re.compile(rf" *(?:#[{_SAFE}\t]*)?\r?\n?")
