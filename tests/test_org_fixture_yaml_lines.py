@@ -145,3 +145,30 @@ def test_a_file_that_turns_complex_loads_the_same_records(
         records = json.loads(capsys.readouterr().out)
         shown.append([(r["Name"], r["Value"]) for r in records])
     assert shown[0] == shown[1]
+
+
+def test_plain_numbers_read_as_the_resolver_reads_them() -> None:
+    """Plain decimals and whole numbers skip the resolver: the same values (and digits) as
+    through it, and the same refusals for what only looks like a number."""
+    import random
+
+    from flowengine.formats.yaml import PlainScalars
+
+    fast, slow = PlainScalars(_yaml_limits()), PlainScalars(_yaml_limits())
+    slow._numbers = False
+
+    def read(plain: Any, text: str) -> Any:
+        try:
+            value = plain(text)
+        except ValueError as exc:
+            return "error", str(exc)
+        return type(value), str(value)
+
+    rnd = random.Random(5)
+    texts = ["0", "-0", "00", "0.0", "-0.0", "1.50", "007", "1_000", "1.5e3", "12:30", "0x1F",
+             "-.5", "1.", ".5", "1" * 40, "1." + "2" * 40, "2026-01-31"]
+    texts += [rnd.choice(["", "-", "+"]) + "".join(rnd.choice("0123456789._e-")
+                                                   for _ in range(rnd.randint(1, 8)))
+              for _ in range(20_000)]
+    for text in texts:
+        assert read(fast, text) == read(slow, text), text

@@ -245,6 +245,8 @@ _STANDARD_TAG = "tag:yaml.org,2002:"
 _INT_DIGITS = 4000
 _DECIMAL_INT = re.compile(r"[-+]?[0-9][0-9_]*")
 _RESOLVED_KEPT = 10_000        # plain scalars whose tag is remembered
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,30})\.[0-9]{1,30}")
+_PLAIN_WHOLE = re.compile(r"-?(?:0|[1-9][0-9]{0,30})")
 _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
 
@@ -613,10 +615,21 @@ class PlainScalars:
             first for first, pairs in resolvers.items() if pairs and first is not None)
         if resolvers.get(None):
             self.special = _Everything()
+        # plain decimals and whole numbers, the common numbers, as their resolution reads them
+        # (YAML 1.1's float and int patterns match them; the first is a Decimal, the second
+        # an int): checked once, then read without asking
+        self._numbers = all(self._resolve(self._node, text, (True, False)) == _STANDARD_TAG + tag
+                            for text, tag in (("-12.50", "float"), ("0.5", "float"),
+                                              ("-120", "int"), ("0", "int")))
 
     def __call__(self, text: str) -> Any:
         if text and text[0] not in self.special:
             return text
+        if self._numbers:
+            if _PLAIN_DECIMAL.fullmatch(text):
+                return Decimal(text)
+            if _PLAIN_WHOLE.fullmatch(text):
+                return int(text)
         return self._construct(self._resolve(self._node, text, (True, False)), text, None)
 
 
