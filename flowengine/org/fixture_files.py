@@ -112,7 +112,8 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
         objects: set[str] = set()
         object_name: str | None = None
         record: dict[str, Any] | None = None
-        index = indent = item_line = 0
+        index = item_line = 0
+        item_spaces = field_spaces = None    # the indentation of the object's items, fields
         number = 0
         try:
             for line in fh:
@@ -138,29 +139,28 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
                         yield object_name, index, record, item_line
                     object_name = key
                     objects.add(key)
-                    record = None
+                    record = field_spaces = None
                     index = 0
                     continue
                 else:
                     value = plain("")                 # `Field:` and nothing: null
-                width = len(spaces)
-                if dash is not None:
-                    if object_name is None:
+                if dash is None:                      # a record's next field
+                    if record is None or spaces != field_spaces or key in record \
+                            or len(record) >= most:
                         raise _NotSimple
-                    if record is not None:
-                        if width != indent:
-                            raise _NotSimple
-                        yield object_name, index, record, item_line
-                        index += 1
-                    else:
-                        indent = width
-                    record = {key: value}
-                    item_line = number
-                elif record is None or width != indent + 2 or key in record \
-                        or len(record) >= most:
-                    raise _NotSimple
-                else:
                     record[key] = value
+                    continue
+                if object_name is None:
+                    raise _NotSimple
+                if record is not None:
+                    if spaces != item_spaces:
+                        raise _NotSimple
+                    yield object_name, index, record, item_line
+                    index += 1
+                else:
+                    item_spaces, field_spaces = spaces, spaces + "  "
+                record = {key: value}
+                item_line = number
         except (UnicodeDecodeError, ValueError, OSError):
             raise _NotSimple from None
         if record is None:

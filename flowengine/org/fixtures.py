@@ -115,6 +115,7 @@ class _Queued(NamedTuple):
 
 
 _SHAPES: Final = 1_000   # the most shapes (field names in order) remembered per object
+_NO_WAITS: Final[set[str]] = set()   # never changed: a record that waits for no Id
 
 
 class _Shape(NamedTuple):
@@ -206,7 +207,8 @@ class _Plan:
         shaped = self._fields_of_shape(info, index, record) if plain else None
         if shaped is not None:   # every field one a load may set, its Id new and well-formed
             fields, shape = shaped
-            waits = self._link_references(info, fields, label) if shape.references else set()
+            waits = self._link_references(info, fields, label) if shape.references \
+                else _NO_WAITS
             if waits is None or self.static_problem:
                 return
             error = None
@@ -225,7 +227,9 @@ class _Plan:
             if waits is None or self.static_problem:
                 return
             error = self.convert(info, fields)
-        ids = self.ids.setdefault(object_name, [])
+        ids = self.ids.get(object_name)
+        if ids is None:
+            ids = self.ids[object_name] = []
         queued = _Queued(len(ids), fields, label, line, error)
         ids.append(None)
         if waits:
@@ -372,7 +376,9 @@ class _Plan:
     # -- inserting, in chunks -----------------------------------------------------------------
 
     def queue(self, tx: OrgTransaction, object_name: str, queued: _Queued) -> None:
-        queue = self.queues.setdefault(object_name, [])
+        queue = self.queues.get(object_name)
+        if queue is None:
+            queue = self.queues[object_name] = []
         queue.append(queued)
         if len(queue) >= _CHUNK:
             self.flush(tx, object_name)
