@@ -268,6 +268,13 @@ class TriggerHook:
         self.depth = 0
         self.running: set[tuple[str, str]] = set()     # (flow, record Id) under way
 
+    def saves(self, object_name: str) -> bool:
+        """Whether a flow of the project is triggered by saving records of `object_name`."""
+        project = self.automation.project
+        return any(project.record_triggered(object_name, trigger, change)
+                   for trigger in ("RecordBeforeSave", "RecordAfterSave")
+                   for change in ("Create", "Update"))
+
     def before_save(self, tx: Any, object_name: str, changes: Sequence[tuple[Any, Any]]) -> None:
         self._run("RecordBeforeSave", tx, object_name, changes)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -244,6 +244,9 @@ _STANDARD_TAG = "tag:yaml.org,2002:"
 # 4,300 digits into an int); the Number type then refuses them by their digits
 _INT_DIGITS = 4000
 _DECIMAL_INT = re.compile(r"[-+]?[0-9][0-9_]*")
+_RESOLVED_KEPT = 10_000        # plain scalars whose tag is remembered
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,30})\.[0-9]{1,30}")
+_PLAIN_WHOLE = re.compile(r"-?(?:0|[1-9][0-9]{0,30})")
 _ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in
                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
 
@@ -431,29 +434,42 @@ class _Builder:
         if event.implicit[0]:                       # plain scalar: resolve 3, true, null, 2026-01-31...
             tag = self.resolved.get(event.value)
             if tag is None:                         # flow files repeat their words: resolve once
-                tag = self.resolved[event.value] = self.resolver.resolve(
-                    yaml.ScalarNode, event.value, event.implicit)
+                tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+                if len(self.resolved) < _RESOLVED_KEPT:   # a stream's values are mostly new
+                    self.resolved[event.value] = tag
         elif event.tag and event.tag.startswith(_STANDARD_TAG):   # explicit !!int "3" and the like
             tag = event.tag
         else:                                       # quoted: always text
             return event.value
+        return self.construct(tag, event.value, event)
+
+    def construct(self, tag: str, text: str, event: Any) -> Any:
+        """The value of a scalar of `tag` (resolved already); `event` None: a problem is a
+        ValueError without a place (see `PlainScalars`)."""
+        yaml = self.yaml
         if tag == _STANDARD_TAG + "str":
-            return event.value
+            return text
         if tag == _STANDARD_TAG + "float":
             try:
-                return Decimal(event.value.replace("_", ""))
+                return Decimal(text.replace("_", ""))
             except InvalidOperation:                # .inf, .nan: kept as float, refused by types
                 pass
-        if tag == _STANDARD_TAG + "int" and len(event.value) > _INT_DIGITS and \
-                _DECIMAL_INT.fullmatch(event.value):
+        if tag == _STANDARD_TAG + "int" and len(text) > _INT_DIGITS and \
+                _DECIMAL_INT.fullmatch(text):
             # past Python's limit on converting text to int: as exact a number, for the types'
             # own check to refuse by its digits
-            return Decimal(event.value.replace("_", ""))
+            return Decimal(text.replace("_", ""))
         try:
-            return self.constructor.construct_object(yaml.ScalarNode(tag, event.value,
-                                                                     event.start_mark, event.end_mark))
+            mark = None if event is None else event.start_mark
+            node = yaml.ScalarNode(tag, text, mark, None if event is None else event.end_mark)
+            try:
+                return self.constructor.construct_object(node)
+            finally:   # the constructor keeps every node it built: let it go (memory of a stream)
+                self.constructor.constructed_objects.pop(node, None)
         except (yaml.YAMLError, ValueError) as exc:
-            shown = event.value if len(event.value) <= 40 else event.value[:37] + "..."
+            if event is None:
+                raise ValueError(str(exc)) from None
+            shown = text if len(text) <= 40 else text[:37] + "..."
             why = str(exc) if len(str(exc)) <= 80 else str(exc)[:77] + "..."
             kind = tag.rsplit(":", 1)[-1]
             kind = {"timestamp": "a date", "int": "a whole number", "float": "a number",
@@ -574,6 +590,52 @@ def stream_yaml(path: str | os.PathLike[str], limits: YamlLimits,
     except yaml.YAMLError as exc:
         raise LoadError(f"invalid YAML: {exc}", name, code="yaml") from None
     yield None, -1, builder.root, 0
+
+
+class PlainScalars:
+    """Reads the text of a plain (unquoted) scalar as `stream_yaml` reads it with `limits`:
+    the same tag resolution and the same values. Where the reader would report a problem it
+    raises ValueError, without a place: a caller reads the file again to report it
+    (`flowengine.org.fixture_files` reads simple fixtures line by line with it). Text whose
+    first character is not in `special` is text: no need to ask."""
+
+    def __init__(self, limits: YamlLimits) -> None:
+        import yaml
+
+        if not _Builder._handlers:
+            _register_handlers()
+        builder = _Builder(None, "", limits)
+        self._resolve = builder.resolver.resolve
+        self._construct = builder.construct
+        self._node = yaml.ScalarNode
+        resolvers = builder.resolver.yaml_implicit_resolvers
+        # the first characters that some implicit tag starts with (all of them, "", when some
+        # resolver applies to any text)
+        self.special: Container[str] = frozenset(
+            first for first, pairs in resolvers.items() if pairs and first is not None)
+        if resolvers.get(None):
+            self.special = _Everything()
+        # plain decimals and whole numbers, the common numbers, as their resolution reads them
+        # (YAML 1.1's float and int patterns match them; the first is a Decimal, the second
+        # an int): checked once, then read without asking
+        self._numbers = all(self._resolve(self._node, text, (True, False)) == _STANDARD_TAG + tag
+                            for text, tag in (("-12.50", "float"), ("0.5", "float"),
+                                              ("-120", "int"), ("0", "int")))
+
+    def __call__(self, text: str) -> Any:
+        if text and text[0] not in self.special:
+            return text
+        if self._numbers:
+            if _PLAIN_DECIMAL.fullmatch(text):
+                return Decimal(text)
+            if _PLAIN_WHOLE.fullmatch(text):
+                return int(text)
+        return self._construct(self._resolve(self._node, text, (True, False)), text, None)
+
+
+class _Everything:
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _line_column_of_byte(name: str, offset: int) -> tuple[int, int]:

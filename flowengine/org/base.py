@@ -196,7 +196,10 @@ class SaveHook(Protocol):
     """Runs around each write of a transaction (`OrgTransaction.hooks`), as the platform's
     order of execution does: plug-ins' platform behaviour (publishing the events Salesforce
     publishes) and, under automation, record-triggered flows. Rows are record dicts of every
-    field. A hook that raises fails the write, which then changes nothing."""
+    field. A hook that raises fails the write, which then changes nothing. A hook may also
+    have `saves(object_name) -> bool`, False when its `before_save` and `after_save` do nothing
+    for records of that object: the store then skips preparing their rows for it (bulk
+    inserts)."""
 
     def before_save(self, tx: OrgTransaction, object_name: str,
                     changes: Sequence[tuple[dict[str, Any] | None, dict[str, Any]]]) -> None:

@@ -193,6 +193,8 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
                 audit: bool = False, trusted: bool = False, converted: bool = False) -> list[str]:
         self._check_writable()
         now = self.clock()
+        hooks = self._saving(info)
+        base = self._record_base(info, now)
         given: dict[str, int] = {}                         # given Id → index of its record
         prepared: list[tuple[str | None, Row]] = []        # (label for errors, record)
         for index, fields in enumerate(records):
@@ -210,11 +212,15 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             if record_id is not None:
                 given[record_id] = index
             prepared.append((label, self._new_record(info, record_id, values, label, now,
-                                                     check=not self.hooks)))
+                                                     check=not self.hooks, base=base)))
         if not prepared:
             return []
-        if self.hooks:
-            self._before_save(info, [(label, None, row) for label, row in prepared])
+        if hooks:
+            self._before_save(info, [(label, None, row) for label, row in prepared], hooks)
+        elif self.hooks:     # none saves this object: required fields checked where they would
+            required = [f for f in info.stored if f.required]
+            for label, row in prepared:
+                self._check_required(info, row, required, label)
         if not trusted:
             self._check_references(info, prepared, given)
         self._check_given_ids(info, prepared, given)
@@ -234,8 +240,8 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
                 self._calculate(info, record)
             self._insert_rows(info, rows)
             self._finish_batch(info, [(None, r) for r in rows])
-            if self.hooks:
-                self._after_save(info, [(None, r) for r in rows])  # type: ignore[misc]
+            if hooks:
+                self._after_save(info, [(None, r) for r in rows], hooks)  # type: ignore[misc]
         return [r["Id"] for r in rows]
 
     def _check_given_ids(self, info: ObjectInfo, prepared: list[tuple[str | None, Row]],
@@ -253,30 +259,46 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
                                  "record (Ids are never used again)", "ENTITY_IS_DELETED", label)
 
     def _new_record(self, info: ObjectInfo, record_id: str | None, values: Mapping[str, Any],
-                    label: str | None, now: _dt.datetime, check: bool = True) -> Row:
+                    label: str | None, now: _dt.datetime, check: bool = True,
+                    base: Row | None = None) -> Row:
         """A record to insert: given values, defaults and system fields; computed fields and
-        auto-numbers still empty."""
+        auto-numbers still empty. `base`: `_record_base(info, now)`, when the caller has it."""
+        record: Row = dict(self._record_base(info, now) if base is None else base)
+        record["Id"] = record_id
+        record.update(values)
+        if check:
+            self._check_required(info, record, self.catalog.new_record(info).required, label)
+        return record
+
+    def _record_base(self, info: ObjectInfo, now: _dt.datetime) -> Row:
+        """Every field of a new record of `info`'s object with its default, the running user
+        and the time `now` in the system fields that take them, Id None."""
         plan = self.catalog.new_record(info)
         record: Row = dict(plan.start)
-        record["Id"] = record_id
+        record["Id"] = None
         for name in plan.user_fields:
             record[name] = self.user_id
         for name in plan.time_fields:
             record[name] = now
-        record.update(values)
-        if check:
-            self._check_required(info, record, plan.required, label)
         return record
 
     # -- save hooks ----------------------------------------------------------------------------
 
-    def _before_save(self, info: ObjectInfo, rows: list[tuple[str | None, Row | None, Row]]) -> None:
-        """Run the hooks before records are saved (label, old row or None, new row): they may
-        change the new rows' fields, which are then checked as written values are, and the
-        required fields after them (Salesforce checks required fields after before-save
-        flows)."""
+    def _saving(self, info: ObjectInfo) -> list[Any]:
+        """The hooks that act when records of `info`'s object are saved: a hook with a
+        `saves(object_name)` method that says False for it does nothing on its saves, and is
+        left out (its records need no copy to compare with)."""
+        return [hook for hook in self.hooks
+                if getattr(hook, "saves", None) is None or hook.saves(info.name)]
+
+    def _before_save(self, info: ObjectInfo, rows: list[tuple[str | None, Row | None, Row]],
+                     hooks: Sequence[Any] | None = None) -> None:
+        """Run the hooks (default: all of them) before records are saved (label, old row or
+        None, new row): they may change the new rows' fields, which are then checked as written
+        values are, and the required fields after them (Salesforce checks required fields after
+        before-save flows)."""
         before = [dict(new) for _, _, new in rows]
-        for hook in self.hooks:
+        for hook in self.hooks if hooks is None else hooks:
             hook.before_save(self, info.name, [(old, new) for _, old, new in rows])
         required = [f for f in info.stored if f.required]
         for (label, _, new), old_new in zip(rows, before):
@@ -288,10 +310,11 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
                     new.update(self._convert_fields(info, changed, label))
             self._check_required(info, new, required, label)
 
-    def _after_save(self, info: ObjectInfo, changes: list[Change]) -> None:
-        """Run the hooks after records were saved, inside the write's savepoint: a hook that
-        fails undoes the write."""
-        for hook in self.hooks:
+    def _after_save(self, info: ObjectInfo, changes: list[Change],
+                    hooks: Sequence[Any] | None = None) -> None:
+        """Run the hooks (default: all of them) after records were saved, inside the write's
+        savepoint: a hook that fails undoes the write."""
+        for hook in self.hooks if hooks is None else hooks:
             hook.after_save(self, info.name, changes)
 
     def _modified_stamp(self, info: ObjectInfo) -> dict[str, Any]:
@@ -319,8 +342,7 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
         while len(found) < count:
             wanted = count - len(found)
             first = self._take_numbers(info.schema.key_prefix, wanted)
-            candidates = [ids.make_id(info.schema.key_prefix, n)
-                          for n in range(first, first + wanted)]
+            candidates = ids.make_ids(info.schema.key_prefix, first, wanted)
             used = self._existing_ids(info, candidates) | set(self._deleted_ids(candidates)) | taken
             found += [c for c in candidates if c not in used]
         return found

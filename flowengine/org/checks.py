@@ -66,12 +66,13 @@ class WriteChecks(RollupUpkeep):
         same_batch = set(batch_ids)
         references = [(f.name, f.reference_to) for f in info.stored if f.reference_to is not None]
         wanted: dict[str, set[str]] = {}
-        for _, values in records:
-            for name, target_object in references:
-                target = values.get(name)
-                if target is not None and not (target_object == info.name
-                                               and target in same_batch):
-                    wanted.setdefault(target_object, set()).add(target)
+        for name, target_object in references:     # a field at a time: one set each
+            targets = {values.get(name) for _, values in records}
+            targets.discard(None)
+            if target_object == info.name:
+                targets -= same_batch
+            if targets:
+                wanted.setdefault(target_object, set()).update(targets)  # type: ignore[arg-type]
         missing = {name: targets - self._existing_ids(self.catalog.objects[name], targets)
                    for name, targets in wanted.items()}
         if not any(missing.values()):

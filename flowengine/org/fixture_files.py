@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +28,7 @@ FixtureItem = tuple[str | None, int, Any, int]
 MAX_VALUE_BYTES: Final = 50 * 1024 * 1024      # one record (one JSON value, one line) at most
 _READ: Final = 1 << 20
 _SPACE: Final = re.compile(r"[ \t\n\r]*")
+_AFTER_COMMA: Final = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _TOKEN: Final = re.compile(r'"(?:\\.|[^"\\])*"|[\[\]{}]')
 
 
@@ -51,7 +52,123 @@ def read_items(path: str | os.PathLike[str], yaml_limits: Any,
     return _read_yaml(name, yaml_limits)
 
 
+# A fixture in the simplest YAML (what `org export` and most hand-written fixtures are): object
+# names at the start of a line, each followed by its records as a block list of block mappings,
+# one `Field: value` a line, values plain or quoted on one line. Such lines are read here by
+# regular expression, their plain values by the hardened reader's own resolution; at the first
+# line that is anything else, the file is read again by the hardened reader, which skips the
+# records already handed out. The items are the same either way, and so is every error.
+_WIDE: Final = r"\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+_SAFE: Final = r"\x20-\x7e" + _WIDE               # printable, no line break, no BOM, no tab
+# a plain value: no indicator first; a colon only before a character other than a space, and
+# spaces only before a character other than "#" (no comment, no trailing space)
+_PLAIN: Final = (rf"""(?:-(?=[\x21-\x7e{_WIDE}])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!|>'"%@`\s])"""
+                 rf"(?:[\x21-\x39\x3b-\x7e{_WIDE}]++|:(?=[\x21-\x7e{_WIDE}])"
+                 rf"| ++(?=[\x21\x22\x24-\x7e{_WIDE}]))*+")    # possessive: no backtracking
+_VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:[\x20-\x26\x28-\x7e{_WIDE}]++"
+                 rf"|'')*+)'|\"(?P<double>[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*+)\"))?")
+_YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):"
+                                rf"{_VALUE}\r?\n?")
+_YAML_SKIP: Final = re.compile(rf" *(?:#[{_SAFE}\t]*)?\r?\n?")
+
+
 def _read_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
+    """The items of a YAML fixture: line by line while its lines are simple, else (from the
+    first line that is not) by the hardened reader (see above)."""
+    if limits.max_depth < 3:
+        yield from _read_yaml_events(name, limits)
+        return
+    done = 0
+    try:
+        for item in _read_simple_yaml(name, limits):
+            yield item
+            done += 1
+        return
+    except _NotSimple:
+        pass
+    events = _read_yaml_events(name, limits)
+    for _ in range(done):            # the same items again: skipped
+        next(events)
+    yield from events
+
+
+class _NotSimple(Exception):
+    """A line that `_read_simple_yaml` does not read."""
+
+
+def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
+    from flowengine.formats.yaml import PlainScalars
+
+    plain = PlainScalars(limits)
+    special = plain.special
+    most = max(0, (limits.max_nodes - 1) // 2 - 1)     # fields of one record within the node limit
+    field_match = _YAML_FIELD.fullmatch
+    skip_match = _YAML_SKIP.fullmatch
+    try:
+        fh = open(name, encoding="utf-8", newline="")
+    except OSError:
+        raise _NotSimple from None   # the hardened reader says why
+    with fh:
+        objects: set[str] = set()
+        object_name: str | None = None
+        record: dict[str, Any] | None = None
+        index = item_line = 0
+        item_spaces = field_spaces = None    # the indentation of the object's items, fields
+        number = 0
+        try:
+            for line in fh:
+                number += 1
+                if "\r" in line and not line.endswith("\r\n"):
+                    raise _NotSimple                  # a lone carriage return breaks the line
+                m = field_match(line)
+                if m is None:
+                    if skip_match(line):              # a blank line, a comment
+                        continue
+                    raise _NotSimple
+                spaces, dash, key, plain_text, single, double = m.groups()
+                if plain_text is not None:
+                    value = plain_text if plain_text[0] not in special else plain(plain_text)
+                elif single is not None:
+                    value = single.replace("''", "'")
+                elif double is not None:
+                    value = double
+                elif not spaces and dash is None:     # `Name:` at the start: an object
+                    if key in objects or (object_name is not None and record is None):
+                        raise _NotSimple              # one twice, or one without records
+                    if record is not None:
+                        yield object_name, index, record, item_line
+                    object_name = key
+                    objects.add(key)
+                    record = field_spaces = None
+                    index = 0
+                    continue
+                else:
+                    value = plain("")                 # `Field:` and nothing: null
+                if dash is None:                      # a record's next field
+                    if record is None or spaces != field_spaces or key in record \
+                            or len(record) >= most:
+                        raise _NotSimple
+                    record[key] = value
+                    continue
+                if object_name is None:
+                    raise _NotSimple
+                if record is not None:
+                    if spaces != item_spaces:
+                        raise _NotSimple
+                    yield object_name, index, record, item_line
+                    index += 1
+                else:
+                    item_spaces, field_spaces = spaces, spaces + "  "
+                record = {key: value}
+                item_line = number
+        except (UnicodeDecodeError, ValueError, OSError):
+            raise _NotSimple from None
+        if record is None:
+            raise _NotSimple                          # no records, or an object without any
+        yield object_name, index, record, item_line
+
+
+def _read_yaml_events(name: str, limits: Any) -> Iterator[FixtureItem]:
     from flowengine.formats.yaml import stream_yaml
 
     for key, index, value, line in stream_yaml(name, limits):
@@ -214,11 +331,16 @@ class _JsonReader:
             self.pos += 1
             return
         index = 0
+        after_comma = _AFTER_COMMA.match
+        self.peek()
         while True:
-            self.peek()                     # the line of the record, not of the comma before it
-            line = self.line_at(self.pos)
-            yield key, index, self.value(), line
+            line = self.line_at(self.pos)   # the line of the record, not of the comma before it
+            yield key, index, self.value(peeked=True), line
             index += 1
+            found = after_comma(self.buf, self.pos)
+            if found is not None and found.end() < len(self.buf):
+                self.pos = found.end()      # on the next record (the common case, in one step)
+                continue
             separator = self.peek()
             self.pos += 1
             if separator == "]":
@@ -226,6 +348,7 @@ class _JsonReader:
             if separator != ",":
                 self.pos -= 1
                 self.fail("Expecting ',' delimiter")
+            self.peek()
 
     # -- the buffer ----------------------------------------------------------------------------
 
@@ -251,8 +374,9 @@ class _JsonReader:
             if self.pos < len(self.buf) or not self.more():
                 return self.buf[self.pos:self.pos + 1]
 
-    def value(self) -> Any:
-        self.peek()
+    def value(self, peeked: bool = False) -> Any:
+        if not peeked:
+            self.peek()
         while True:
             start = self.pos
             try:
@@ -362,19 +486,97 @@ def _yaml_chunks(objects: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> Ite
                               width=1000)
         return text
 
+    text_of = _YamlText(dump)
     empty = True
     for name, records in objects:
-        batch: list[dict[str, Any]] = []
+        batch: list[str] = []
         head = True
+        key = text_of.key(name)    # the name as the dumper writes it, before the first record
+        key = dump({name: [None]})[:-len("\n- null\n")] if key is None else key + ":"
         for record in records:
-            batch.append(record)
+            batch.append(text_of.record(record))
             if len(batch) >= _CHUNK:
-                yield (dump({name: batch}) if head else dump(batch))
+                yield (key + "\n" if head else "") + "".join(batch)
                 head = False
                 batch = []
         if batch:
-            yield (dump({name: batch}) if head else dump(batch))
+            yield (key + "\n" if head else "") + "".join(batch)
             head = False
         empty = empty and head
     if empty:
         yield dump({})
+
+
+# the YAML text of a record, as the dumper writes one in a block list: written here for the
+# values it writes as they are or in single quotes (printable ASCII on one line, None, Booleans,
+# whole numbers, floats), by the dumper itself for any other record
+_ASCII: Final = re.compile(r"[\x20-\x7e]*")
+# the text the emitter writes plain in a block (when its tag would be resolved back as text):
+# no leading or trailing space, no indicator first, no ": " or " #" (libyaml's analysis)
+_PLAIN_OUT: Final = re.compile(r"(?!---|\.\.\.)(?![-?:](?: |$))[^ #,\[\]{}&*!|>'\"%@`]"
+                               r"(?:(?!:(?: |$)| #)[\x20-\x7e])*(?<! )")
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MOST_OUT: Final = 800        # characters of a line: well within the emitter's width (1000)
+
+
+class _YamlText:
+    def __init__(self, dump: Callable[[Any], str]) -> None:
+        import yaml
+
+        self.dump = dump
+        resolver = yaml.resolver.Resolver()      # the dumper's (YAML 1.1: yes/no are Booleans)
+        self.special = frozenset(first for first, pairs in
+                                 resolver.yaml_implicit_resolvers.items() if pairs)
+        self.resolve = resolver.resolve
+        self.node = yaml.ScalarNode
+        self.keys: dict[str, str] = {}
+
+    def text(self, value: str) -> str | None:
+        """A text value as the emitter writes it, or None when it is not one written here."""
+        if len(value) > _MOST_OUT or not _ASCII.fullmatch(value):
+            return None
+        if _PLAIN_OUT.fullmatch(value) and (value[0] not in self.special or self.resolve(
+                self.node, value, (True, False)) == "tag:yaml.org,2002:str"):
+            return value
+        return "'" + value.replace("'", "''") + "'"
+
+    def key(self, name: Any) -> str | None:
+        """A field or object name as the emitter writes it as a key (None: not written here)."""
+        found = self.keys.get(name) if name.__class__ is str else None
+        if found is None:
+            if name.__class__ is not str or len(name) >= 100 or not _NAME.fullmatch(name):
+                return None
+            found = self.text(name)
+            if found is not None and len(self.keys) < 10_000:
+                self.keys[name] = found
+        return found
+
+    def record(self, record: dict[str, Any]) -> str:
+        parts = []
+        dash = "- "
+        for name, value in record.items():
+            cls = value.__class__
+            if cls is str:
+                text = self.text(value)
+            elif value is None:
+                text = "null"
+            elif cls is bool:
+                text = "true" if value else "false"
+            elif cls is int:
+                text = str(value)
+            elif cls is float and value == value and abs(value) != float("inf"):
+                text = repr(value).lower()
+                if "." not in text and "e" in text:
+                    text = text.replace("e", ".0e", 1)
+                if self.resolve(self.node, text, (True, False)) != "tag:yaml.org,2002:float":
+                    text = None
+            else:
+                text = None
+            key = self.key(name)
+            if text is None or key is None or len(text) + len(key) > _MOST_OUT:
+                return self.dump([record])
+            parts.append(f"{dash}{key}: {text}\n")
+            dash = "  "
+        if not parts:
+            return self.dump([record])
+        return "".join(parts)

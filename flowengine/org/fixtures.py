@@ -114,6 +114,19 @@ class _Queued(NamedTuple):
     error: FieldError | None = None     # the value that does not convert: reported at insert
 
 
+_SHAPES: Final = 1_000   # the most shapes (field names in order) remembered per object
+_NO_WAITS: Final[set[str]] = set()   # never changed: a record that waits for no Id
+
+
+class _Shape(NamedTuple):
+    """What the field names of a record, in their order, say of it (`_Plan._fields_of_shape`)."""
+
+    settable: bool                      # every name is Id or a field a load may set
+    has_id: bool
+    references: bool                    # some name is a reference field
+    converters: tuple[tuple[str, Callable[[Any], Any]], ...]   # the other fields, in order
+
+
 def _insert(tx: OrgTransaction, object_name: str, records: list[dict[str, Any]]) -> Sequence[str]:
     """Insert records converted by `_Plan.convert`: not converted again where the store can
     take them as they are (`BatchTransaction.insert_converted`)."""
@@ -144,6 +157,7 @@ class _Plan:
         self.waiting: dict[str, list[tuple[str, _Queued]]] = {}   # Id → records waiting on it
         self.pending: dict[int, set[str]] = {}       # id(_Queued) → Ids it still waits for
         self.read = self.done = 0
+        self.shapes: dict[str, dict[tuple[str, ...], _Shape]] = {}   # see `_fields_of_shape`
         self.line = 0                                # of the record being checked or inserted
         self.total: int | None = None                # of records, when known before reading
 
@@ -187,16 +201,36 @@ class _Plan:
             return
         self.read += 1
         info = self.catalog.objects[object_name]
-        given_id = record.get("Id") if isinstance(record, Mapping) else None
+        plain = record.__class__ is dict
+        given_id = record.get("Id") if plain or isinstance(record, Mapping) else None
         label = f"{object_name}[{index}]" + (f" (Id {given_id})" if given_id is not None else "")
-        fields = self._collect_record(info, index, record, label)
-        if fields is None:
-            return
-        waits = self._link_references(info, fields, label)
-        if waits is None or self.static_problem:
-            return
-        ids = self.ids.setdefault(object_name, [])
-        queued = _Queued(len(ids), fields, label, line, self.convert(info, fields))
+        shaped = self._fields_of_shape(info, index, record) if plain else None
+        if shaped is not None:   # every field one a load may set, its Id new and well-formed
+            fields, shape = shaped
+            waits = self._link_references(info, fields, label) if shape.references \
+                else _NO_WAITS
+            if waits is None or self.static_problem:
+                return
+            error = None
+            for name, convert in shape.converters:   # as `convert` does, in the record's order
+                try:
+                    fields[name] = convert(fields[name])
+                except FieldError as exc:
+                    error = exc
+                    break
+        else:
+            collected = self._collect_record(info, index, record, label)
+            if collected is None:
+                return
+            fields = collected
+            waits = self._link_references(info, fields, label)
+            if waits is None or self.static_problem:
+                return
+            error = self.convert(info, fields)
+        ids = self.ids.get(object_name)
+        if ids is None:
+            ids = self.ids[object_name] = []
+        queued = _Queued(len(ids), fields, label, line, error)
         ids.append(None)
         if waits:
             self.pending[id(queued)] = waits
@@ -204,6 +238,44 @@ class _Plan:
                 self.waiting.setdefault(wanted, []).append((object_name, queued))
         else:
             self.queue(tx, object_name, queued)
+
+    def _fields_of_shape(self, info: ObjectInfo, index: int, record: dict[str, Any]
+                         ) -> tuple[dict[str, Any], _Shape] | None:
+        """The short way of `_collect_record` for a record whose field names (in their order:
+        its shape) were seen before and are all fields a load may set, and whose Id, if any, is
+        well-formed and new: a copy of the record with its Id converted, and its shape. None
+        for any other record, which takes the long way (which reports its problems)."""
+        shapes = self.shapes.get(info.name)
+        if shapes is None:
+            shapes = self.shapes[info.name] = {}
+        keys = tuple(record)
+        shape = shapes.get(keys)
+        if shape is None:
+            if len(shapes) >= _SHAPES:
+                return None
+            shape = shapes[keys] = self._shape(info, keys)
+        if not shape.settable:
+            return None
+        fields = dict(record)
+        if shape.has_id:
+            given = fields["Id"]
+            try:
+                record_id = self.catalog.convert_id(info, given)
+            except OrgError:
+                return None
+            if record_id in self.seen:
+                return None
+            self.seen[record_id] = index if given == record_id else (index, given)
+            fields["Id"] = record_id
+        return fields, shape
+
+    def _shape(self, info: ObjectInfo, keys: tuple[str, ...]) -> _Shape:
+        settable = self.catalog.converters(info, audit=True)
+        references = self._references(info)
+        return _Shape(all(k == "Id" or k in settable for k in keys), "Id" in keys,
+                      any(k in references for k in keys),
+                      tuple((k, settable[k]) for k in keys
+                            if k != "Id" and k not in references and k in settable))
 
     def _collect_record(self, info: ObjectInfo, index: int, record: Any,
                         label: str) -> dict[str, Any] | None:
@@ -304,7 +376,9 @@ class _Plan:
     # -- inserting, in chunks -----------------------------------------------------------------
 
     def queue(self, tx: OrgTransaction, object_name: str, queued: _Queued) -> None:
-        queue = self.queues.setdefault(object_name, [])
+        queue = self.queues.get(object_name)
+        if queue is None:
+            queue = self.queues[object_name] = []
         queue.append(queued)
         if len(queue) >= _CHUNK:
             self.flush(tx, object_name)

@@ -13,7 +13,7 @@ from typing import Any, Final
 from flowengine.errors import OrgError
 
 __all__ = ["CHECKSUM_ALPHABET", "INVALID_ID", "article", "checksum", "looks_like_id", "make_id",
-           "normalize_id"]
+           "make_ids", "normalize_id"]
 
 CHECKSUM_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 INVALID_ID: Final = "INVALID_ID"
@@ -108,6 +108,18 @@ def make_id(key_prefix: str, counter: int, pod: str = GENERATED_POD) -> str:
         raise ValueError(f"Id counter out of range: {counter}")
     id15 = f"{key_prefix}{pod}{counter:010d}"
     return id15 + checksum(id15)
+
+
+def make_ids(key_prefix: str, first: int, count: int, pod: str = GENERATED_POD) -> list[str]:
+    """`make_id(key_prefix, n)` for the `count` counters from `first`: the counter is digits,
+    which add nothing to the checksum, so every Id of the run shares one."""
+    if count <= 0:
+        return []
+    if not (0 <= first and first + count - 1 < 10 ** 10):
+        return [make_id(key_prefix, n, pod) for n in range(first, first + count)]  # says why
+    suffix = make_id(key_prefix, first, pod)[15:]
+    head = f"{key_prefix}{pod}"
+    return [f"{head}{n:010d}{suffix}" for n in range(first, first + count)]
 
 
 def is_key_prefix(text: Any) -> bool:

@@ -55,6 +55,10 @@ class OrderManagementHook:
             FULFILLMENT_ORDER.name: self._fulfillment_orders_saved,
         }
 
+    def saves(self, object_name: str) -> bool:
+        """Whether saving records of `object_name` does anything (the store skips the rest)."""
+        return object_name in self._after
+
     def before_save(self, tx: OrgTransaction, object_name: str, changes: Changes) -> None:
         """Nothing: the platform changes no record before it is saved."""
 

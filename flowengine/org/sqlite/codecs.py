@@ -14,6 +14,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Final
 
 from flowengine.errors import OrgError
@@ -142,32 +143,51 @@ class ObjectCodec:
                 append(numeric_key(value))
         return values
 
-    def encode_rows(self, rows: Sequence[Row], columns: Sequence[str]
+    def encode_rows(self, rows: Sequence[Row], columns: Sequence[str],
+                    literals: dict[str, str] | None = None
                     ) -> tuple[list[str], Iterable[tuple[Any, ...]]]:
         """The SQL columns and parameters to insert `rows` with, worked out a column at a time:
         only the columns some row gives a value (a column left out is null: no column has a
         default in SQL, and binding a null costs Python's sqlite3 several times what binding
         text does), text as it is, the others through their encoders, each number followed by
-        its sort key."""
+        its sort key. With `literals`, a column that holds the same value (the same object) in
+        every row — the batch's timestamps, its user — goes there instead, as an SQL literal
+        (column → literal): binding it for each row would cost more than the rest."""
         if not rows:
             return [], []
         count = len(rows)
         fetch = operator.itemgetter(*columns) if len(columns) > 1 else \
             (lambda record: (record[columns[0]],))
         sql: list[str] = []
-        values: list[Sequence[Any]] = []
+        values: list[Iterable[Any]] = []
         for name, column in zip(columns, zip(*map(fetch, rows))):
             if column.count(None) == count:
                 continue
             encoder = self.encoders[name]
+            first = column[0]
+            if literals is not None and count > 1 and first is not None and name != "Id" \
+                    and name not in self.numeric and all(map(operator.is_, column, repeat(first))):
+                literal = _literal(first if encoder is str else encoder(first))
+                if literal is not None:
+                    literals[name] = literal
+                    continue
             sql.append(name)
             if encoder is str:
                 values.append(column)
+                continue
+            if first is not None and all(map(operator.is_, column, repeat(first))):
+                # the same value in every row (the batch's timestamps): encoded once
+                values.append(repeat(encoder(first), count))
+                if name in self.numeric:
+                    sql.append(key_column(name))
+                    values.append(repeat(numeric_key(first), count))
                 continue
             values.append([None if v is None else encoder(v) for v in column])
             if name in self.numeric:
                 sql.append(key_column(name))
                 values.append([None if v is None else numeric_key(v) for v in column])
+        if not sql:
+            return sql, [()] * count
         return sql, zip(*values)
 
     def encode_value(self, column: str, value: Any) -> Any:
@@ -211,6 +231,16 @@ class ObjectCodec:
         return OrgError(f"the org store is damaged: {self.info.name} {record_id} field {name} "
                         f"holds {str(row[index])[:40]!r}, which is not a valid {kind} (fix or "
                         "delete the record, or recreate the store)", "ORG_STORE")
+
+
+def _literal(value: Any) -> str | None:
+    """An encoded value as an SQL literal: whole numbers and ASCII text without NUL (None for
+    anything else, which is bound instead)."""
+    if value.__class__ is int:
+        return str(value)
+    if value.__class__ is str and value.isascii() and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def _decodes(decoder: Decoder, raw: Any) -> bool:

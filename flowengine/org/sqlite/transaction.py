@@ -105,9 +105,12 @@ class SqliteTransaction(BatchTransaction):
         return self._run_plan(plan)
 
     def _insert_rows(self, info: ObjectInfo, rows: Sequence[Row]) -> None:
-        stored, params = self._codecs[info.name].encode_rows(rows, info.columns)
-        self._sql_many(f'INSERT INTO "{info.name}" ({", ".join(map(quoted, stored))}) '
-                       f'VALUES ({", ".join("?" * len(stored))})', params)
+        literals: dict[str, str] = {}
+        stored, params = self._codecs[info.name].encode_rows(rows, info.columns, literals)
+        names = ", ".join(map(quoted, [*stored, *literals]))
+        self._sql_many(f'INSERT INTO "{info.name}" ({names}) '
+                       f'VALUES ({", ".join(["?"] * len(stored) + list(literals.values()))})',
+                       params)
 
     def _update_rows(self, info: ObjectInfo, columns: tuple[str, ...],
                      rows: Sequence[Row]) -> None:
