@@ -67,8 +67,9 @@ _PLAIN: Final = (rf"""(?:-(?=[\x21-\x7e{_WIDE}])|(?=[{_SAFE}])[^-?:,\[\]{{}}#&*!
                  rf"| ++(?=[\x21\x22\x24-\x7e{_WIDE}]))*+")    # possessive: no backtracking
 _VALUE: Final = (rf"(?: +(?:(?P<plain>{_PLAIN})|'(?P<single>(?:[\x20-\x26\x28-\x7e{_WIDE}]++"
                  rf"|'')*+)'|\"(?P<double>[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*+)\"))?")
-_YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):"
-                                rf"{_VALUE}\r?\n?")
+# a key of at most 1024 characters: a longer one is no simple key (libyaml refuses it)
+_YAML_FIELD: Final = re.compile(rf"(?P<indent> *)(?P<dash>- )?"
+                                rf"(?P<key>[A-Za-z_][A-Za-z0-9_]{{0,1023}}+):{_VALUE}\r?\n?")
 _YAML_SKIP: Final = re.compile(rf" *(?:#[{_SAFE}\t]*)?\r?\n?")
 
 
@@ -101,7 +102,11 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
 
     plain = PlainScalars(limits)
     special = plain.special
-    most = max(0, (limits.max_nodes - 1) // 2 - 1)     # fields of one record within the node limit
+    # the fields of one record within the node limit: the first record also counts the top
+    # mapping, its key and the list (a record: its mapping, a key and a value a field)
+    most = (limits.max_nodes - 4) // 2
+    if most < 1:
+        raise _NotSimple
     field_match = _YAML_FIELD.fullmatch
     skip_match = _YAML_SKIP.fullmatch
     try:
