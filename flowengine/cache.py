@@ -100,27 +100,21 @@ def _environment() -> str:
     if _fingerprint is None:
         from importlib.util import find_spec
 
+        from flowengine.catalog import file_stamp
+
         parts = [f"format {FORMAT}", __version__, sys.version]
         own = os.path.dirname(os.path.abspath(__file__))
         for folder, dirs, files in os.walk(own):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            parts.extend(_stamp(os.path.join(folder, f)) for f in sorted(files)
+            parts.extend(file_stamp(os.path.join(folder, f)) for f in sorted(files)
                          if f.endswith(".py"))
         for package in ("pydantic", "pydantic_core", "yaml"):
             spec = find_spec(package)
-            parts.append(_stamp(spec.origin) if spec and spec.origin else f"{package} -")
+            parts.append(file_stamp(spec.origin) if spec and spec.origin else f"{package} -")
         _fingerprint = "\n".join(parts)
     # kinds are registered at run time (plug-ins' own, tests'): read them on every load
     registered = (f"{k.name}={k.model.__module__}.{k.model.__qualname__}" for k in kinds())
     return "\n".join([_fingerprint, *registered])
-
-
-def _stamp(path: str) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"{path} -"
-    return f"{path} {st.st_mtime_ns} {st.st_size}"
 
 
 # -- the directory ---------------------------------------------------------------------------------

@@ -397,14 +397,14 @@ def fingerprint(roots: Iterable[str]) -> list[str]:
     location (editable installs, `PYTHONPATH`)."""
     parts = [f"format {CACHE_FORMAT}", sys.version]
     own = os.path.dirname(os.path.abspath(__file__))
-    parts.extend(_stamp(os.path.join(own, name)) for name in _OWN_SOURCES)
+    parts.extend(file_stamp(os.path.join(own, name)) for name in _OWN_SOURCES)
     for entry in sys.path:
         directory = entry or "."  # '' is the current directory, as for imports
         try:
             with os.scandir(directory) as it:
                 names = sorted(e.name for e in it if e.name.endswith(_META_SUFFIXES))
         except NotADirectoryError:
-            parts.append(_stamp(directory))
+            parts.append(file_stamp(directory))
             continue
         except OSError:
             parts.append(f"{directory} -")
@@ -414,13 +414,14 @@ def fingerprint(roots: Iterable[str]) -> list[str]:
             path = os.path.join(directory, name)
             if name.endswith(("-info",)) and os.path.isdir(path):
                 path = os.path.join(path, "entry_points.txt")
-            parts.append(_stamp(path))
+            parts.append(file_stamp(path))
     for root in roots:
         _walk(root, parts)
     return parts
 
 
-def _stamp(path: str) -> str:
+def file_stamp(path: str) -> str:
+    """`PATH MTIME_NS SIZE`, or `PATH -` when it cannot be read: what a fingerprint holds of a file."""
     try:
         st = os.stat(path)
     except OSError:
@@ -430,7 +431,7 @@ def _stamp(path: str) -> str:
 
 def _walk(root: str, parts: list[str], budget: int = 5000) -> None:
     if not os.path.isdir(root):
-        parts.append(_stamp(root))
+        parts.append(file_stamp(root))
         return
     pending = [root]
     while pending and budget > 0:
@@ -448,7 +449,7 @@ def _walk(root: str, parts: list[str], budget: int = 5000) -> None:
             if entry.is_dir(follow_symlinks=False):
                 pending.append(entry.path)
             else:
-                parts.append(_stamp(entry.path))
+                parts.append(file_stamp(entry.path))
                 budget -= 1
 
 
