@@ -10,17 +10,21 @@ file per flow, under a key made of
 - flowengine's version and the size and time of each of its source files (an upgrade, or an
   edit of flowengine itself, makes new keys),
 - the versions of Python, pydantic and PyYAML (seen through their files), and the element
-  kinds registered (a plug-in's own kinds).
+  kinds registered (a flow using a plug-in's own element kind is not kept: its source is not
+  in the key).
 
-Nothing outside the file shapes what is kept: the checks, which read the plug-ins, the
+Nothing else outside the file shapes what is kept: the checks, which read the plug-ins, the
 project's objects and its other flows, run again on every load, so an edited plug-in or
 object is always seen and a cache entry is never stale. Deleting the directory is always safe.
 
-The cache is used only in a directory that belongs to the user and that nobody else can write
-to (POSIX), and its files are read back with an unpickler that builds nothing but flowengine's
-own classes and a few plain value types: an entry that is damaged, foreign or of another
-version is a miss, never an error. A cache that cannot be written is no error either.
-`FLOWENGINE_NO_CACHE=1` turns it off; `FLOWENGINE_CACHE_DIR` moves it.
+An entry is trusted as the flow it stands for, so the directory's permissions are what keeps
+it honest: the cache is used only in a directory that belongs to the user and that nobody else
+can write to, and only the user's own files in it are read (POSIX). Entries are read back with
+an unpickler that imports no module of the entry's choice and builds nothing but plain values
+and flowengine's own data classes, so even a planted entry cannot run code. An entry that is
+damaged, foreign, refused or of another version is a miss, never an error; a cache that cannot
+be written is no error either. `FLOWENGINE_NO_CACHE=1` turns it off; `FLOWENGINE_CACHE_DIR`
+moves it.
 """
 from __future__ import annotations
 
@@ -67,7 +71,7 @@ def load_structure(path: str | os.PathLike[str]) -> tuple[SourceDocument, Struct
     folder = _usable_dir() if not os.environ.get("FLOWENGINE_NO_CACHE") else None
     entry = os.path.join(folder, _key(name, raw) + SUFFIX) if folder else None
     if entry is not None:
-        found = _read(entry)
+        found = _read(entry, name)
         if found is not None:
             return found
     from flowengine.model.structure import build_model
@@ -120,35 +124,42 @@ def _environment() -> str:
 # -- the directory ---------------------------------------------------------------------------------
 
 def _usable_dir() -> str | None:
-    """The flow cache directory, made when missing; None when it is not the user's alone."""
+    """The flow cache directory, made when missing; None when it is not the user's alone (on
+    POSIX: owned by the user, and nobody else may write to it). Its parent is not judged: a
+    folder or an entry someone else put there is not the user's, and is refused as such."""
     folder = flow_cache_dir()
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
     except OSError:
         return None
-    if os.name != "posix":
-        return folder
-    uid = os.getuid()
-    for each in (os.path.dirname(folder), folder):
-        try:
-            st = os.stat(each)
-        except OSError:
-            return None
-        if st.st_uid != uid or st.st_mode & 0o022:   # another user could plant entries
-            return None
+    if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return None
     return folder
 
 
 # -- entries -------------------------------------------------------------------------------------
 
+# modules an entry may import to build its classes (each is imported by loading a flow anyway,
+# and importing it does nothing else); any other flowengine module only once it is imported
+_MODULES: Final = frozenset({"flowengine.errors", "flowengine.model", "flowengine.model.base",
+                             "flowengine.model.structure", "flowengine.formats.yaml",
+                             "flowengine.formats.sfxml", "flowengine.formats.xmltree"})
+_DOCUMENT_TYPES: Final = {("flowengine.formats.yaml", "Document"),
+                          ("flowengine.formats.sfxml", "XmlDocument")}
+
+
 class _Unpickler(pickle.Unpickler):
     """Builds plain values and flowengine's data classes only (the flow model's classes,
-    dataclasses, the source documents): an entry can call nothing else."""
+    dataclasses, the source documents) from modules imported already or in `_MODULES`: an
+    entry can neither import a module of its choice nor call anything else. A plug-in's
+    element kinds are not flowengine's, so flows using them are not kept."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _PLAIN:
             return super().find_class(module, name)
-        if module.startswith("flowengine.") and "." not in name:
+        if "." not in name and module.startswith("flowengine.") and \
+                (module in _MODULES or module in sys.modules):   # imported already: imports nothing
             from dataclasses import is_dataclass
 
             from flowengine.model.base import StrictModel
@@ -160,32 +171,42 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a flow cache entry")
 
 
-def _read(entry: str) -> tuple[SourceDocument, Structure] | None:
+def _read(entry: str, name: str) -> tuple[SourceDocument, Structure] | None:
+    """The entry's document and structure; None for a missing, damaged, foreign or refused
+    entry, or one that is not the user's own file."""
     from flowengine.model.structure import Structure
 
     try:
-        with open(entry, "rb") as fh:
+        fd = os.open(entry, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if os.name == "posix" and os.fstat(fh.fileno()).st_uid != os.getuid():
+                return None
             data = fh.read()
         found = _Unpickler(io.BytesIO(data)).load()
-    except FileNotFoundError:
-        return None
-    except Exception:       # damaged, foreign, from another version: a miss
+    except Exception:       # missing, damaged, foreign, from another version: a miss
         return None
     if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Structure)):
         return None
-    return found[0], found[1]
+    doc = found[0]
+    if (type(doc).__module__, type(doc).__qualname__) not in _DOCUMENT_TYPES or \
+            getattr(doc, "file", None) != name:
+        return None
+    return doc, found[1]
 
 
 def _write(entry: str, value: Any) -> None:
     """Write atomically (a temporary file renamed over the entry): concurrent runs each see a
-    whole entry or none. Failing to write is no error."""
+    whole entry or none. What could not be read back is not written; failing to write is no
+    error."""
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:       # something in the model that cannot be kept: load it every time
+        _Unpickler(io.BytesIO(data)).load()      # a plug-in's kind, a value of another class
+    except Exception:
         return
-    temporary = f"{entry}.{os.getpid()}-{_thread.get_ident()}.tmp"
+    temporary = f"{entry}.{os.getpid()}-{_thread.get_ident()}-{os.urandom(4).hex()}.tmp"
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(temporary, entry)

@@ -82,7 +82,11 @@ def test_an_entry_is_what_a_load_gets_without_parsing(cache: Path, tmp_path: Pat
     assert load_flow(flow).run().outputs == {"message": "hello"}
     [entry] = entries(cache)
     other = write(tmp_path / "other.yaml", GREETING.replace("Greeting", "Other"))
-    entry.write_bytes(pickle.dumps(load_structure(other)))
+    doc, structure = load_structure(other)
+    entry.write_bytes(pickle.dumps((doc, structure)))
+    assert load_flow(flow).name == "Greeting"        # an entry of another file is a miss
+    doc.file = str(flow)
+    entry.write_bytes(pickle.dumps((doc, structure)))
     assert load_flow(flow).name == "Other"
 
 
@@ -281,6 +285,50 @@ def test_an_entry_that_would_call_something_runs_nothing(cache: Path, tmp_path: 
     done = flowengine_cli("run", str(flow))
     assert done.returncode == 0 and 'message = "hello"' in done.stdout, done.stderr
     assert not marker.exists()
+
+
+def test_an_entry_naming_another_module_imports_nothing(cache: Path, tmp_path: Path) -> None:
+    # importing flowengine.__main__ would run the command line again
+    flow = write(tmp_path / "greeting.yaml", GREETING)
+    load_flow(flow)
+    [entry] = entries(cache)
+    for module, name in (("flowengine.__main__", "main"), ("flowengine.cli", "main"),
+                         ("flowengine.org.sqlite.store", "SqliteStore")):
+        entry.write_bytes(f"c{module}\n{name}\n.".encode())
+        assert load_flow(flow).run().outputs == {"message": "hello"}
+    assert "flowengine.__main__" not in sys.modules
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
+                    reason="giving a file to another user needs root")
+def test_an_entry_of_another_user_is_not_read(cache: Path, tmp_path: Path) -> None:
+    flow = write(tmp_path / "greeting.yaml", GREETING)
+    load_flow(flow)
+    [entry] = entries(cache)
+    doc, structure = load_structure(write(tmp_path / "other.yaml", GREETING.replace("Greeting", "Other")))
+    doc.file = str(flow)
+    entry.write_bytes(pickle.dumps((doc, structure)))
+    os.chown(entry, 65534, 65534)
+    assert load_flow(flow).name == "Greeting"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="umask is POSIX's")
+def test_the_cache_works_under_a_group_writable_umask(cache: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "flowengine", "run", str(COUNTER), "-i", "limit=3"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          preexec_fn=lambda: os.umask(0o002))
+    assert done.returncode == 0, done.stderr
+    assert len(entries(cache)) == 1
+
+
+def test_a_flow_whose_parts_cannot_be_kept_is_loaded_each_time_and_not_written(
+        cache: Path, tmp_path: Path) -> None:
+    # a duplicate key leaves a marker in the document that an entry may not hold
+    flow = write(tmp_path / "dup.yaml", GREETING.replace("start: Greet", "start: Greet\nstart: Greet"))
+    runs = [flowengine_cli("validate", str(flow)) for _ in range(2)]
+    assert runs[0].returncode == runs[1].returncode == 1
+    assert runs[0].stdout == runs[1].stdout and "duplicate key 'start'" in runs[0].stdout
+    assert entries(cache) == []
 
 
 # -- concurrent runs -----------------------------------------------------------------------------

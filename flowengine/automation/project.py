@@ -61,8 +61,7 @@ class FlowProject:
     def open(cls, root: str | os.PathLike[str] | None = None) -> FlowProject:
         """The project in `root` (default: the current folder); its files' headers are read
         now. A file that cannot be read is named in `problems` and left out."""
-        from flowengine.formats import load_source
-        from flowengine.model.structure import build_model
+        from flowengine.cache import load_structure
 
         folder = Path(root if root is not None else os.getcwd()).resolve()
         if not folder.is_dir():
@@ -70,7 +69,7 @@ class FlowProject:
         project = cls(folder)
         for path in _project_files(folder):
             try:
-                model: FlowModel = build_model(load_source(path)).model
+                model: FlowModel = load_structure(path)[1].model
             except FlowError as exc:
                 project.problems.append(f"{path}: {exc}")
                 continue

@@ -38,9 +38,8 @@ def _drawable(path: str) -> Any:
     action no plug-in provides, an object of the org's that flowengine does not know), its
     model, which can be drawn all the same; None when not even that."""
     from flowengine.api import load_flow
+    from flowengine.cache import load_structure
     from flowengine.errors import FlowError, ValidationError
-    from flowengine.formats import load_source
-    from flowengine.model.structure import build_model
 
     try:
         return load_flow(path)
@@ -49,7 +48,7 @@ def _drawable(path: str) -> Any:
     except FlowError:
         return None
     try:
-        structure = build_model(load_source(path))
+        structure = load_structure(path)[1]
     except FlowError:
         return None
     return None if any(p.severity == "error" for p in structure.problems) else structure.model

@@ -66,15 +66,15 @@ class FileReport:
 
 def lint_file(path: str | os.PathLike[str], config: LintConfig | None = None) -> FileReport:
     """Load, validate and lint one flow file."""
-    from flowengine.check.checker import check_flow
-    from flowengine.formats import load_source
+    from flowengine.cache import load_structure
+    from flowengine.check.checker import check_structure
 
     config = config or LintConfig.default()
     name = os.fspath(path)
     report = FileReport(name)
     try:
-        doc = load_source(name)
-        checked = check_flow(doc)
+        doc, structure = load_structure(name)
+        checked = check_structure(doc, structure)
     except FlowError as exc:
         problems = list(getattr(exc, "problems", None) or [Problem("error", "load", str(exc), name)])
         report.problems = [p for p in problems if p.severity == "error"] or problems

@@ -89,7 +89,7 @@ def _read_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
         pass
     events = _read_yaml_events(name, limits)
     for _ in range(done):            # the same items again: skipped
-        next(events)
+        next(events, None)
     yield from events
 
 
