@@ -63,11 +63,11 @@ def load_structure(path: str | os.PathLike[str]) -> tuple[SourceDocument, Struct
     """The source document of a flow file and the structure its model validation gives,
     from the cache when an entry for these bytes exists, else parsed, validated and kept.
     Raises LoadError (and ValidationError) exactly as `load_source` and `build_model` do."""
-    from flowengine.formats import EXPECTED, decode_text, front_end_of, read_bytes, reader_of
+    from flowengine.formats import decode_text, front_end_of, read_bytes, reader_of
 
     name = os.fspath(path)
-    front_end = front_end_of(name)
-    raw = read_bytes(name, expected=EXPECTED.get(front_end, "a flow file"))
+    front_end = reader_of(front_end_of(name))
+    raw = read_bytes(name, expected=front_end.EXPECTED_FILE)
     folder = _usable_dir() if not os.environ.get("FLOWENGINE_NO_CACHE") else None
     entry = os.path.join(folder, _key(name, raw) + SUFFIX) if folder else None
     if entry is not None:
@@ -76,7 +76,7 @@ def load_structure(path: str | os.PathLike[str]) -> tuple[SourceDocument, Struct
             return found
     from flowengine.model.structure import build_model
 
-    doc = reader_of(front_end).parse(decode_text(raw, name), name)
+    doc = front_end.parse(decode_text(raw, name), name)
     structure = build_model(doc)
     if entry is not None:
         _write(entry, (doc, structure))

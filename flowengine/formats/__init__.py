@@ -19,19 +19,17 @@ from flowengine.errors import LoadError
 if TYPE_CHECKING:
     from flowengine.source import SourceDocument
 
-__all__ = ["EXPECTED", "FRONT_ENDS", "MAX_FILE_BYTES", "decode_text", "front_end_of", "load_source",
+__all__ = ["FRONT_ENDS", "MAX_FILE_BYTES", "decode_text", "front_end_of", "load_source",
            "parse_source", "read_bytes", "read_text", "reader_of"]
 
 MAX_FILE_BYTES: Final = 10 * 1024 * 1024
-# file suffix → the module of its front end (each has `load(path)` and `parse(text, file)`)
+# file suffix → the module of its front end (each has `load(path)`, `parse(text, file)` and
+# `EXPECTED_FILE`, what its files are in "is a directory, expected ...")
 FRONT_ENDS: Final[dict[str, str]] = {".yaml": "flowengine.formats.yaml",
                                      ".yml": "flowengine.formats.yaml",
                                      ".flow-meta.xml": "flowengine.formats.sfxml",
                                      ".flow": "flowengine.formats.sfxml"}
 DEFAULT_FRONT_END: Final = "flowengine.formats.yaml"
-# what each front end's files are, in "is a directory, expected ..."
-EXPECTED: Final[dict[str, str]] = {"flowengine.formats.yaml": "a flow YAML file",
-                                   "flowengine.formats.sfxml": "a flow XML file"}
 
 
 def front_end_of(path: str | os.PathLike[str]) -> str:

@@ -117,12 +117,15 @@ class XmlDocument:
         return ""
 
 
+EXPECTED_FILE: Final = "a flow XML file"     # in "is a directory, expected ..."
+
+
 def load(path: str | os.PathLike[str]) -> XmlDocument:
     """The XML front end: read and parse one flow file (see `flowengine.formats`)."""
     from flowengine.formats import read_text
 
     name = os.fspath(path)
-    return parse(read_text(name, expected="a flow XML file"), name)
+    return parse(read_text(name, expected=EXPECTED_FILE), name)
 
 
 def parse(text: str, file: str | None = None) -> XmlDocument:

@@ -677,6 +677,9 @@ def read_yaml(path: str | os.PathLike[str], limits: YamlLimits = FLOW_LIMITS) ->
     return parse_yaml(read_text(name, limits.max_bytes, limits.what, limits.expected), name, limits)
 
 
+EXPECTED_FILE: Final = FLOW_LIMITS.expected     # in "is a directory, expected ..."
+
+
 def load(path: str | os.PathLike[str]) -> Document:
     """The YAML front end: read and parse one flow file (see `flowengine.formats`)."""
     return read_yaml(path)
