@@ -219,6 +219,20 @@ def test_an_unreachable_postgresql_server_is_a_clear_error(url: str) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_a_postgresql_url_without_a_host_means_the_local_socket() -> None:
+    # postgresql:///org is libpq's local socket: the URL keeps its // on the way to libpq
+    from flowengine.org.postgres import PostgresUrl
+
+    target = PostgresUrl.parse("postgresql:///org?schema=s")
+    assert target.conninfo.startswith("postgresql:///org?")
+    assert (target.location, target.with_database("other"), target.with_schema("t")) == \
+        ("postgresql:///org?schema=s", "postgresql:///other?schema=s", "postgresql:///org?schema=t")
+    with pytest.raises(OrgError, match=r"cannot reach the org store postgresql:///org\?host=\S+: "
+                                       r".*connection to server on socket") as caught:
+        open_org("postgresql:///org?host=/no-such-socket-folder", ORG_SCHEMAS)
+    assert caught.value.error_code == "ORG_UNREACHABLE"
+
+
 @pytest.mark.parametrize("url, message", [
     ("postgresql://h/org?schema=bad-name", "schema 'bad-name' must be letters, digits and "
                                            "underscores"),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flowengine.errors import OrgError
 from flowengine.org.schema import FieldDef, ObjectSchema, Rollup
@@ -134,7 +134,17 @@ def _without_password(url: str) -> str:
         parts = parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1))
     if "password=" in parts.query.lower():
         parts = parts._replace(query=_PASSWORD_PARAMETER.sub(r"\1***", parts.query))
-    return parts.geturl()
+    return unsplit_url(parts)
+
+
+def unsplit_url(parts: SplitResult) -> str:
+    """`parts.geturl()`, keeping the `//` of an empty host (`postgresql:///db`: libpq's local
+    socket), which urllib drops for schemes it does not know."""
+    url = parts.geturl()
+    scheme = f"{parts.scheme}:"
+    if not parts.netloc and parts.path.startswith("/") and not url.startswith(scheme + "//"):
+        url = scheme + "//" + url[len(scheme):]
+    return url
 
 
 _PASSWORD_PARAMETER: Final = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)

@@ -23,7 +23,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from flowengine.errors import OrgError
-from flowengine.org import _without_password
+from flowengine.org import _without_password, unsplit_url
 from flowengine.org.base import Invariant
 from flowengine.org.catalog import Catalog
 from flowengine.org.rollups import RollupIndex
@@ -95,7 +95,7 @@ class PostgresUrl:
             rest.append(("connect_timeout", str(CONNECT_TIMEOUT)))
         if not any(k == "application_name" for k, _ in rest):
             rest.append(("application_name", "flowengine"))
-        conninfo = parts._replace(scheme="postgresql", query=urlencode(rest)).geturl()
+        conninfo = unsplit_url(parts._replace(scheme="postgresql", query=urlencode(rest)))
         return cls(url, conninfo, schema, lock_timeout, location)
 
     @property
@@ -106,14 +106,14 @@ class PostgresUrl:
 
     def with_database(self, name: str) -> str:
         """The same URL naming another database."""
-        return urlsplit(self.url)._replace(path="/" + name).geturl()
+        return unsplit_url(urlsplit(self.url)._replace(path="/" + name))
 
     def with_schema(self, schema: str) -> str:
         """The same URL naming another schema."""
         parts = urlsplit(self.url)
         params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                   if k != "schema"] + [("schema", schema)]
-        return parts._replace(query=urlencode(params)).geturl()
+        return unsplit_url(parts._replace(query=urlencode(params)))
 
 
 def connect(target: PostgresUrl, database: str | None = None) -> psycopg.Connection[Any]:
