@@ -251,9 +251,9 @@ def _plain_compare(values: ValueCompiler, op: str, rp: ResolvedPath, raw: Any,
     scale as the value compiler's rounder does it), without calling a getter per side; None
     for any other condition. With the test, its `Ordering` when it is one."""
     import operator
-    from decimal import ROUND_HALF_UP, getcontext
 
     from flowengine.references import LiteralValue, parse_value
+    from flowengine.types import round_to_scale
 
     if lt.collection or lt.kind in TEXT_LIKE or lt.kind == "Date" or \
             (op not in ORDERING and op not in ("EqualTo", "NotEqualTo")):
@@ -299,17 +299,13 @@ def _plain_compare(values: ValueCompiler, op: str, rp: ResolvedPath, raw: Any,
             b = got.get(rkey)
             return b is not None and test(a, b)
         return compare_values, Ordering(lkey, rkey, None, test)
-    quantum = Decimal(1).scaleb(-scale)
-
     if equality:
         def equal_rounded(st: Any) -> bool:
             got = st.values
-            a = got.get(lkey)
             b = got.get(rkey)
-            if b is not None and not (b.same_quantum(quantum) and
-                                      b.adjusted() < getcontext().prec - scale):
-                b = b.quantize(quantum, ROUND_HALF_UP)
-            return test(a, b)
+            if b is not None:
+                b = round_to_scale(b, scale)
+            return test(got.get(lkey), b)
         return equal_rounded, None
 
     def compare_rounded(st: Any) -> bool:
@@ -318,12 +314,7 @@ def _plain_compare(values: ValueCompiler, op: str, rp: ResolvedPath, raw: Any,
         if a is None:
             return False
         b = got.get(rkey)
-        if b is None:
-            return False
-        # rounded as flowengine.types' rounder rounds: not when it has the scale already
-        if not (b.same_quantum(quantum) and b.adjusted() < getcontext().prec - scale):
-            b = b.quantize(quantum, ROUND_HALF_UP)
-        return test(a, b)
+        return b is not None and test(a, round_to_scale(b, scale))
     return compare_rounded, None
 
 
