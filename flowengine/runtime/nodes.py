@@ -154,8 +154,8 @@ def trace_json(value: Any) -> Any:
     a collection and TRACE_TEXT characters of a text, at every level; what is cut is counted.
     Without it, a loop that grows a list kept a full copy per step: quadratic time and memory."""
     kind = type(value)
-    if kind is Decimal:         # the common cases first
-        return to_json(value)
+    if kind is Decimal:         # the common cases first; `to_json`'s rule, inline: a call per
+        return int(value) if value == value.to_integral_value() else float(value)   # traced value costs ~5 %
     if value is None or kind is bool:
         return value
     if isinstance(value, list):
