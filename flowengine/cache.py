@@ -99,7 +99,7 @@ def _environment() -> str:
     """Everything besides the file that shapes a parsed and validated flow."""
     global _fingerprint
     from flowengine import __version__
-    from flowengine.elements import kinds
+    from flowengine.elements import registered
 
     if _fingerprint is None:
         from importlib.util import find_spec
@@ -117,8 +117,7 @@ def _environment() -> str:
             parts.append(file_stamp(spec.origin) if spec and spec.origin else f"{package} -")
         _fingerprint = "\n".join(parts)
     # kinds are registered at run time (plug-ins' own, tests'): read them on every load
-    registered = (f"{k.name}={k.model.__module__}.{k.model.__qualname__}" for k in kinds())
-    return "\n".join([_fingerprint, *registered])
+    return "\n".join([_fingerprint, *registered()])
 
 
 # -- the directory ---------------------------------------------------------------------------------
@@ -141,12 +140,22 @@ def _usable_dir() -> str | None:
 # -- entries -------------------------------------------------------------------------------------
 
 # modules an entry may import to build its classes (each is imported by loading a flow anyway,
-# and importing it does nothing else); any other flowengine module only once it is imported
+# and importing it does nothing else), the built-in element kinds' among them (imported when a
+# flow uses them); any other flowengine module only once it is imported
 _MODULES: Final = frozenset({"flowengine.errors", "flowengine.model", "flowengine.model.base",
                              "flowengine.model.structure", "flowengine.formats.yaml",
-                             "flowengine.formats.sfxml", "flowengine.formats.xmltree"})
+                             "flowengine.formats.sfxml", "flowengine.formats.xmltree",
+                             "flowengine.conditions"})
 _DOCUMENT_TYPES: Final = {("flowengine.formats.yaml", "Document"),
                           ("flowengine.formats.sfxml", "XmlDocument")}
+
+
+def _builtin_kinds(module: str) -> bool:
+    """Whether `module` defines built-in element kinds."""
+    from flowengine.elements import BUILTIN_MODULES
+
+    return module.startswith("flowengine.elements.") and \
+        module.rpartition(".")[2] in BUILTIN_MODULES
 
 
 class _Unpickler(pickle.Unpickler):
@@ -159,7 +168,7 @@ class _Unpickler(pickle.Unpickler):
         if (module, name) in _PLAIN:
             return super().find_class(module, name)
         if "." not in name and module.startswith("flowengine.") and \
-                (module in _MODULES or module in sys.modules):   # imported already: imports nothing
+                (module in _MODULES or module in sys.modules or _builtin_kinds(module)):
             from dataclasses import is_dataclass
 
             from flowengine.model.base import StrictModel

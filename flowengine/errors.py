@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
@@ -142,6 +141,8 @@ class ProblemList:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`; did you mean 'X'?` for the candidate closest to `name` ignoring case, or ''."""
+    from difflib import get_close_matches  # on the error path only: not imported at start-up
+
     by_lower = {c.lower(): c for c in candidates}
     hits = get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
     return f"; did you mean {by_lower[hits[0]]!r}?" if hits else ""

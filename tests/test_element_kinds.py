@@ -311,3 +311,60 @@ def test_an_unregistered_kind_is_an_unknown_element_type() -> None:
 
     with pytest.raises(ValidationError, match="unknown element type 'Stamp'"):
         _flow(STAMP_FLOW)
+
+
+# -- the built-in kinds are imported on first use ----------------------------------------------
+
+def _in_fresh_python(code: str) -> Any:
+    """What `code` (ending with `print(json.dumps(...))`) prints, run by a new interpreter."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).parent.parent)
+    return json.loads(done.stdout)
+
+
+def test_a_flow_imports_only_the_kinds_it_uses() -> None:
+    loaded = _in_fresh_python("""
+        import json, sys
+        from flowengine.api import load_flow_text
+        flow = load_flow_text('''
+        flow: Small
+        variables: {n: {type: Number, output: true}}
+        elements:
+          Set_N: {type: Assignment, assignments: [{ref: n, op: Assign, value: 2}]}
+        start: Set_N
+        ''')
+        assert flow.run().outputs["n"] == 2
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith(("flowengine.elements.",
+                                                                        "flowengine.org")))))
+    """)
+    assert loaded == ["flowengine.elements.assignment", "flowengine.elements.base"]
+
+
+def test_kinds_keep_their_order_whatever_order_they_are_imported_in() -> None:
+    order = [k.name for k in kinds()]
+    assert order[:3] == ["Assignment", "Decision", "Loop"] and order.index("Screen") > \
+        order.index("CollectionSort")   # the unsupported kinds after those sharing their XML tags
+    shuffled = _in_fresh_python("""
+        import json
+        from flowengine.elements import kind_named, kind_names, kinds, registered
+        before = registered()
+        for name in ("OrchestratedStage", "Loop", "CollectionSort", "GetRecords"):
+            assert kind_named(name).name == name
+        middle = registered()
+        print(json.dumps([kind_names(), [k.name for k in kinds()], before == middle == registered()]))
+    """)
+    assert shuffled == [order, order, True]    # the cache key does not depend on what is imported
+
+
+def test_an_unknown_element_type_names_every_kind() -> None:
+    from flowengine.errors import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        _flow(STAMP_FLOW.replace("type: Stamp", "type: Asignment"))
+    message = next(p.message for p in info.value.problems if p.code == "schema.unknown-element-type")
+    assert "did you mean 'Assignment'?" in message
+    assert all(kind.name in message for kind in kinds())

@@ -3,24 +3,47 @@
     kind_of(element)     the kind of a model element
     kind_named("Loop")   a kind by its `type:`, or None
     kinds()              every registered kind, in registration order
-    register(kind)       add a kind (the built-in ones register when this package is imported)
+    register(kind)       add a kind
+
+The built-in kinds are known by name from the start and their modules imported on first use
+(`kind_named`, `kind_of`; `kinds()` imports them all): a flow that uses a few kinds does not pay
+for importing the others, which is most of a command's start-up.
 """
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, Final
 
 from flowengine.elements.base import Connector, ElementKind, ElementModel, LintFacts
 
-__all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "kind_named", "kind_of",
-           "kind_for_xml_tag", "kinds", "register", "unregister", "validate_element"]
+__all__ = ["Connector", "ElementKind", "ElementModel", "LintFacts", "kind_named", "kind_names",
+           "kind_of", "kind_for_xml_tag", "kinds", "register", "registered", "unregister",
+           "validate_element"]
 
-_KINDS: dict[str, ElementKind] = {}
+# the built-in kinds, in registration order: kind name → the module (in this package) that
+# defines it; those of one module are registered together when it is imported. The unsupported
+# kinds come after the kinds that share their XML tags.
+_BUILTIN: Final = {
+    "Assignment": "assignment", "Decision": "decision", "Loop": "loop", "Action": "action",
+    "GetRecords": "get_records", "CreateRecords": "create_records",
+    "UpdateRecords": "update_records", "DeleteRecords": "delete_records",
+    "RollbackRecords": "rollback_records", "Subflow": "subflow",
+    "CollectionFilter": "collections", "CollectionSort": "collections",
+    "Screen": "unsupported", "Wait": "unsupported", "CollectionProcessor": "unsupported",
+    "CustomError": "unsupported", "Transform": "unsupported", "ApexPluginCall": "unsupported",
+    "Step": "unsupported", "OrchestratedStage": "unsupported",
+}
+BUILTIN_MODULES: Final = frozenset(_BUILTIN.values())
+# name → its kind, or the module of a built-in kind not imported yet (kept in place, so that
+# `kinds()` keeps the registration order whatever order the modules are imported in)
+_KINDS: dict[str, ElementKind | str] = dict(_BUILTIN)
+_BUILTIN_KINDS: set[int] = set()     # the ids of the built-in kinds imported so far
 
 
 def register(kind: ElementKind) -> ElementKind:
     """Make `kind` known to every phase; its `name` must be new."""
     name = kind.name
-    if name in _KINDS and _KINDS[name] is not kind:
+    if name in _KINDS and _KINDS[name] is not kind and _KINDS[name] != _BUILTIN.get(name):
         raise ValueError(f"element kind {name!r} is already registered")
     model_type = kind.model.model_fields["type"].annotation
     if getattr(model_type, "__args__", None) != (name,):
@@ -34,49 +57,59 @@ def unregister(name: str) -> None:
     _KINDS.pop(name, None)
 
 
+def _load(module: str) -> None:
+    """Import a built-in kinds' module and register its kinds in their places."""
+    defined = importlib.import_module(f"{__name__}.{module}")
+    for kind in getattr(defined, "KINDS", None) or [getattr(defined, name) for name in
+                                                     ("KIND", "FILTER_KIND", "SORT_KIND")
+                                                     if hasattr(defined, name)]:
+        if _KINDS.get(kind.name) == module:
+            register(kind)
+            _BUILTIN_KINDS.add(id(kind))
+
+
 def kind_named(name: str) -> ElementKind | None:
-    return _KINDS.get(name)
+    kind = _KINDS.get(name)
+    if isinstance(kind, str):
+        _load(kind)
+        kind = _KINDS[name]
+    return kind  # type: ignore[return-value]
 
 
 def kind_of(element: Any) -> ElementKind:
     """The kind of an element of a flow model."""
-    return _KINDS[element.type]
+    kind = _KINDS[element.type]
+    if isinstance(kind, str):
+        return kind_named(element.type)  # type: ignore[return-value]
+    return kind
 
 
 def kinds() -> list[ElementKind]:
-    return list(_KINDS.values())
+    for kind in list(_KINDS.values()):
+        if isinstance(kind, str):
+            _load(kind)
+    return list(_KINDS.values())  # type: ignore[arg-type]
+
+
+def kind_names() -> list[str]:
+    """The names of every registered kind, in registration order, importing none."""
+    return list(_KINDS)
+
+
+def registered() -> list[str]:
+    """Each registered kind as `name=module.Model`, in registration order, importing none; a
+    built-in kind as `name=module` whether imported yet or not (the module's source says the
+    rest)."""
+    return [f"{name}={_BUILTIN[name]}" if isinstance(kind, str) or id(kind) in _BUILTIN_KINDS
+            else f"{name}={kind.model.__module__}.{kind.model.__qualname__}"
+            for name, kind in _KINDS.items()]
 
 
 def kind_for_xml_tag(tag: str, node: Any = None) -> ElementKind | None:
     """The kind whose elements Flow metadata XML holds under `tag` (`assignments`...); with
     `node`, the first kind of that tag that accepts it."""
-    return next((k for k in _KINDS.values()
+    return next((k for k in kinds()
                  if k.xml_tag == tag and (node is None or k.xml_accepts(node))), None)
-
-
-def _register_builtins() -> None:
-    from flowengine.elements import (
-        action,
-        assignment,
-        collections,
-        create_records,
-        decision,
-        delete_records,
-        get_records,
-        loop,
-        rollback_records,
-        subflow,
-        unsupported,
-        update_records,
-    )
-
-    for module in (assignment, decision, loop, action, get_records, create_records,
-                   update_records, delete_records, rollback_records, subflow):
-        register(module.KIND)
-    register(collections.FILTER_KIND)
-    register(collections.SORT_KIND)
-    for kind in unsupported.KINDS:      # after the kinds that share their XML tags
-        register(kind)
 
 
 def validate_element(raw: Any) -> ElementModel:
@@ -85,10 +118,7 @@ def validate_element(raw: Any) -> ElementModel:
     if isinstance(raw, ElementModel):
         return raw
     tag = raw.get("type") if isinstance(raw, dict) else None
-    kind = _KINDS.get(tag) if isinstance(tag, str) else None
+    kind = kind_named(tag) if isinstance(tag, str) else None
     if kind is None:
         raise ValueError(f"unknown element type {tag!r} (expected one of: {', '.join(_KINDS)})")
     return kind.model.model_validate(raw)
-
-
-_register_builtins()

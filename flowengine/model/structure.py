@@ -246,9 +246,10 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
     (after reporting why) for an element whose kind cannot be told."""
     if section != "elements":
         return _DECLARATIONS[section]
-    from flowengine.elements import kind_named, kinds
+    from flowengine.elements import kind_named, kind_names, kinds
 
-    names = [k.name for k in kinds()]
+    if isinstance(raw, dict) and isinstance(raw.get("type"), str) and kind_named(raw["type"]):
+        return kind_named(raw["type"]).model  # type: ignore[union-attr]
     runnable = ", ".join(k.name for k in kinds() if k.runs)
     kept = ", ".join(k.name for k in kinds() if not k.runs)
     expected = runnable + (f"; or, kept from Salesforce XML: {kept}" if kept else "")
@@ -261,13 +262,11 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
         path += ("type",)
         code, message = "schema.type", (f"expected text for 'type' (one of: {expected}), "
                                         f"found {describe(raw['type'])}")
-    elif kind_named(raw["type"]) is None:
+    else:
         path += ("type",)
         code, message = "schema.unknown-element-type", (
-            f"unknown element type {raw['type']!r}{did_you_mean(raw['type'], names)} (expected "
-            f"one of: {expected})")
-    else:
-        return kind_named(raw["type"]).model  # type: ignore[union-attr]
+            f"unknown element type {raw['type']!r}{did_you_mean(raw['type'], kind_names())} "
+            f"(expected one of: {expected})")
     mark = doc.locate(path)
     result.problems.append(Problem("error", code, message, doc.file, mark[0] if mark else None,
                                    mark[1] if mark else None, display_path(path)))
