@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["flow_cache_dir", "load_structure"]
 
 FORMAT: Final = 1
-KEEP: Final = 256                    # entries kept; the oldest go first
+KEEP: Final = 256                    # entries kept; the least recently used go first
 SUFFIX: Final = ".flowcache"
 # what an entry may build besides flowengine's own classes
 _PLAIN: Final = {("decimal", "Decimal"), ("datetime", "date"), ("datetime", "datetime"),
@@ -73,6 +73,7 @@ def load_structure(path: str | os.PathLike[str]) -> tuple[SourceDocument, Struct
     if entry is not None:
         found = _read(entry, name)
         if found is not None:
+            _touch(entry)
             return found
     from flowengine.model.structure import build_model
 
@@ -225,6 +226,14 @@ def _write(entry: str, value: Any) -> None:
             os.remove(temporary)
         except OSError:
             pass
+
+
+def _touch(entry: str) -> None:
+    """Mark an entry as just used: pruning keeps the most recently used entries."""
+    try:
+        os.utime(entry)
+    except OSError:
+        pass
 
 
 def _prune(folder: str) -> None:

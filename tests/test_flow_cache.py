@@ -341,3 +341,20 @@ def test_concurrent_runs_on_an_empty_cache_all_finish_alike(cache: Path) -> None
     assert len(entries(cache)) == 1
     assert sorted(p.name for p in (cache / "flows").iterdir()) == [entries(cache)[0].name]  # no temporary files left
     assert flow_cache_dir() == str(cache / "flows")
+
+
+def test_pruning_keeps_the_entries_used_last(cache: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flowengine.cache, "KEEP", 2)
+    flows = [write(tmp_path / f"{name}.yaml", GREETING.replace("Greeting", name))
+             for name in ("First", "Second", "Third")]
+    load_flow(flows[0])
+    load_flow(flows[1])
+    first, second = sorted(entries(cache), key=lambda e: e.stat().st_mtime_ns)
+    assert pickle.loads(first.read_bytes())[0].file == str(flows[0])
+    os.utime(first, ns=(1_000_000_000, 1_000_000_000))      # written long ago...
+    os.utime(second, ns=(2_000_000_000, 2_000_000_000))
+    load_flow(flows[0])                                     # ...but used just now
+    load_flow(flows[2])                                     # a third entry: one must go
+    kept = {pickle.loads(e.read_bytes())[0].file for e in entries(cache)}
+    assert kept == {str(flows[0]), str(flows[2])}
