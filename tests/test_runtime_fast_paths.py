@@ -134,3 +134,195 @@ def test_a_right_hand_number_of_more_places_is_rounded_to_the_lefts_scale() -> N
     assert _decide(0, 1, "LessThan", "{!y}", "4", "4.5") == (True, True)
     # a literal too: 2.5 read as a whole number is 3
     assert _decide(0, 0, "GreaterThan", 2.5, "3", None) == (False, False)
+
+
+# -- fused cycles (flowengine.runtime.fused): an Assignment and a Decision run in one loop ------
+
+def _cycle_flow(*, op: str = "Add", step: Any = 1, scale: int = 0, compare: str = "LessThan",
+                right: Any = "{!limit}", stay: str = "rule", start: str = "Increment",
+                counter: Any = 0, api: str | None = None, after: str | None = "Report",
+                visited: bool = False) -> Any:
+    """`counter op step` → `counter compare right` → back to the Assignment on the outcome
+    (`stay: rule`) or on the default (`stay: default`); the other way leads to `after`. With
+    `visited`, a Decision after Report asks whether Check was visited (`seen`)."""
+    number: dict[str, Any] = {"type": "Number", "scale": scale, "input": True, "output": True}
+    if counter is not None:
+        number["default"] = counter
+    rule: dict[str, Any] = {"name": "Again", "conditions": [
+        {"left": "counter", "op": compare, "right": right}]}
+    check: dict[str, Any] = {"type": "Decision", "rules": [rule]}
+    if stay == "rule":
+        rule["next"] = "Increment"
+        if after:
+            check["default"] = after
+    else:
+        check["default"] = "Increment"
+        if after:
+            rule["next"] = after
+    doc: dict[str, Any] = {
+        "flow": "Fused",
+        "variables": {"counter": number,
+                      "limit": {"type": "Number", "scale": 0, "input": True},
+                      "message": {"type": "Text", "output": True},
+                      "seen": {"type": "Boolean", "output": True}},
+        "elements": {
+            "Increment": {"type": "Assignment", "next": "Check",
+                          "assignments": [{"ref": "counter", "op": op, "value": step}]},
+            "Check": check,
+            "Report": {"type": "Assignment", "assignments": [
+                {"ref": "message", "op": "Assign", "value": "at {!counter}, {!Again}"}]}},
+        "start": start}
+    if api is not None:
+        doc["apiVersion"] = api
+    if visited:
+        doc["elements"]["Report"]["next"] = "Saw_Check"
+        doc["elements"]["Saw_Check"] = {"type": "Decision", "rules": [
+            {"name": "Saw", "conditions": [{"left": "Check", "op": "WasVisited", "right": True}],
+             "next": "Mark"}]}
+        doc["elements"]["Mark"] = {"type": "Assignment", "assignments": [
+            {"ref": "seen", "op": "Assign", "value": True}]}
+    return load_flow_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _seen(result: Any) -> tuple[Any, ...]:
+    """All an interview's result shows, types and scales of numbers included."""
+    return (result.status, repr(result.outputs), repr(result.error), repr(result.trace),
+            result.elements_executed, repr(sorted(result.variables.items(), key=str)),
+            result.limits.to_json())
+
+
+def _fused_as_general(flow: Any, inputs: dict[str, Any], **run: Any) -> Any:
+    """Run the flow with its cycle fused and with the general loop (`fused` off): the same
+    result, in every detail. The fused run's result."""
+    compiled = flow.compiled
+    assert compiled.fused and compiled.nodes["Increment"].cycle is not None
+    fast = flow.run(inputs, **run)
+    compiled.fused = False
+    try:
+        slow = flow.run(inputs, **run)
+    finally:
+        compiled.fused = True
+    assert _seen(fast) == _seen(slow)
+    return fast
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 10, 2_499, 2_500, 2_501, 4_999, 5_000, 5_001,
+                                   7_500, 12_345, 30_000])
+def test_a_fused_counter_loop_runs_as_the_general_loop(limit: int, trace: bool) -> None:
+    flow = _cycle_flow()
+    result = _fused_as_general(flow, {"limit": limit}, trace=trace, max_elements=10**6)
+    assert result.ok and result.outputs["counter"] == max(limit, 1)
+    assert result.elements_executed == 2 * max(limit, 1) + 1
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("max_elements", [1, 2, 3, 10_000, 10_001, 10_002, 10_003, 15_000,
+                                          15_001, 20_000, 20_001, 20_002, 30_001, 40_000])
+def test_a_fused_loop_stops_at_the_element_limit_as_the_general_loop(max_elements: int,
+                                                                      trace: bool) -> None:
+    flow = _cycle_flow()
+    result = _fused_as_general(flow, {"limit": 10**6}, trace=trace, max_elements=max_elements)
+    assert result.error is not None and result.error.type == "LimitExceeded"
+    assert result.elements_executed == max_elements
+    # the limit's own words: the element that would have run and the cycle
+    nxt = "Check" if max_elements % 2 else "Increment"
+    assert result.error.element == nxt
+    assert f"executed more than {max_elements:,} elements" in result.error.message
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("limit,max_elements", [(5_000, 10_000), (5_000, 10_001), (5_000, 20_000),
+                                                (5_000, 20_001), (5_000, 20_002), (9_999, 30_000),
+                                                (10_000, 30_000), (10_001, 30_000)])
+def test_a_fused_loop_ending_at_the_limit_or_one_past(limit: int, max_elements: int,
+                                                      trace: bool) -> None:
+    # the loop runs 2 * limit + 1 elements: at, one below and one past the limit
+    flow = _cycle_flow()
+    result = _fused_as_general(flow, {"limit": limit}, trace=trace, max_elements=max_elements)
+    assert result.ok is (2 * limit + 1 <= max_elements)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("shape", [
+    {"op": "Subtract", "compare": "GreaterThan", "right": 0, "counter": 3_000},
+    {"op": "Subtract", "step": -2, "compare": "LessThanOrEqualTo", "right": "{!limit}"},
+    {"compare": "GreaterThanOrEqualTo", "stay": "default"},
+    {"compare": "GreaterThan", "right": 2_600, "stay": "default", "after": None},
+    {"stay": "rule", "after": None},
+    {"start": "Check"},
+    {"counter": None},
+    {"scale": 2, "step": 0.25},
+    {"scale": 2, "step": 0.255},                  # each sum rounded half-up: 0.26 a step
+    {"scale": 1, "step": 0.5, "counter": -3_000},
+    {"scale": 3, "step": -0.0005, "compare": "GreaterThan", "right": -3, "counter": 0},
+    {"scale": 0, "step": 0.5},                    # 0.5 rounds up to 1 each step
+    {"scale": 0, "step": 0.4},                    # rounds to 0: the loop runs to the limit
+    {"step": 0, "compare": "LessThanOrEqualTo", "right": 5},
+    {"api": "50.0"},                              # 2,000 elements: none fused
+])
+def test_fused_loops_of_every_shape_as_the_general_loop(shape: dict[str, Any], trace: bool) -> None:
+    flow = _cycle_flow(**shape)
+    _fused_as_general(flow, {"limit": 3_000}, trace=trace, max_elements=50_000)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("inputs", [{}, {"limit": 10}, {"counter": None, "limit": 10}])
+def test_a_null_limit_or_counter_runs_as_the_general_loop(inputs: dict[str, Any],
+                                                          trace: bool) -> None:
+    flow = _cycle_flow(counter=None)
+    _fused_as_general(flow, inputs, trace=trace, max_elements=30_000)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("start,scale,step", [
+    (BIG[:-4] + "0000", 0, 1_000),               # past 18 digits after a few thousand steps
+    ("-" + BIG[:-4] + "0000", 0, -1_000),
+    ("99999999990", 17, 1),                      # past the 28 digits of the decimal context
+])
+def test_a_fused_loop_faults_where_the_general_loop_does(start: str, scale: int, step: int,
+                                                         trace: bool) -> None:
+    # the counter moves away from 0 until it faults: the outcome `counter < 0` (or `> 0`) is
+    # never taken, and the default leads back
+    compare = "GreaterThan" if step < 0 else "LessThan"
+    flow = _cycle_flow(step=step, scale=scale, compare=compare, right=0, stay="default")
+    result = _fused_as_general(flow, {"counter": Decimal(start)}, trace=trace,
+                               max_elements=10**6)
+    assert result.error is not None and result.error.element == "Increment"
+    assert result.elements_executed % 2 == 1
+    if trace:
+        assert result.trace[-1]["element"] == "Increment" and "fault" in result.trace[-1]
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("step", [1_000, -1_000])
+def test_a_fused_loop_faulting_inside_the_cycle_leaves_the_outcome_taken(step: int,
+                                                                        trace: bool) -> None:
+    # `counter <= BIG` holds (the outcome Again is true) until the Assignment faults
+    compare, limit = ("LessThanOrEqualTo", BIG) if step > 0 else \
+        ("GreaterThanOrEqualTo", "-" + BIG)
+    flow = _cycle_flow(step=step, compare=compare)
+    start = Decimal(limit) - 5_000 * step
+    result = _fused_as_general(flow, {"counter": start, "limit": Decimal(limit)}, trace=trace,
+                               max_elements=10**6)
+    assert result.error is not None and result.error.element == "Increment"
+    assert result.variables["Again"] is True and result.elements_executed == 2 * 5_000 + 1
+
+
+def test_a_traced_fused_loop_marks_its_elements_visited() -> None:
+    flow = _cycle_flow(visited=True)
+    result = _fused_as_general(flow, {"limit": 12_000}, trace=True, max_elements=10**6)
+    assert result.outputs["seen"] is True
+
+
+def test_a_traced_fused_loop_keeps_the_head_the_tail_and_counts_the_rest() -> None:
+    flow = _cycle_flow()
+    result = _fused_as_general(flow, {"limit": 100_000}, trace=True, max_elements=10**6)
+    trace = result.trace
+    assert [e.get("step") for e in trace[:3]] == [1, 2, 3]
+    summary = trace[5_000]
+    assert summary["omitted"] == 200_001 - 10_000 and summary["steps"] == [5_001, 195_001]
+    assert summary["elements"] == {"Check": 95_000, "Increment": 95_001}
+    assert trace[-1]["element"] == "Report" and trace[-2]["outcome"] == "default"
+    assert trace[-3]["assignments"] == [{"ref": "counter", "op": "Add", "before": 99_999,
+                                         "after": 100_000}]

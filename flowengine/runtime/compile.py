@@ -18,6 +18,7 @@ from flowengine.check.symbols import did_you_mean
 from flowengine.elements import kind_of
 from flowengine.errors import FlowRuntimeError, InputError, LimitExceeded
 from flowengine.runtime.access import reads_store
+from flowengine.runtime.fused import fuse_cycles
 from flowengine.runtime.interview import Fault, Interview, InterviewResult
 from flowengine.runtime.nodes import ElementFault, Node, fault_cause
 from flowengine.runtime.trace import TRACE_CHUNK, TraceBuffer
@@ -65,6 +66,8 @@ class CompiledFlow:
             self.initial.update(kind.initial_values(name, element))
             needs_org = needs_org or kind.needs_org(element)
         self.start = self.nodes.get(model.start or "")
+        # cycles of two elements that the interview runs in one loop (flowengine.runtime.fused)
+        self.fused = fuse_cycles(self.nodes.values())
         self.uses_visited = ctx.uses_visited
         self.rolls_back = ctx.rolls_back
         api = model.api_version
@@ -242,7 +245,30 @@ class CompiledFlow:
         # `count` is the number of elements run so far, the running one included; when a node's
         # `run` raises, `node` is still the node that raised (the faults below name it)
         try:
-            if trace:
+            if trace and self.fused:
+                # as below, a fused cycle's entries appended by the cycle (fused.AddCycle)
+                visit = st.visited.add
+                keep = trace_entries.keep
+                while node is not None and count < stop:
+                    end = min(stop, count + TRACE_CHUNK)
+                    while count < end:
+                        cycle = node.cycle
+                        if cycle is not None:
+                            after, done = cycle.run_traced(st, count, stop, trace_entries)
+                            if done != count:
+                                node, count = after, done
+                                if node is None:
+                                    break
+                                continue
+                        count += 1
+                        entry = {"step": count, "element": node.name, "type": node.type}
+                        keep(entry)
+                        visit(node.name)
+                        node = node.run_traced(st, entry)
+                        if node is None:
+                            break
+                    trace_entries.compact()
+            elif trace:
                 visit = st.visited.add
                 keep = trace_entries.keep
                 while node is not None and count < stop:
@@ -261,6 +287,22 @@ class CompiledFlow:
                 visit = st.visited.add
                 for count in range(1, stop + 1):  # noqa: B007 (count is read after the loop)
                     visit(node.name)
+                    node = node.run(st)
+                    if node is None:
+                        break
+            elif self.fused:
+                # the loop below, but a fused cycle runs its steps in a loop of its own; a step
+                # it leaves undone (count unchanged) runs here
+                while count < stop:
+                    cycle = node.cycle
+                    if cycle is not None:
+                        after, done = cycle.run(st, count, stop)
+                        if done != count:
+                            node, count = after, done
+                            if node is None:
+                                break
+                            continue
+                    count += 1
                     node = node.run(st)
                     if node is None:
                         break

@@ -30,12 +30,14 @@ Targets = Mapping[str, "Node | None"]      # connector key → linked node (None
 class Node:
     """One compiled element."""
 
-    __slots__ = ("name", "type", "next")
+    __slots__ = ("name", "type", "next", "cycle")
 
     def __init__(self, name: str, type_name: str) -> None:
         self.name = name
         self.type = type_name
         self.next: Node | None = None
+        # a cycle of nodes the interpreter may run in one loop from here (flowengine.runtime.fused)
+        self.cycle: Any = None
 
     def link(self, targets: Targets) -> None:
         """Point the node's connectors at the nodes of their targets (keys as the kind's

@@ -55,11 +55,12 @@ class TraceBuffer:
         if len(self.items) > TRACE_HEAD + TRACE_TAIL + TRACE_CHUNK:
             self.compact()
 
-    def compact(self) -> None:
+    def compact(self, tail: int = TRACE_TAIL) -> None:
         """Set aside the steps that are neither among the first TRACE_HEAD nor the last
-        TRACE_TAIL, counting them (in step order) in the summary."""
+        TRACE_TAIL (`tail`: the caller knows that more steps follow), counting them (in step
+        order) in the summary."""
         items = self.items
-        end = len(items) - TRACE_TAIL
+        end = len(items) - tail
         if end <= TRACE_HEAD:
             return
         dropped = items[TRACE_HEAD:end]
@@ -70,6 +71,19 @@ class TraceBuffer:
         self.last_omitted = dropped[-1]["step"]
         self.runs.update(map(_element, dropped))
         self.faults.update([entry["element"] for entry in dropped if "fault" in entry])
+
+    def skip(self, first: int, last: int, runs: dict[str, int]) -> None:
+        """Steps `first` to `last`, which come after every entry of the buffer and after the
+        first TRACE_HEAD steps, and which at least TRACE_TAIL more steps follow, run the
+        elements `runs` (name → steps, in the order the steps first run them) without a fault:
+        none of them is kept, and their entries need not be made (flowengine.runtime.fused).
+        The steps of the buffer after its head are set aside with them."""
+        self.compact(0)
+        if not self.omitted:
+            self.first_omitted = first
+        self.omitted += last - first + 1
+        self.last_omitted = last
+        self.runs.update(runs)
 
     def last(self) -> Entry | None:
         return self.items[-1] if self.items else None
