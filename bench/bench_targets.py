@@ -203,12 +203,25 @@ def child_counter(iterations: str, repeat: str) -> dict[str, Any]:
             counter = (counter + one).quantize(quantum, ROUND_HALF_UP)
             if not counter < bound:
                 break
-    off, on, py = [], [], []
-    for _ in range(r):     # interleaved, so that a busy moment slows all three
+    compiled = flow.compiled
+    assert compiled.fused, "the counter cycle is no longer fused (flowengine.runtime.fused)"
+
+    def general(trace: bool) -> None:
+        # the same interview run node by node, as a cycle that is not fused runs
+        compiled.fused = False
+        try:
+            flow.run({"limit": n}, max_elements=10**8, trace=trace)
+        finally:
+            compiled.fused = True
+    off, on, py, general_off, general_on = [], [], [], [], []
+    for _ in range(r):     # interleaved, so that a busy moment slows all of them
         off += _median_of(lambda: flow.run({"limit": n}, max_elements=10**8), 1)
         on += _median_of(lambda: flow.run({"limit": n}, max_elements=10**8, trace=True), 1)
         py += _median_of(plain, 1)
-    return {"elements": elements, "off": off, "on": on, "plain": py}
+        general_off += _median_of(lambda: general(False), 1)
+        general_on += _median_of(lambda: general(True), 1)
+    return {"elements": elements, "off": off, "on": on, "plain": py, "general_off": general_off,
+            "general_on": general_on}
 
 
 def child_formula(repeat: str) -> dict[str, Any]:
@@ -307,6 +320,11 @@ def bench_loop(rows: list[dict[str, Any]], repeat: int, big: int, timeout: float
                         "with Decimal", f"{statistics.median(large['plain']) * 1000:.0f} vs "
                         f"{statistics.median(large['off']) * 1000:.0f} ms", median, low_high,
                         "≤ 3.5x", median <= 3.5))
+        for key, how in (("general_off", "trace off"), ("general_on", "trace on")):
+            rate, rate_spread = spread([n / t for t in large[key]])
+            rows.append(row("hot loop", f"counter loop, {n:,} elements, {how}, node by node "
+                            "(the cycle not fused)", "elements/s", f"{rate / 1e6:.2f} M/s", None,
+                            tuple(v / 1e6 for v in rate_spread), "", None))
         per_small = statistics.median(small["off"]) / small["elements"]
         per_large = statistics.median(large["off"]) / n
         rows.append(row("hot loop", f"counter loop, ns/element at {n:,}", "at 20,001 elements",

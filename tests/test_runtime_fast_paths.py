@@ -141,10 +141,12 @@ def test_a_right_hand_number_of_more_places_is_rounded_to_the_lefts_scale() -> N
 def _cycle_flow(*, op: str = "Add", step: Any = 1, scale: int = 0, compare: str = "LessThan",
                 right: Any = "{!limit}", stay: str = "rule", start: str = "Increment",
                 counter: Any = 0, api: str | None = None, after: str | None = "Report",
-                visited: bool = False) -> Any:
+                visited: bool = False, warm: int | None = None, rounds: int | None = None) -> Any:
     """`counter op step` → `counter compare right` → back to the Assignment on the outcome
     (`stay: rule`) or on the default (`stay: default`); the other way leads to `after`. With
-    `visited`, a Decision after Report asks whether Check was visited (`seen`)."""
+    `visited`, a Decision after Report asks whether Check was visited (`seen`). With `warm`,
+    a cycle that is not fused runs `warm` times first (two elements each), then goes to
+    `start`. With `rounds`, the cycle runs that many times over, from 0 each time."""
     number: dict[str, Any] = {"type": "Number", "scale": scale, "input": True, "output": True}
     if counter is not None:
         number["default"] = counter
@@ -174,6 +176,30 @@ def _cycle_flow(*, op: str = "Add", step: Any = 1, scale: int = 0, compare: str 
         "start": start}
     if api is not None:
         doc["apiVersion"] = api
+    if warm is not None:
+        doc["variables"]["warmth"] = {"type": "Number", "scale": 0, "default": 0}
+        doc["elements"]["Warm"] = {"type": "Assignment", "next": "Warm_Check",
+                                   "assignments": [{"ref": "warmth", "op": "Add", "value": 1}]}
+        doc["elements"]["Warm_Check"] = {   # two conditions: the general Decision node
+            "type": "Decision", "default": start, "rules": [
+                {"name": "Warming", "next": "Warm", "conditions": [
+                    {"left": "warmth", "op": "LessThan", "right": warm},
+                    {"left": "warmth", "op": "GreaterThan", "right": -1}]}]}
+        doc["start"] = "Warm"
+    if rounds is not None:
+        assert after == "Report"
+        doc["variables"]["done_rounds"] = {"type": "Number", "scale": 0, "default": 0,
+                                           "output": True}
+        check["default" if stay == "rule" else "next"] = "Next_Round"
+        if stay != "rule":
+            rule["next"] = "Next_Round"
+        doc["elements"]["Next_Round"] = {"type": "Assignment", "next": "More", "assignments": [
+            {"ref": "done_rounds", "op": "Add", "value": 1},
+            {"ref": "counter", "op": "Assign", "value": 0}]}
+        doc["elements"]["More"] = {"type": "Decision", "default": "Report", "rules": [
+            {"name": "Again_Round", "next": "Increment", "conditions": [
+                {"left": "done_rounds", "op": "LessThan", "right": rounds},
+                {"left": "done_rounds", "op": "GreaterThan", "right": -1}]}]}
     if visited:
         doc["elements"]["Report"]["next"] = "Saw_Check"
         doc["elements"]["Saw_Check"] = {"type": "Decision", "rules": [
@@ -326,3 +352,28 @@ def test_a_traced_fused_loop_keeps_the_head_the_tail_and_counts_the_rest() -> No
     assert trace[-1]["element"] == "Report" and trace[-2]["outcome"] == "default"
     assert trace[-3]["assignments"] == [{"ref": "counter", "op": "Add", "before": 99_999,
                                          "after": 100_000}]
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("rounds,limit,max_elements", [
+    (3, 20, 10**6), (4, 3_001, 10**6), (3, 7_000, 10**6), (5, 3_000, 25_001), (5, 3_000, 40_000)])
+def test_a_fused_loop_entered_again_and_again(rounds: int, limit: int, max_elements: int,
+                                              trace: bool) -> None:
+    flow = _cycle_flow(rounds=rounds)
+    result = _fused_as_general(flow, {"limit": limit}, trace=trace, max_elements=max_elements)
+    if result.ok:
+        assert result.outputs["done_rounds"] == rounds
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("start", ["Increment", "Check"])
+@pytest.mark.parametrize("warm", [1, 2_499, 2_500, 2_501, 3_000, 7_777])
+def test_a_fused_loop_entered_late_or_at_an_odd_step(warm: int, start: str, trace: bool) -> None:
+    # the cycle starts after the trace's head has filled, or across its end, at an even or
+    # an odd step: the entries kept and the summary as the general loop gives them
+    flow = _cycle_flow(warm=warm, start=start)
+    result = _fused_as_general(flow, {"limit": 20_000}, trace=trace, max_elements=10**6)
+    if not trace:
+        return
+    omitted = result.trace[5_000]["elements"]
+    assert ("Warm" in omitted) is (2 * warm > 5_000) and omitted["Increment"] > 10_000
