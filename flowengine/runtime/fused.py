@@ -27,13 +27,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from flowengine.elements.assignment import _LIMIT, _LOW, RoundedAddNode, RoundedSubtractNode
-from flowengine.elements.decision import OrderingDecisionNode
 from flowengine.runtime.trace import TRACE_HEAD, TRACE_TAIL
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from flowengine.elements.assignment import RoundedAddNode
+    from flowengine.elements.decision import OrderingDecisionNode
     from flowengine.runtime.interview import Interview
     from flowengine.runtime.nodes import Node
     from flowengine.runtime.trace import TraceBuffer
@@ -48,10 +48,16 @@ def fuse_cycles(nodes: Iterable[Node]) -> bool:
     nodes (`node.cycle`). Whether there is one."""
     found = False
     for node in nodes:
-        if type(node) not in (RoundedAddNode, RoundedSubtractNode):
-            continue
         decision = node.next
-        if type(decision) is not OrderingDecisionNode:
+        if node.type != "Assignment" or decision is None or decision.type != "Decision":
+            continue
+        # imported here: both kinds' modules are, as the flow has such nodes (a flow imports
+        # only the kinds it uses, flowengine.elements)
+        from flowengine.elements.assignment import RoundedAddNode, RoundedSubtractNode
+        from flowengine.elements.decision import OrderingDecisionNode
+
+        if type(node) not in (RoundedAddNode, RoundedSubtractNode) or \
+                type(decision) is not OrderingDecisionNode:
             continue
         assert isinstance(node, RoundedAddNode) and isinstance(decision, OrderingDecisionNode)
         stays = (decision.target is node, decision.default is node)
@@ -68,15 +74,18 @@ class AddCycle:
     """`x Add|Subtract <literal>` → `x <ordering> y` → back (see the module docstring); entered
     at the Assignment."""
 
-    __slots__ = ("add", "decision", "root", "step", "quantum", "right", "fixed", "compare",
-                 "outcome", "stay", "leave", "integral", "ref", "op", "condition")
+    __slots__ = ("add", "decision", "root", "step", "quantum", "low", "high", "right", "fixed",
+                 "compare", "outcome", "stay", "leave", "integral", "ref", "op", "condition")
 
     def __init__(self, add: RoundedAddNode, decision: OrderingDecisionNode) -> None:
+        from flowengine.elements.assignment import _LIMIT, _LOW, RoundedSubtractNode
+
         self.add, self.decision = add, decision
         self.root = add.root
         # x - step is x + (-step): Decimal subtraction is addition of the negated operand
         # (copy_negate, not unary minus, which would turn -0 into 0)
         self.step: Decimal = add.step.copy_negate() if type(add) is RoundedSubtractNode else add.step
+        self.low, self.high = _LOW, _LIMIT      # a Number lies between them, as the node checks
         self.quantum: Decimal = add.quantum
         self.right, self.fixed = decision.right, decision.fixed
         self.compare: Callable[[Any, Any], bool] = decision.compare
@@ -108,7 +117,7 @@ class AddCycle:
         values = st.values
         step, quantum, compare, stay = self.step, self.quantum, self.compare, self.stay
         n = (stop - count) >> 1
-        low, high = _LOW, _LIMIT
+        low, high = self.low, self.high
         i = 0
         try:
             for i in range(n):
@@ -146,7 +155,7 @@ class AddCycle:
             return self.add, count
         old, bound = start
         step, quantum, compare, stay = self.step, self.quantum, self.compare, self.stay
-        low, high = _LOW, _LIMIT
+        low, high = self.low, self.high
         room = (stop - count) >> 1          # the iterations (two steps each) there is room for
         block = _BLOCK
         pending: list[Decimal] = []         # the variable after each iteration without entries
