@@ -368,3 +368,19 @@ def test_an_unknown_element_type_names_every_kind() -> None:
     message = next(p.message for p in info.value.problems if p.code == "schema.unknown-element-type")
     assert "did you mean 'Assignment'?" in message
     assert all(kind.name in message for kind in kinds())
+
+
+def test_a_built_in_name_is_taken_before_its_module_is_imported() -> None:
+    refused = _in_fresh_python("""
+        import json
+        from flowengine.elements import kind_named, register
+        from flowengine.elements.assignment import KIND
+        class Impostor(type(KIND)):
+            name = "Subflow"
+        try:
+            register(Impostor())
+            print(json.dumps(None))
+        except ValueError as exc:
+            print(json.dumps([str(exc), type(kind_named("Subflow")).__name__]))
+    """)
+    assert refused == ["element kind 'Subflow' is already registered", "SubflowKind"]

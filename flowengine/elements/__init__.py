@@ -41,10 +41,15 @@ _BUILTIN_KINDS: set[int] = set()     # the ids of the built-in kinds imported so
 
 
 def register(kind: ElementKind) -> ElementKind:
-    """Make `kind` known to every phase; its `name` must be new."""
+    """Make `kind` known to every phase; its `name` must be new (a built-in kind's name is
+    taken whether its module is imported yet or not)."""
+    if kind.name in _KINDS and _KINDS[kind.name] is not kind:
+        raise ValueError(f"element kind {kind.name!r} is already registered")
+    return _register(kind)
+
+
+def _register(kind: ElementKind) -> ElementKind:
     name = kind.name
-    if name in _KINDS and _KINDS[name] is not kind and _KINDS[name] != _BUILTIN.get(name):
-        raise ValueError(f"element kind {name!r} is already registered")
     model_type = kind.model.model_fields["type"].annotation
     if getattr(model_type, "__args__", None) != (name,):
         raise ValueError(f"element kind {name}: its model's type must be Literal[{name!r}]")
@@ -64,7 +69,7 @@ def _load(module: str) -> None:
                                                      ("KIND", "FILTER_KIND", "SORT_KIND")
                                                      if hasattr(defined, name)]:
         if _KINDS.get(kind.name) == module:
-            register(kind)
+            _register(kind)
             _BUILTIN_KINDS.add(id(kind))
 
 
