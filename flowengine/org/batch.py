@@ -343,6 +343,6 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             wanted = count - len(found)
             first = self._take_numbers(info.schema.key_prefix, wanted)
             candidates = ids.make_ids(info.schema.key_prefix, first, wanted)
-            used = self._existing_ids(info, candidates) | set(self._deleted_ids(candidates)) | taken
+            used = self._taken_ids(info, candidates) | taken
             found += [c for c in candidates if c not in used]
         return found
