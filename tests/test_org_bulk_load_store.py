@@ -18,6 +18,7 @@ from flowengine.org.batch import BatchTransaction
 from flowengine.org.fixtures import load_records
 from flowengine.org.schema import FieldDef, ObjectSchema
 from flowengine.org.sqlite.transaction import SqliteTransaction
+from flowengine.org.system import FixedClock
 from flowengine.types import Number, Text
 
 CODE = ObjectSchema("Code", "a05", (
@@ -27,6 +28,7 @@ CODE = ObjectSchema("Code", "a05", (
     FieldDef("InvoiceId", Text(), reference_to="Invoice"),
 ))
 SCHEMAS = (*ORG_SCHEMAS, CODE)
+NOW = "2026-01-02T03:04:05Z"       # stores compared row by row write the same times
 CHUNK = 7            # records per chunk in these tests (the store's is 2,000)
 
 
@@ -45,7 +47,7 @@ def _dump(path: Path) -> dict[str, Any]:
 
 
 def _load(path: Path, data: Any, hooks: Any = None) -> tuple[Any, ...]:
-    store = open_org(path, SCHEMAS, hooks=hooks)
+    store = open_org(path, SCHEMAS, hooks=hooks, clock=FixedClock(NOW))
     try:
         try:
             outcome: Any = load_records(store, data, source="fixture")
@@ -212,7 +214,7 @@ def test_generated_ids_skip_ids_in_use_or_deleted_as_one_by_one_does(
     for name, taken in (("range", None), ("each", BatchTransaction._taken_ids)):
         if taken is not None:
             monkeypatch.setattr(SqliteTransaction, "_taken_ids", taken)
-        store = open_org(tmp_path / f"{name}.sqlite", SCHEMAS)
+        store = open_org(tmp_path / f"{name}.sqlite", SCHEMAS, clock=FixedClock(NOW))
         try:
             with store.begin() as tx:
                 tx.insert_many("Counter", [{"Id": i, "Name": "given"} for i in given])
@@ -250,3 +252,31 @@ def test_a_load_puts_the_collectors_thresholds_back(tmp_path: Path, good: bool) 
         store.close()
     assert gc.get_threshold() == before
     assert seen and seen[0][0] == max(before[0], fixtures._GC_YOUNG)
+
+
+# -- numbers: text and sort key in one pass -------------------------------------------------------
+
+def test_number_columns_are_format_decimal_and_numeric_key_of_each() -> None:
+    import random
+    from decimal import Decimal
+
+    from flowengine.org.sqlite.codecs import number_columns, numeric_key
+    from flowengine.types import format_decimal
+
+    rnd = random.Random(17)
+    values: list[Any] = [None, Decimal(0), Decimal("-0"), Decimal("0.00"), Decimal("-0E+3"),
+                         Decimal("1E+2"), Decimal("-1E+2"), Decimal("100"), Decimal("0.5"),
+                         Decimal("-0.05"), Decimal("12345.50"), Decimal("-12345.50"),
+                         Decimal("1E-999"), Decimal("-9.999E+999")]
+    for _ in range(3000):
+        digits = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 20)))
+        value = Decimal(digits).scaleb(rnd.randint(-30, 30))
+        values.append(-value if rnd.random() < 0.5 else value)
+    texts, keys = number_columns(values)
+    assert texts == [None if v is None else format_decimal(v) for v in values]
+    assert keys == [None if v is None else numeric_key(v) for v in values]
+    for odd in (Decimal("Infinity"), Decimal("NaN")):     # no such number is stored
+        with pytest.raises(ValueError):
+            numeric_key(odd)
+        with pytest.raises(ValueError):
+            number_columns([odd])

@@ -462,9 +462,13 @@ class _JsonReader:
                 self.fail("nesting too deep", start)
             except ValueError as exc:
                 self.fail(str(exc), start)
-            if end == len(self.buf) and self.grow(start):
+            buf = self.buf
+            if end == len(buf) and self.grow(start):
                 continue             # a number or a word may go on in the next read
-            _check_depth(self.buf[start:end], self.name, self.line_at(start))
+            # counted in place: the value's text is copied, and its line found, only when it
+            # could be nested too deep
+            if buf.count("[", start, end) + buf.count("{", start, end) > MAX_JSON_DEPTH:
+                _check_depth(buf[start:end], self.name, self.line_at(start))
             self.pos = end
             return value
 
