@@ -236,8 +236,9 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             if info.rollups:  # children that already point at a given Id count from the start
                 totals = self._totals(info, {f.name: [r["Id"] for r in rows] for f in info.rollups})
                 rows = [self._with_totals(info, r, info.rollups, totals) for r in rows]
-            for record in rows:
-                self._calculate(info, record)
+            if info.calculated:
+                for record in rows:
+                    self._calculate(info, record)
             self._insert_rows(info, rows)
             self._finish_batch(info, [(None, r) for r in rows])
             if hooks:
@@ -343,6 +344,6 @@ class BatchTransaction(DeleteMixin, WriteChecks, EventBusMixin):
             wanted = count - len(found)
             first = self._take_numbers(info.schema.key_prefix, wanted)
             candidates = ids.make_ids(info.schema.key_prefix, first, wanted)
-            used = self._existing_ids(info, candidates) | set(self._deleted_ids(candidates)) | taken
+            used = self._taken_ids(info, candidates) | taken
             found += [c for c in candidates if c not in used]
         return found

@@ -225,6 +225,8 @@ class Catalog:
             return text
         if kind in NUMERIC and not fdef.picklist:
             scale = fdef.type.effective_scale
+            # `_check_precision`'s bound, so that a number that fits is not asked about
+            digits = fdef.precision - (scale or 0) if fdef.precision is not None else None
 
             def number(given: Any) -> Any:
                 value = given
@@ -235,7 +237,7 @@ class Catalog:
                         converted = round_to_scale(value, scale)
                     except InvalidOperation:    # too many digits: `convert` says so
                         return convert(info, fdef, given)
-                    if fdef.precision is not None:
+                    if digits is not None and converted.adjusted() >= digits:
                         _check_precision(info, fdef, converted)
                     return converted
                 return convert(info, fdef, given)

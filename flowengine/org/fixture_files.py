@@ -97,6 +97,26 @@ class _NotSimple(Exception):
     """A line that `_read_simple_yaml` does not read."""
 
 
+_YAML_BLOCK: Final = 1 << 20      # characters read at a time by the line reader
+_YAML_SHAPES: Final = 16          # the most record patterns (`_shape_pattern`) made per file
+# one value of a record pattern, as its line would give it (group `plain`, `single` or
+# `double` of _VALUE), in one group with its quotes: a plain value starts with no quote
+_RAW_VALUE: Final = (rf" +({_PLAIN}|'(?:[\x20-\x26\x28-\x7e{_WIDE}]++|'')*+'"
+                     rf"|\"[\x20\x21\x23-\x5b\x5d-\x7e{_WIDE}]*+\")")
+
+
+def _shape_pattern(item_spaces: str, keys: tuple[str, ...]) -> re.Pattern[str]:
+    """The lines of an item with the fields `keys` in this order, each with a value on its
+    line, as the line reader reads them (each line as `_YAML_FIELD` matches it, the first with
+    its dash at `item_spaces`, the others two spaces further in), each line ended. (Lines that
+    follow, of more fields, are read as the line reader reads them: the record is handed out
+    at the next item.)"""
+    field_spaces = item_spaces + "  "
+    lines = [f"{item_spaces}- {keys[0]}:{_RAW_VALUE}"]
+    lines += [f"{field_spaces}{key}:{_RAW_VALUE}" for key in keys[1:]]
+    return re.compile(r"\r?\n".join(lines) + r"\r?\n")
+
+
 def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
     from flowengine.formats.yaml import PlainScalars
 
@@ -120,10 +140,51 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
         index = item_line = 0
         item_spaces = field_spaces = None    # the indentation of the object's items, fields
         number = 0
+        # a record read line by line teaches its shape (indentation, field names in order):
+        # the next record of the same shape is matched whole, by `_shape_pattern`
+        patterns: dict[tuple[str, tuple[str, ...]], re.Pattern[str]] = {}
+        shape: re.Pattern[str] | None = None     # the pattern of the last record's shape
+        keys: tuple[str, ...] = ()
+        by_lines = False                          # the record being read was read line by line
+        buf = ""
+        pos = 0
+        eof = False
         try:
-            for line in fh:
+            while True:
+                if shape is not None:
+                    m = shape.match(buf, pos)
+                    if m is not None:                 # the next item, a whole record
+                        yield object_name, index, record, item_line
+                        index += 1
+                        record = dict(zip(keys, m.groups()))
+                        for key, text in record.items():
+                            first = text[0]
+                            if first == "'":
+                                record[key] = text[1:-1].replace("''", "'")
+                            elif first == '"':
+                                record[key] = text[1:-1]
+                            elif first in special:
+                                record[key] = plain(text)
+                        by_lines = False
+                        item_line = number + 1
+                        number += len(keys)
+                        pos = m.end()
+                        continue
+                end = buf.find("\n", pos) + 1
+                if not end:
+                    if not eof:
+                        more = fh.read(_YAML_BLOCK)
+                        if more:
+                            buf, pos = buf[pos:] + more, 0
+                            continue
+                        eof = True
+                    if pos == len(buf):
+                        break
+                    end = len(buf)
+                line = buf[pos:end]
+                pos = end
                 number += 1
-                if "\r" in line and not line.endswith("\r\n"):
+                if "\r" in line and (not line.endswith("\r\n") or "\r" in line[:-2]):
                     raise _NotSimple                  # a lone carriage return breaks the line
                 m = field_match(line)
                 if m is None:
@@ -144,7 +205,7 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
                         yield object_name, index, record, item_line
                     object_name = key
                     objects.add(key)
-                    record = field_spaces = None
+                    record = field_spaces = shape = None
                     index = 0
                     continue
                 else:
@@ -160,11 +221,17 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
                 if record is not None:
                     if spaces != item_spaces:
                         raise _NotSimple
+                    if by_lines:                      # its shape: the next one's pattern
+                        keys = tuple(record)
+                        shape = patterns.get((spaces, keys))
+                        if shape is None and len(patterns) < _YAML_SHAPES:
+                            shape = patterns[spaces, keys] = _shape_pattern(spaces, keys)
                     yield object_name, index, record, item_line
                     index += 1
                 else:
                     item_spaces, field_spaces = spaces, spaces + "  "
                 record = {key: value}
+                by_lines = True
                 item_line = number
         except (UnicodeDecodeError, ValueError, OSError):
             raise _NotSimple from None
@@ -395,9 +462,13 @@ class _JsonReader:
                 self.fail("nesting too deep", start)
             except ValueError as exc:
                 self.fail(str(exc), start)
-            if end == len(self.buf) and self.grow(start):
+            buf = self.buf
+            if end == len(buf) and self.grow(start):
                 continue             # a number or a word may go on in the next read
-            _check_depth(self.buf[start:end], self.name, self.line_at(start))
+            # counted in place: the value's text is copied, and its line found, only when it
+            # could be nested too deep
+            if buf.count("[", start, end) + buf.count("{", start, end) > MAX_JSON_DEPTH:
+                _check_depth(buf[start:end], self.name, self.line_at(start))
             self.pos = end
             return value
 

@@ -142,3 +142,9 @@ class StorageTransaction(ABC):
         if not record_ids:
             return set()
         return {r["Id"] for r in self._select(info, {"Id": list(record_ids)}, ("Id",))}
+
+    def _taken_ids(self, info: ObjectInfo, candidates: Sequence[str]) -> set[str]:
+        """Those of `candidates` (generated Ids of `info`'s object, one run of `ids.make_ids`:
+        in increasing order) that are the Ids of records, stored or deleted. A backend may look
+        them up as the range they are."""
+        return self._existing_ids(info, candidates) | set(self._deleted_ids(candidates))

@@ -22,7 +22,8 @@ from flowengine.org.catalog import Catalog, ObjectInfo
 from flowengine.org.schema import FieldDef
 from flowengine.types import NUMERIC, format_decimal, text_of
 
-__all__ = ["KEY_SUFFIX", "ObjectCodec", "codecs_for", "key_column", "numeric_key", "sql_type"]
+__all__ = ["KEY_SUFFIX", "ObjectCodec", "codecs_for", "key_column", "number_columns",
+           "numeric_key", "sql_type"]
 
 KEY_SUFFIX: Final = "#n"       # no field name has a '#': a key column never meets a field
 _EXPONENT_BIAS: Final = 5000   # numbers' exponents stay within ±1,000 (types.NUMBER_CONTEXT)
@@ -85,6 +86,32 @@ def numeric_key(value: Decimal) -> str:
 
 
 _NINES: Final = str.maketrans("0123456789", "9876543210")
+
+
+def number_columns(column: Iterable[Any]) -> tuple[list[str | None], list[str | None]]:
+    """`format_decimal` and `numeric_key` of each value of a column (None stays None), in one
+    pass: for a finite Decimal other than zero (the common case) the key's digits are those of
+    the plain text, and its exponent `adjusted()`, instead of formatting the number again."""
+    texts: list[str | None] = []
+    keys: list[str | None] = []
+    text_of_, key_of = texts.append, keys.append
+    for value in column:
+        if value is None:
+            text_of_(None)
+            key_of(None)
+        elif value.__class__ is not Decimal or not value.is_finite() or value.is_zero():
+            text_of_(format_decimal(value))
+            key_of(numeric_key(value))
+        else:
+            text = format(value, "f")
+            text_of_(text)
+            biased = value.adjusted() + _EXPONENT_BIAS
+            if text[0] != "-":
+                key_of(f"2{biased:04d}{text.replace('.', '').lstrip('0').rstrip('0')}")
+            else:
+                digits = text.replace(".", "").lstrip("-0").rstrip("0").translate(_NINES)
+                key_of(f"0{9999 - biased:04d}{digits}~")
+    return texts, keys
 
 
 def key_column(name: str) -> str:
@@ -181,6 +208,12 @@ class ObjectCodec:
                 if name in self.numeric:
                     sql.append(key_column(name))
                     values.append(repeat(numeric_key(first), count))
+                continue
+            if encoder is format_decimal and name in self.numeric:
+                texts, keys = number_columns(column)
+                values.append(texts)
+                sql.append(key_column(name))
+                values.append(keys)
                 continue
             values.append([None if v is None else encoder(v) for v in column])
             if name in self.numeric:

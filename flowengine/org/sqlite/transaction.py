@@ -42,6 +42,7 @@ class SqliteTransaction(BatchTransaction):
         self._codecs = store.codecs
         self._conn: sqlite3.Connection | None = conn
         self._savepoints = 0
+        self._deferred: list[str] = []      # the SQL of indexes to build again (`defer_indexes`)
 
     @property
     def finished(self) -> bool:
@@ -66,7 +67,9 @@ class SqliteTransaction(BatchTransaction):
         self._sql(f"RELEASE {name}")
 
     def commit(self) -> None:
-        """Make every write permanent and release the lock."""
+        """Make every write permanent and release the lock (building any deferred index
+        first)."""
+        self.restore_indexes()
         self._sql("COMMIT")
         self._finish()
 
@@ -74,10 +77,39 @@ class SqliteTransaction(BatchTransaction):
         """Undo every write and release the lock (does nothing once the transaction ended)."""
         if self._conn is None:
             return
+        self._deferred.clear()              # the rollback brings the indexes back
         try:
             self._sql("ROLLBACK")
         finally:
             self._finish()
+
+    def defer_indexes(self, object_name: str, keep: Collection[str] = ()) -> bool:
+        """For a bulk load into an empty table: drop the indexes of `object_name`'s table, but
+        those of the fields `keep`, to build each again at once in `restore_indexes` (sorting
+        the rows once costs less than keeping the index in step with every insert). In the
+        transaction: a rollback brings them back, and `commit` builds them first. False, and
+        nothing dropped, when the table holds any record."""
+        self._check_open()
+        info = self._stored_object(object_name, "inserted")
+        if self._sql(f'SELECT 1 FROM "{info.name}" LIMIT 1').fetchone() is not None:
+            return False
+        prefix = f"{info.name}__"
+        found = self._sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                          "tbl_name = ? AND sql IS NOT NULL ORDER BY name", (info.name,)).fetchall()
+        dropped = [(name, sql) for name, sql in found
+                   if name.startswith(prefix) and name[len(prefix):] not in keep]
+        for name, _ in dropped:
+            self._sql(f'DROP INDEX "{name}"')
+        # built again as they were (SQLite keeps a CREATE INDEX without its IF NOT EXISTS)
+        self._deferred += [sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+                           for _, sql in dropped]
+        return bool(dropped)
+
+    def restore_indexes(self) -> None:
+        """Build the indexes `defer_indexes` dropped, as they were."""
+        while self._deferred:
+            self._sql(self._deferred[0])
+            del self._deferred[0]
 
     def _finish(self) -> None:
         conn, self._conn = self._conn, None
@@ -135,6 +167,18 @@ class SqliteTransaction(BatchTransaction):
             found.update(self._sql(f"SELECT Id, object FROM {DELETED} WHERE Id IN "
                                    f"({', '.join('?' * len(chunk))})", chunk).fetchall())
         return found
+
+    def _taken_ids(self, info: ObjectInfo, candidates: Sequence[str]) -> set[str]:
+        # a run of generated Ids is a range of the primary keys (compared as bytes, as the
+        # Ids of one run order): two range scans instead of looking each one up
+        if not candidates:
+            return set()
+        low, high = candidates[0], candidates[-1]
+        found = {row[0] for row in self._sql(
+            f'SELECT "Id" FROM "{info.name}" WHERE "Id" BETWEEN ? AND ?', (low, high))}
+        found.update(row[0] for row in self._sql(
+            f"SELECT Id FROM {DELETED} WHERE Id BETWEEN ? AND ?", (low, high)))
+        return found.intersection(candidates) if found else found
 
     def _take_numbers(self, key: str, count: int) -> int:
         # nobody else writes while this transaction holds the lock: read, then move on
