@@ -72,8 +72,8 @@ class Flow:
         faults returns a result with status "Failed" rather than raising. A triggered flow run
         by hand takes `record` (`$Record`: a RecordValue, or a mapping of its fields) and, for
         an update, `prior` (`$Record__Prior`)."""
-        if max_elements is not None and max_elements < 1:
-            raise ValueError(f"max_elements must be a positive number, not {max_elements}")
+        if max_elements is not None and (type(max_elements) is not int or max_elements < 1):
+            raise ValueError(f"max_elements must be a positive whole number, not {max_elements!r}")
         store = org
         opened = False
         if isinstance(org, (str, os.PathLike)):

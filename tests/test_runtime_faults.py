@@ -264,6 +264,12 @@ def test_new_api_version_runs_past_2000_elements() -> None:
     assert result.elements_executed == 3_000
 
 
+@pytest.mark.parametrize("bad", [0, -1, 10.5, 1e6, Decimal(100), "100", True])
+def test_max_elements_must_be_a_positive_whole_number(bad: Any) -> None:
+    with pytest.raises(ValueError, match="max_elements must be a positive whole number, not"):
+        counter_flow("62.0", 5).run(max_elements=bad)
+
+
 def test_max_elements_overrides_the_default() -> None:
     assert counter_flow("56.0", 1_500).run(max_elements=3_000).status == "Finished"
     result = counter_flow("62.0", 1_500).run(max_elements=10)
