@@ -384,3 +384,15 @@ def test_a_built_in_name_is_taken_before_its_module_is_imported() -> None:
             print(json.dumps([str(exc), type(kind_named("Subflow")).__name__]))
     """)
     assert refused == ["element kind 'Subflow' is already registered", "SubflowKind"]
+
+
+def test_running_a_flow_with_formulas_imports_no_calendar_or_html() -> None:
+    run = """
+        import json, sys
+        from flowengine.api import load_flow
+        load_flow("flows/counter.yaml").run({"limit": 2})
+        print(json.dumps([m for m in ("calendar", "html") if m in sys.modules]))
+    """
+    _in_fresh_python(run)   # parsing a flow imports calendar (pydantic's plug-in lookup does)
+    # from the flow cache: imported by ADDMONTHS and HYPERLINK only, when a formula uses them
+    assert _in_fresh_python(run) == []

@@ -5,7 +5,6 @@ Date/Time values are in GMT (UTC) with whole seconds; Time values are times of d
 milliseconds (Considerations for the Time Custom Field Type)."""
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 import re
 from collections.abc import Callable
@@ -51,6 +50,8 @@ def add_months(moment: Any, months: Decimal) -> Any:
     year, month = total // 12, total % 12 + 1
     if not 1 <= year <= 9999:
         raise Fault("ADDMONTHS gives a date outside years 1 to 9999")
+    import calendar  # here: the formula package's import stays light for every check
+
     last = calendar.monthrange(year, month)[1]
     at_month_end = moment.day == calendar.monthrange(moment.year, moment.month)[1]
     day = last if at_month_end else min(moment.day, last)

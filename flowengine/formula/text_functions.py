@@ -2,7 +2,6 @@
 (`help.salesforce.com`, articles `platform.customize_functions_<name>.htm`)."""
 from __future__ import annotations
 
-import html
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
@@ -128,13 +127,15 @@ def _hyperlink(p: Parser, fname: str, args: list[Expr], offset: int) -> Expr:
     describes what a user sees, not the text a flow formula holds)."""
     for index, arg in enumerate(args, 1):
         check_arg(p, arg, TEXT, fname, index)
+    from html import escape  # here: the formula package's import stays light for every check
+
     url_f, name_f = args[0].fn, args[1].fn
     target_f = args[2].fn if len(args) > 2 else (lambda s: "_blank")
 
     def link(s: object) -> str:
         target = target_f(s) or "_blank"
-        return (f'<a href="{html.escape(url_f(s) or "")}" target="{html.escape(target)}">'
-                f"{html.escape(name_f(s) or '')}</a>")
+        return (f'<a href="{escape(url_f(s) or "")}" target="{escape(target)}">'
+                f"{escape(name_f(s) or '')}</a>")
     return p.node("Text", link, offset, args)
 
 
