@@ -248,8 +248,10 @@ def _model_of(section: str, name: Any, raw: Any, doc: SourceDocument, result: St
         return _DECLARATIONS[section]
     from flowengine.elements import kind_named, kind_names, kinds
 
-    if isinstance(raw, dict) and isinstance(raw.get("type"), str) and kind_named(raw["type"]):
-        return kind_named(raw["type"]).model  # type: ignore[union-attr]
+    kind = kind_named(raw["type"]) if isinstance(raw, dict) and isinstance(raw.get("type"), str) \
+        else None
+    if kind is not None:
+        return kind.model
     runnable = ", ".join(k.name for k in kinds() if k.runs)
     kept = ", ".join(k.name for k in kinds() if not k.runs)
     expected = runnable + (f"; or, kept from Salesforce XML: {kept}" if kept else "")
