@@ -17,7 +17,7 @@ from flowengine.errors import LoadError
 from flowengine.org import fixture_files
 from flowengine.org.fixtures import _yaml_limits
 
-CASES = int(os.environ.get("FLOWENGINE_FUZZ_CASES", "2000")) // 8
+CASES = int(os.environ.get("FLOWENGINE_FUZZ_CASES", "2000")) // 32
 SEED = int(os.environ.get("FLOWENGINE_FUZZ_SEED", "0"))
 FIELDS = ["Name", "Amount", "Id", "X", "_f", "y", "null", "K" * 1024]
 ODD_LINES = ["", "# c", "  # c", "   ", "\t", "---", "...", "  Extra: 1", "    Deep: 1",
@@ -89,6 +89,7 @@ def test_records_read_whole_are_those_read_line_by_line(tmp_path: Path,
     limits = _yaml_limits()
     path = tmp_path / "fixture.yaml"
     monkeypatch.setattr(fixture_files, "_YAML_BLOCK", block)
+    monkeypatch.setattr(fixture_files, "_YAML_SHAPE_AFTER", 1)   # every shape, from its first
     whole = 0
     made = fixture_files._shape_pattern
     shaped: list[tuple[str, ...]] = []
@@ -97,7 +98,8 @@ def test_records_read_whole_are_those_read_line_by_line(tmp_path: Path,
         shaped.append(keys)
         return made(spaces, keys)
 
-    for case in range(CASES if block == fixture_files._YAML_BLOCK or block == 64 else CASES // 4):
+    cases = CASES if block == fixture_files._YAML_BLOCK or block == 64 else CASES // 8
+    for case in range(cases):
         path.write_bytes(_text(rnd))
         shaped.clear()
         monkeypatch.setattr(fixture_files, "_shape_pattern", learn)
@@ -106,15 +108,17 @@ def test_records_read_whole_are_those_read_line_by_line(tmp_path: Path,
         by_lines = _read(fixture_files._read_simple_yaml, path, limits)
         monkeypatch.undo()
         monkeypatch.setattr(fixture_files, "_YAML_BLOCK", block)
+        monkeypatch.setattr(fixture_files, "_YAML_SHAPE_AFTER", 1)
         assert with_shapes == by_lines, (case, path.read_bytes()[:2000])
         whole += bool(shaped) and with_shapes != "not simple"
         if with_shapes != "not simple":
             assert with_shapes == _read(fixture_files._read_yaml_events, path, limits), case
-    assert whole > CASES // 20      # the cases did read records whole
+    assert whole > cases // 20      # the cases did read records whole
 
 
 def test_a_record_of_a_known_shape_followed_by_more_fields_is_read_line_by_line(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fixture_files, "_YAML_SHAPE_AFTER", 1)
     path = tmp_path / "fixture.yaml"
     text = ("Account:\n- Name: a\n  Amount: 1\n- Name: b\n  Amount: 2\n- Name: c\n  Amount: 3\n"
             "  More: x\n- Name: d\n  Amount: 4\n# c\n- Name: e\n  Amount: '5'\n"
@@ -129,3 +133,22 @@ def test_a_record_of_a_known_shape_followed_by_more_fields_is_read_line_by_line(
         ("Account", 4, {"Name": "e", "Amount": "5"}, 12),
         ("Contact", 0, {"Name": "f", "Amount": 6}, 15)]
     assert items == list(fixture_files._read_yaml_events(str(path), _yaml_limits()))
+
+
+def test_a_pattern_is_made_only_for_a_shape_that_repeats(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, ...]] = []
+    real = fixture_files._shape_pattern
+    monkeypatch.setattr(fixture_files, "_shape_pattern",
+                        lambda spaces, keys: made.append(keys) or real(spaces, keys))
+    after = 4
+    monkeypatch.setattr(fixture_files, "_YAML_SHAPE_AFTER", after)
+    path = tmp_path / "fixture.yaml"
+    few = "".join(f"- Name: a{i}\n  Amount: {i}\n" for i in range(after))   # the last: at Contact
+    many = "".join(f"- Name: b{i}\n  Phone: '{i}'\n" for i in range(3 * after))
+    path.write_text(f"Account:\n{few}Contact:\n{many}")
+    items = list(fixture_files._read_simple_yaml(str(path), _yaml_limits()))
+    assert made == [("Name", "Phone")]       # compiling a pattern costs more than a few records
+    assert [r for n, _, r, _ in items if n == "Contact"][-1] == {"Name": f"b{3 * after - 1}",
+                                                                "Phone": f"{3 * after - 1}"}
+    assert len(items) == 4 * after

@@ -99,6 +99,9 @@ class _NotSimple(Exception):
 
 _YAML_BLOCK: Final = 1 << 20      # characters read at a time by the line reader
 _YAML_SHAPES: Final = 16          # the most record patterns (`_shape_pattern`) made per file
+# records of a shape read line by line before its pattern is made: compiling one costs a few
+# milliseconds (its value classes span Unicode), which a shape pays back only when it repeats
+_YAML_SHAPE_AFTER: Final = 8
 # one value of a record pattern, as its line would give it (group `plain`, `single` or
 # `double` of _VALUE), in one group with its quotes: a plain value starts with no quote
 _RAW_VALUE: Final = (rf" +({_PLAIN}|'(?:[\x20-\x26\x28-\x7e{_WIDE}]++|'')*+'"
@@ -143,6 +146,7 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
         # a record read line by line teaches its shape (indentation, field names in order):
         # the next record of the same shape is matched whole, by `_shape_pattern`
         patterns: dict[tuple[str, tuple[str, ...]], re.Pattern[str]] = {}
+        seen: dict[tuple[str, tuple[str, ...]], int] = {}     # shape → records read by lines
         shape: re.Pattern[str] | None = None     # the pattern of the last record's shape
         keys: tuple[str, ...] = ()
         by_lines = False                          # the record being read was read line by line
@@ -224,8 +228,10 @@ def _read_simple_yaml(name: str, limits: Any) -> Iterator[FixtureItem]:
                     if by_lines:                      # its shape: the next one's pattern
                         keys = tuple(record)
                         shape = patterns.get((spaces, keys))
-                        if shape is None and len(patterns) < _YAML_SHAPES:
-                            shape = patterns[spaces, keys] = _shape_pattern(spaces, keys)
+                        if shape is None:
+                            count = seen[spaces, keys] = seen.get((spaces, keys), 0) + 1
+                            if count >= _YAML_SHAPE_AFTER and len(patterns) < _YAML_SHAPES:
+                                shape = patterns[spaces, keys] = _shape_pattern(spaces, keys)
                     yield object_name, index, record, item_line
                     index += 1
                 else:
