@@ -65,9 +65,7 @@ def unregister(name: str) -> None:
 def _load(module: str) -> None:
     """Import a built-in kinds' module and register its kinds in their places."""
     defined = importlib.import_module(f"{__name__}.{module}")
-    for kind in getattr(defined, "KINDS", None) or [getattr(defined, name) for name in
-                                                     ("KIND", "FILTER_KIND", "SORT_KIND")
-                                                     if hasattr(defined, name)]:
+    for kind in getattr(defined, "KINDS", None) or [defined.KIND]:   # a module's kinds, or kind
         if _KINDS.get(kind.name) == module:
             _register(kind)
             _BUILTIN_KINDS.add(id(kind))

@@ -509,3 +509,4 @@ class CollectionSortKind(ElementKind):
 
 FILTER_KIND = CollectionFilterKind()
 SORT_KIND = CollectionSortKind()
+KINDS = [FILTER_KIND, SORT_KIND]

@@ -78,9 +78,15 @@ def numeric_key(value: Decimal) -> str:
     if not value:
         return "1"
     mantissa, _, exponent = format(value, "E").partition("E")   # -2.50E+1
-    digits = mantissa.replace(".", "").lstrip("-").rstrip("0")
-    biased = int(exponent) + _EXPONENT_BIAS
-    if mantissa[0] != "-":
+    return _signed_key(mantissa[0] == "-", int(exponent),
+                       mantissa.replace(".", "").lstrip("-").rstrip("0"))
+
+
+def _signed_key(negative: bool, exponent: int, digits: str) -> str:
+    """`numeric_key` of a number other than zero from its sign, the exponent of its first
+    significant digit and its significant digits."""
+    biased = exponent + _EXPONENT_BIAS
+    if not negative:
         return f"2{biased:04d}{digits}"
     return f"0{9999 - biased:04d}{digits.translate(_NINES)}~"
 
@@ -105,12 +111,8 @@ def number_columns(column: Iterable[Any]) -> tuple[list[str | None], list[str | 
         else:
             text = format(value, "f")
             text_of_(text)
-            biased = value.adjusted() + _EXPONENT_BIAS
-            if text[0] != "-":
-                key_of(f"2{biased:04d}{text.replace('.', '').lstrip('0').rstrip('0')}")
-            else:
-                digits = text.replace(".", "").lstrip("-0").rstrip("0").translate(_NINES)
-                key_of(f"0{9999 - biased:04d}{digits}~")
+            key_of(_signed_key(text[0] == "-", value.adjusted(),
+                               text.replace(".", "").lstrip("-0").rstrip("0")))
     return texts, keys
 
 
